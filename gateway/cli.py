@@ -1,0 +1,104 @@
+"""``tracseq-gateway``: serve the gateway, run it with the sandbox, or export the schema.
+
+tracseq-gateway serve           the gateway alone (the default command)
+tracseq-gateway dev             the sandbox services and the gateway together
+tracseq-gateway sandbox ...     the sandbox services alone (see --help)
+tracseq-gateway export-schema   write the printed SDL to schema.graphql
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.settings import Settings, SettingsError
+
+SCHEMA_FILE = "schema.graphql"
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        print(f"tracseq-gateway: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.logging import configure_logging
+
+    configure_logging(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def dev(settings: Settings, reset: bool) -> None:
+    """Start the sandbox (its own process, data kept under .sandbox/) and the gateway."""
+    from sandbox.runner import SandboxProcess
+    from sandbox.seed import DEMO_USERS
+
+    ports = {name: url.rsplit(":", 1)[-1] for name, url in settings.upstream_urls.items()}
+    args = [f"--{name}-port={port}" for name, port in ports.items()]
+    if reset:
+        args.append("--reset")
+    db_path = os.path.join(".sandbox", "tracseq.db")
+    with SandboxProcess(memory=False, db_path=db_path, extra_args=args) as sandbox:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+        print(f"\n  Sandbox services: {', '.join(f'{k} {v}' for k, v in sandbox.urls.items())}")
+        print(f"  GraphiQL:         http://{host}:{settings.port}/graphql")
+        print("  Demo logins (email / password / role):")
+        for email, password, role in DEMO_USERS:
+            print(f"    {email:<24} {password:<18} {role}")
+        print()
+        serve(settings)
+
+
+def export_schema(path: Path) -> None:
+    from graph.schema import create_schema
+
+    path.write_text(str(create_schema()) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tracseq-gateway", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the gateway (settings from TRACSEQ_* variables)")
+    dev_parser = sub.add_parser("dev", help="run the sandbox services and the gateway together")
+    dev_parser.add_argument("--reset", action="store_true", help="reseed the sandbox data")
+    sub.add_parser("sandbox", help="run the sandbox services alone", add_help=False)
+    export = sub.add_parser("export-schema", help="write the printed SDL")
+    export.add_argument("--output", "-o", type=Path, default=Path(SCHEMA_FILE))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "sandbox":
+        from sandbox.cli import main as sandbox_main
+
+        sandbox_main(argv[1:])
+        return
+    args = build_parser().parse_args(argv)
+    if args.command == "export-schema":
+        export_schema(args.output)
+    elif args.command == "dev":
+        dev(_load_settings(), args.reset)
+    else:
+        serve(_load_settings())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""Gateway settings: read once from ``TRACSEQ_*`` environment variables, validated, frozen.
+
+``Settings.from_env()`` is called once at startup; the resulting object is passed down
+explicitly. A malformed value raises ``SettingsError`` naming the variable, and the CLI
+stops with that message. Every variable, with its default, is listed in README.md; the
+defaults point at the sandbox started by ``make run``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from upstreams.config import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_FAILURE_RATE,
+    DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_HALF_OPEN_MAX_CALLS,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MIN_CALLS,
+    DEFAULT_QUEUE_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_RECOVERY_TIMEOUT,
+    DEFAULT_RETRY_ATTEMPTS,
+    DEFAULT_TOTAL_TIMEOUT,
+    DEFAULT_WINDOW_SECONDS,
+    BreakerPolicy,
+    BulkheadPolicy,
+    RetryPolicy,
+    Timeouts,
+    UpstreamConfig,
+)
+
+PREFIX = "TRACSEQ_"
+
+SERVICES = ("auth", "samples", "storage", "templates", "sequencing", "rag", "notifications")
+
+# The sandbox's ports (UPSTREAMS.md): rag moves from 8000 to 8086 because the gateway has 8000.
+DEFAULT_UPSTREAM_URLS: Mapping[str, str] = {
+    "auth": "http://127.0.0.1:8080",
+    "samples": "http://127.0.0.1:8081",
+    "storage": "http://127.0.0.1:8082",
+    "templates": "http://127.0.0.1:8083",
+    "sequencing": "http://127.0.0.1:8084",
+    "notifications": "http://127.0.0.1:8085",
+    "rag": "http://127.0.0.1:8086",
+}
+# Services whose deployment offers the [extension] batch filters (the sandbox offers all).
+BATCH_CAPABLE = ("samples", "storage", "templates", "sequencing")
+
+ENVIRONMENTS = ("development", "production", "test")
+LOG_FORMATS = ("auto", "console", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_REQUEST_TIMEOUT = 15.0
+DEFAULT_PAGE_SIZE = 50
+DEFAULT_MAX_PAGE_SIZE = 1000
+DEFAULT_HTTP_MAX_CONNECTIONS = 200
+DEFAULT_CACHE_SIZE = 1000
+
+
+class SettingsError(ValueError):
+    """A setting is malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    log_level: str = "info"
+    log_format: str = "auto"
+    upstream_urls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_UPSTREAM_URLS))
+    batch_services: frozenset[str] = frozenset(BATCH_CAPABLE)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    bulkhead: BulkheadPolicy = field(default_factory=BulkheadPolicy)
+    http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    default_page_size: int = DEFAULT_PAGE_SIZE
+    max_page_size: int = DEFAULT_MAX_PAGE_SIZE
+    cache_size: int = DEFAULT_CACHE_SIZE
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def upstream_configs(self) -> dict[str, UpstreamConfig]:
+        """One ``UpstreamConfig`` per service, sharing the global policies."""
+        return {
+            name: UpstreamConfig(
+                name=name,
+                base_url=self.upstream_urls[name],
+                timeouts=self.timeouts,
+                breaker=self.breaker,
+                retry=self.retry,
+                bulkhead=self.bulkhead,
+                batch=name in self.batch_services,
+            )
+            for name in SERVICES
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every ``TRACSEQ_*`` variable; the first bad one raises."""
+        r = _Reader(os.environ if environ is None else environ)
+        urls = {
+            name: r.url(f"{name.upper()}_URL", DEFAULT_UPSTREAM_URLS[name]) for name in SERVICES
+        }
+        s = cls(
+            env=r.choice("ENV", "development", ENVIRONMENTS),
+            host=r.text("HOST", DEFAULT_HOST),
+            port=r.integer("PORT", DEFAULT_PORT, minimum=0, maximum=65535),
+            log_level=r.choice("LOG_LEVEL", "info", LOG_LEVELS),
+            log_format=r.choice("LOG_FORMAT", "auto", LOG_FORMATS),
+            upstream_urls=urls,
+            batch_services=r.services("BATCH_EXTENSIONS", "all"),
+            timeouts=r.build(
+                "UPSTREAM_*_TIMEOUT",
+                Timeouts,
+                connect=r.seconds("UPSTREAM_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+                read=r.seconds("UPSTREAM_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+                total=r.seconds("UPSTREAM_TOTAL_TIMEOUT", DEFAULT_TOTAL_TIMEOUT),
+            ),
+            breaker=r.build(
+                "BREAKER_*",
+                BreakerPolicy,
+                failure_threshold=r.integer("BREAKER_FAILURE_THRESHOLD", DEFAULT_FAILURE_THRESHOLD),
+                failure_rate=r.fraction("BREAKER_FAILURE_RATE", DEFAULT_FAILURE_RATE),
+                window=r.seconds("BREAKER_WINDOW", DEFAULT_WINDOW_SECONDS),
+                min_calls=r.integer("BREAKER_MIN_CALLS", DEFAULT_MIN_CALLS),
+                recovery_timeout=r.seconds("BREAKER_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT),
+                half_open_max_calls=r.integer(
+                    "BREAKER_HALF_OPEN_CALLS", DEFAULT_HALF_OPEN_MAX_CALLS
+                ),
+            ),
+            retry=r.build(
+                "RETRY_*",
+                RetryPolicy,
+                attempts=r.integer("RETRY_ATTEMPTS", DEFAULT_RETRY_ATTEMPTS),
+                backoff_base=r.seconds("RETRY_BACKOFF_BASE", DEFAULT_BACKOFF_BASE),
+                backoff_max=r.seconds("RETRY_BACKOFF_MAX", DEFAULT_BACKOFF_MAX),
+            ),
+            bulkhead=r.build(
+                "BULKHEAD_*",
+                BulkheadPolicy,
+                max_concurrency=r.integer("BULKHEAD_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY),
+                queue_timeout=r.seconds(
+                    "BULKHEAD_QUEUE_TIMEOUT", DEFAULT_QUEUE_TIMEOUT, allow_zero=True
+                ),
+            ),
+            http_max_connections=r.integer("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS),
+            request_timeout=r.seconds("REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
+            default_page_size=r.integer("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE),
+            max_page_size=r.integer("MAX_PAGE_SIZE", DEFAULT_MAX_PAGE_SIZE),
+            cache_size=r.integer("CACHE_SIZE", DEFAULT_CACHE_SIZE),
+        )
+        if s.default_page_size > s.max_page_size:
+            raise SettingsError(
+                f"{PREFIX}DEFAULT_PAGE_SIZE ({s.default_page_size}) must not exceed "
+                f"{PREFIX}MAX_PAGE_SIZE ({s.max_page_size})"
+            )
+        return s
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Typed accessors over an environment mapping; each error names its variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(PREFIX + name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def _fail(self, name: str, value: str, expected: str) -> SettingsError:
+        return SettingsError(f"{PREFIX}{name}={value!r} is invalid: expected {expected}")
+
+    def text(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if value.lower() not in choices:
+            raise self._fail(name, value, "one of " + ", ".join(choices))
+        return value.lower()
+
+    def integer(
+        self, name: str, default: int, *, minimum: int = 1, maximum: int | None = None
+    ) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise self._fail(name, value, "an integer") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            bound = f" and at most {maximum}" if maximum is not None else ""
+            raise self._fail(name, value, f"an integer of at least {minimum}{bound}")
+        return number
+
+    def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise self._fail(name, value, "a number of seconds") from None
+        if number != number or number < 0 or (number == 0 and not allow_zero):
+            raise self._fail(name, value, "a positive number of seconds")
+        return number
+
+    def fraction(self, name: str, default: float) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise self._fail(name, value, "a number between 0 and 1") from None
+        if not 0 < number <= 1:
+            raise self._fail(name, value, "a number greater than 0 and at most 1")
+        return number
+
+    def url(self, name: str, default: str) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self._fail(name, value, "an http:// or https:// URL with a host")
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise self._fail(name, value, "a URL with a valid port") from None
+        if parts.query or parts.fragment:
+            raise self._fail(name, value, "a base URL without query or fragment")
+        return value.rstrip("/")
+
+    def services(self, name: str, default: str) -> frozenset[str]:
+        value = self._raw(name) or default
+        lowered = value.lower()
+        if lowered == "all":
+            return frozenset(BATCH_CAPABLE)
+        if lowered == "none":
+            return frozenset()
+        names = {part.strip() for part in lowered.split(",") if part.strip()}
+        unknown = names - set(BATCH_CAPABLE)
+        if unknown:
+            raise self._fail(
+                name, value, "all, none, or a comma list of " + ", ".join(BATCH_CAPABLE)
+            )
+        return frozenset(names)
+
+    def build(self, pattern: str, factory: Callable[..., T], **values: object) -> T:
+        # The policy objects validate relations between their fields; name the variables.
+        try:
+            return factory(**values)
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}{pattern}: {exc}") from None

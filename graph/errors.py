@@ -1,0 +1,138 @@
+"""Error codes of the graph, and the one place that assigns them.
+
+Every error in a response carries ``extensions.code``: a resolver raises a ``GraphError``
+subclass or lets an ``UpstreamError`` through; ``ErrorCodes`` (one ``on_operation`` hook,
+no per-field cost) classifies each error once execution is over. Anything unrecognised is
+a bug: its message is replaced with a generic one, so no traceback, upstream address or
+secret reaches a client, and it is logged with the request id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from upstreams.errors import (
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+log = structlog.get_logger()
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+NOT_FOUND = "NOT_FOUND"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+RATE_LIMITED = "RATE_LIMITED"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+MASKED_MESSAGE = "Internal server error"
+
+
+class GraphError(Exception):
+    """An error a resolver raises on purpose; its message is shown to the client."""
+
+    code = INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+
+class BadUserInput(GraphError):
+    code = BAD_USER_INPUT
+
+
+class NotFound(GraphError):
+    code = NOT_FOUND
+
+
+def parse_id(value: str, argument: str) -> str:
+    """A UUID argument in its canonical spelling, or BAD_USER_INPUT naming the argument."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise BadUserInput(f"`{argument}` is not a valid id: {value[:64]!r}") from None
+
+
+def _upstream_extensions(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:
+    """(code, message, extensions) for an upstream failure."""
+    ext: dict[str, Any] = {"service": exc.service}
+    if isinstance(exc, UpstreamTimeout):
+        return UPSTREAM_TIMEOUT, f"The {exc.service} service did not answer in time", ext
+    if isinstance(exc, UpstreamUnavailable):
+        if exc.retry_after is not None:
+            ext["retryAfter"] = round(exc.retry_after, 3)
+        return UPSTREAM_UNAVAILABLE, f"The {exc.service} service is unavailable", ext
+    if isinstance(exc, UpstreamNotFound):
+        return NOT_FOUND, exc.message, ext
+    if isinstance(exc, UpstreamStatusError):
+        if exc.code:
+            ext["upstreamCode"] = exc.code
+        if exc.status in (400, 409, 422):
+            if exc.details is not None:
+                ext["details"] = exc.details
+            return BAD_USER_INPUT, exc.message, ext
+        if exc.status == 401:
+            return UNAUTHENTICATED, exc.message, ext
+        if exc.status == 403:
+            return FORBIDDEN, exc.message, ext
+        if exc.status == 429:
+            return RATE_LIMITED, exc.message, ext
+        return UPSTREAM_UNAVAILABLE, f"The {exc.service} service failed", ext
+    return UPSTREAM_UNAVAILABLE, f"The {exc.service} service failed", ext
+
+
+def classify(error: GraphQLError) -> GraphQLError:
+    """The error as the client sees it: with a code, masked when it is not ours."""
+    original = error.original_error
+    if original is None:
+        # Parse and validation errors come from graphql-core and are the client's doing.
+        if error.extensions and "code" in error.extensions:
+            return error
+        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+        return error
+    if isinstance(original, GraphError):
+        code, message, ext = original.code, original.message, dict(original.extensions)
+    elif isinstance(original, UpstreamError):
+        code, message, ext = _upstream_extensions(original)
+    elif isinstance(original, GraphQLError):
+        return classify(original)
+    else:
+        log.error(
+            "graphql.unexpected_error",
+            path=error.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        code, message, ext = INTERNAL_SERVER_ERROR, MASKED_MESSAGE, {}
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={"code": code, **ext},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Classify every error of the operation's result (see the module docstring)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [classify(e) for e in errors]  # type: ignore[union-attr]

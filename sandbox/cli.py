@@ -1,0 +1,131 @@
+"""``python -m sandbox``: run the sandbox services (also reused by ``tracseq-gateway sandbox``).
+
+``build_parser()`` defines the flags, ``run(args)`` serves in the current event loop, and
+``main(argv)`` does both for a console entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from sandbox.runner import ALL_SERVICES, DEFAULT_PORTS, serve
+from sandbox.seed import DEMO_USERS
+from sandbox.services.auth import DEFAULT_JWT_SECRET
+from sandbox.store import DEFAULT_DB_PATH, open_store
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The sandbox's flags, on a new parser or added to ``parser`` (e.g. a subcommand's)."""
+    if parser is None:
+        parser = argparse.ArgumentParser(
+            prog="python -m sandbox",
+            description="Run the TracSeq sandbox services (UPSTREAMS.md) on a SQLite store.",
+        )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="0: every service on a free port; N: services on N, N+1, ... in the order "
+        f"{','.join(ALL_SERVICES)}",
+    )
+    for name in ALL_SERVICES:
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            default=None,
+            dest=f"{name}_port",
+            help=f"port of {name} (default {DEFAULT_PORTS[name]})",
+        )
+    parser.add_argument(
+        "--only",
+        default=",".join(ALL_SERVICES),
+        help="comma-separated services to run (default: all)",
+    )
+    parser.add_argument("--db", default=DEFAULT_DB_PATH, help=f"SQLite file ({DEFAULT_DB_PATH})")
+    parser.add_argument("--memory", action="store_true", help="use an in-memory database")
+    parser.add_argument("--reset", action="store_true", help="delete and reseed the database")
+    parser.add_argument("--jwt-secret", default=DEFAULT_JWT_SECRET, help="HS256 signing secret")
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help='print one JSON line {"urls": {service: url}} on stdout once listening',
+    )
+    return parser
+
+
+def selected_services(args: argparse.Namespace) -> list[str]:
+    names = [n.strip() for n in str(args.only).split(",") if n.strip()]
+    unknown = [n for n in names if n not in DEFAULT_PORTS]
+    if unknown or not names:
+        raise SystemExit(
+            f"--only: unknown service(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(ALL_SERVICES)}"
+        )
+    return names
+
+
+def ports_from(args: argparse.Namespace) -> dict[str, int]:
+    ports = dict(DEFAULT_PORTS)
+    if args.port is not None:
+        for index, name in enumerate(ALL_SERVICES):
+            ports[name] = 0 if args.port == 0 else args.port + index
+    for name in ALL_SERVICES:
+        value = getattr(args, f"{name}_port", None)
+        if value is not None:
+            ports[name] = value
+    return ports
+
+
+def banner(urls: dict[str, str]) -> str:
+    lines = ["TracSeq sandbox listening:"]
+    lines += [f"  {name:<14} {url}" for name, url in urls.items()]
+    lines.append("Demo users (email / password / role):")
+    lines += [f"  {email:<24} {password:<20} {role}" for email, password, role in DEMO_USERS]
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
+    """Open the store and serve the selected services until cancelled or signalled."""
+    services = selected_services(args)
+    store = open_store(args.db, memory=args.memory, reset=args.reset)
+
+    def ready(urls: dict[str, str]) -> None:
+        if args.announce:
+            sys.stdout.write(orjson.dumps({"urls": urls}).decode() + "\n")
+            sys.stdout.flush()
+            print(banner(urls), file=sys.stderr, flush=True)
+        else:
+            print(banner(urls), flush=True)
+
+    try:
+        await serve(
+            services,
+            host=args.host,
+            ports=ports_from(args),
+            store=store,
+            jwt_secret=args.jwt_secret,
+            on_ready=ready,
+            handle_signals=handle_signals,
+        )
+    finally:
+        store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run(args))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,811 @@
+"""Deterministic seed data for the sandbox store.
+
+Everything comes from one ``random.Random(SEED)`` and a fixed base time, so two fresh stores
+hold the same ids, names and barcodes: users (one demo user per role, see ``DEMO_USERS``),
+12 templates with their fields, ~2,000 samples, 40 storage locations with their container
+trees and the samples placed in positions, 60 sequencing jobs with sample sheets,
+notifications, and the lab documents split into full-text passages for the RAG service.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from sandbox.corpus import DOCUMENTS
+from sandbox.passwords import hash_password
+from sandbox.web import iso
+
+SEED = 20260101
+BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+SAMPLE_COUNT = 2000
+
+#: The demo accounts, one per role: (email, password, role).
+DEMO_USERS: list[tuple[str, str, str]] = [
+    ("admin@tracseq.lab", "admin-tracseq", "lab_administrator"),
+    ("pi@tracseq.lab", "pi-tracseq", "principal_investigator"),
+    ("tech@tracseq.lab", "tech-tracseq", "lab_technician"),
+    ("scientist@tracseq.lab", "scientist-tracseq", "research_scientist"),
+    ("analyst@tracseq.lab", "analyst-tracseq", "data_analyst"),
+    ("guest@tracseq.lab", "guest-tracseq", "guest"),
+]
+
+_DEMO_PROFILES = {
+    "lab_administrator": ("Alex", "Morgan", "Laboratory Operations", "Lab Administrator"),
+    "principal_investigator": ("Priya", "Natarajan", "Genomics", "Principal Investigator"),
+    "lab_technician": ("Tomas", "Keller", "Biorepository", "Senior Lab Technician"),
+    "research_scientist": ("Sofia", "Lindqvist", "Genomics", "Research Scientist"),
+    "data_analyst": ("Daniel", "Okafor", "Bioinformatics", "Data Analyst"),
+    "guest": ("Grace", "Hopper", "Visitors", "Guest"),
+}
+
+_EXTRA_USERS = [
+    ("Maria", "Rossi", "lab_technician", "Biorepository"),
+    ("Kenji", "Tanaka", "lab_technician", "Sequencing Core"),
+    ("Amara", "Diallo", "research_scientist", "Oncology"),
+    ("Lukas", "Weber", "research_scientist", "Neurology"),
+    ("Chen", "Wei", "data_analyst", "Bioinformatics"),
+    ("Fatima", "Haddad", "principal_investigator", "Oncology"),
+    ("Olivia", "Brown", "lab_technician", "Sequencing Core"),
+    ("Mateo", "Garcia", "research_scientist", "Microbiology"),
+]
+
+SAMPLE_STATUSES = [
+    ("Pending", 15),
+    ("Validated", 12),
+    ("InStorage", 30),
+    ("InSequencing", 10),
+    ("Completed", 15),
+    ("Failed", 4),
+    ("Discarded", 3),
+    ("Rejected", 4),
+    ("Archived", 5),
+    ("Deleted", 2),
+]
+_STORED_STATUSES = {"InStorage", "InSequencing", "Completed"}
+
+#: sample type -> (barcode prefix, label, volume unit, volume range, concentration range)
+SAMPLE_TYPES: dict[str, tuple[str, str, str, tuple[float, float], tuple[float, float] | None]] = {
+    "blood": ("BLD", "Whole Blood", "mL", (1.0, 10.0), None),
+    "plasma": ("PLS", "Plasma", "mL", (0.5, 4.0), None),
+    "serum": ("SER", "Serum", "mL", (0.5, 4.0), None),
+    "dna": ("DNA", "Genomic DNA", "uL", (20.0, 200.0), (5.0, 250.0)),
+    "rna": ("RNA", "Total RNA", "uL", (10.0, 100.0), (10.0, 500.0)),
+    "tissue": ("TIS", "Tissue Biopsy", "mg", (5.0, 80.0), None),
+    "saliva": ("SAL", "Saliva", "mL", (1.0, 2.5), None),
+    "urine": ("URN", "Urine", "mL", (10.0, 50.0), None),
+    "swab": ("SWB", "Swab", "units", (1.0, 1.0), None),
+    "cell_culture": ("CEL", "Cell Pellet", "uL", (50.0, 1000.0), None),
+    "ffpe": ("FFP", "FFPE Block", "sections", (5.0, 20.0), None),
+    "csf": ("CSF", "Cerebrospinal Fluid", "mL", (0.5, 3.0), None),
+}
+_TYPE_WEIGHTS = [20, 12, 8, 16, 12, 8, 6, 4, 4, 4, 4, 2]
+
+_STUDIES = [
+    ("ONC", "Oncology Cohort"),
+    ("CARD", "Cardiac Biobank"),
+    ("NEU", "Neuro Longitudinal"),
+    ("MIC", "Microbiome Study"),
+    ("IMM", "Immunology Panel"),
+    ("RARE", "Rare Disease Trios"),
+    ("PED", "Paediatric Genomes"),
+    ("MET", "Metabolic Cohort"),
+]
+_SITES = [
+    "Clinic A - Phlebotomy",
+    "Clinic B - Outpatients",
+    "Hospital Ward 4",
+    "Surgical Suite 2",
+    "Field Site North",
+    "Research Unit 1",
+]
+
+#: name -> (category, template_type, [(field name, label, type, required, options)])
+_TEMPLATES: list[tuple[str, str, str, list[tuple[str, str, str, bool, list[str] | None]]]] = [
+    (
+        "Blood Collection",
+        "clinical",
+        "collection",
+        [
+            ("patient_id", "Patient ID", "Text", True, None),
+            ("collection_date", "Collection date", "Date", True, None),
+            ("tube_type", "Tube type", "Select", True, ["EDTA", "Heparin", "Citrate", "SST"]),
+            ("volume_ml", "Volume (mL)", "Number", True, None),
+            ("fasting", "Fasting", "Boolean", False, None),
+            ("phlebotomist", "Phlebotomist", "Text", False, None),
+        ],
+    ),
+    (
+        "DNA Extraction QC",
+        "quality_control",
+        "qc",
+        [
+            ("concentration", "Concentration (ng/uL)", "Number", True, None),
+            ("a260_280", "A260/A280", "Number", True, None),
+            ("a260_230", "A260/A230", "Number", False, None),
+            ("din", "DNA integrity number", "Number", False, None),
+            ("kit", "Extraction kit", "Select", True, ["Spin column", "Magnetic beads", "Phenol"]),
+        ],
+    ),
+    (
+        "RNA Extraction",
+        "molecular",
+        "extraction",
+        [
+            ("rin", "RIN", "Number", True, None),
+            ("concentration", "Concentration (ng/uL)", "Number", True, None),
+            ("dnase_treated", "DNase treated", "Boolean", True, None),
+            ("extraction_date", "Extraction date", "Date", True, None),
+        ],
+    ),
+    (
+        "Tissue Biopsy Intake",
+        "clinical",
+        "collection",
+        [
+            ("patient_id", "Patient ID", "Text", True, None),
+            ("anatomical_site", "Anatomical site", "Text", True, None),
+            ("preservation", "Preservation", "Select", True, ["Snap frozen", "RNAlater", "FFPE"]),
+            ("ischemia_minutes", "Cold ischemia (min)", "Number", False, None),
+            ("pathology_report", "Pathology report", "File", False, None),
+            ("tumour_content", "Tumour content (%)", "Number", False, None),
+            ("consent_verified", "Consent verified", "Boolean", True, None),
+        ],
+    ),
+    (
+        "Saliva Kit Registration",
+        "collection",
+        "collection",
+        [
+            ("kit_serial", "Kit serial", "Text", True, None),
+            ("collection_date", "Collection date", "Date", True, None),
+            ("donor_age", "Donor age", "Number", False, None),
+        ],
+    ),
+    (
+        "Plasma Processing",
+        "processing",
+        "processing",
+        [
+            ("spin_speed", "Centrifuge speed (x g)", "Number", True, None),
+            ("spin_minutes", "Spin time (min)", "Number", True, None),
+            ("haemolysis", "Haemolysis", "Select", True, ["None", "Slight", "Moderate", "Gross"]),
+            ("aliquots", "Aliquots", "Number", True, None),
+            ("processed_at", "Processed at", "Date", True, None),
+        ],
+    ),
+    (
+        "Cell Line Banking",
+        "cell_biology",
+        "banking",
+        [
+            ("cell_line", "Cell line", "Text", True, None),
+            ("passage", "Passage number", "Number", True, None),
+            ("mycoplasma_tested", "Mycoplasma tested", "Boolean", True, None),
+            ("cells_per_vial", "Cells per vial", "Number", True, None),
+            ("medium", "Freezing medium", "Select", False, ["10% DMSO", "5% DMSO", "Glycerol"]),
+            ("str_profile", "STR profile", "File", False, None),
+        ],
+    ),
+    (
+        "Microbiome Swab",
+        "microbiology",
+        "collection",
+        [
+            ("body_site", "Body site", "Select", True, ["Gut", "Oral", "Skin", "Nasal", "Vaginal"]),
+            ("antibiotics_90d", "Antibiotics in last 90 days", "Boolean", True, None),
+            ("diet", "Diet", "Multiselect", False, ["Omnivore", "Vegetarian", "Vegan", "Keto"]),
+            ("collection_date", "Collection date", "Date", True, None),
+        ],
+    ),
+    (
+        "FFPE Block Intake",
+        "pathology",
+        "collection",
+        [
+            ("block_id", "Block ID", "Text", True, None),
+            ("fixation_hours", "Fixation time (h)", "Number", True, None),
+            ("sections", "Sections", "Number", True, None),
+            ("dv200", "DV200 (%)", "Number", False, None),
+            ("tissue_type", "Tissue type", "Text", True, None),
+            ("pathologist", "Pathologist", "Text", False, None),
+            ("slide_images", "Slide images", "File", False, None),
+            ("archive_date", "Archive date", "Date", False, None),
+        ],
+    ),
+    (
+        "Library Prep Submission",
+        "sequencing",
+        "submission",
+        [
+            ("library_kit", "Library kit", "Select", True, ["TruSeq", "Nextera XT", "NEBNext"]),
+            ("insert_size", "Insert size (bp)", "Number", True, None),
+            ("index_i7", "i7 index", "Text", True, None),
+            ("index_i5", "i5 index", "Text", True, None),
+            ("read_depth", "Requested depth (M reads)", "Number", True, None),
+            ("paired_end", "Paired end", "Boolean", True, None),
+            ("read_length", "Read length", "Select", True, ["2x75", "2x100", "2x150", "2x250"]),
+            ("pooling_notes", "Pooling notes", "Text", False, None),
+            ("qc_report", "QC report", "File", False, None),
+            ("submitted_on", "Submitted on", "Date", True, None),
+        ],
+    ),
+    (
+        "Single-Cell Suspension",
+        "sequencing",
+        "submission",
+        [
+            ("viability", "Viability (%)", "Number", True, None),
+            ("cell_count", "Cells per uL", "Number", True, None),
+            ("platform", "Platform", "Select", True, ["10x 3'", "10x 5'", "Multiome"]),
+            ("dissociation", "Dissociation protocol", "Text", False, None),
+        ],
+    ),
+    (
+        "CSF Collection",
+        "clinical",
+        "collection",
+        [
+            ("patient_id", "Patient ID", "Text", True, None),
+            ("puncture_level", "Puncture level", "Select", True, ["L3-L4", "L4-L5"]),
+            ("volume_ml", "Volume (mL)", "Number", True, None),
+            ("blood_contaminated", "Blood contamination", "Boolean", True, None),
+            ("collection_date", "Collection date", "Date", True, None),
+        ],
+    ),
+]
+
+#: (name, location type, temperature zone, unit kind)
+_ZONES = [
+    ("-80C", "ultra_low_freezer", "Freezer F-80", 12),
+    ("-20C", "freezer", "Freezer F-20", 10),
+    ("4C", "refrigerator", "Refrigerator R4", 8),
+    ("RT", "cabinet", "Cabinet RT", 6),
+    ("37C", "incubator", "Incubator I37", 4),
+]
+_BUILDINGS = ["Building A", "Building B", "Biorepository Annex"]
+RACKS_PER_UNIT = 2
+BOXES_PER_RACK = 3
+BOX_ROWS = "ABCDE"
+BOX_COLUMNS = 5
+
+PLATFORMS = [
+    ("NovaSeq 6000", "illumina"),
+    ("NextSeq 2000", "illumina"),
+    ("MiSeq", "illumina"),
+    ("PacBio Sequel IIe", "pacbio"),
+    ("PromethION", "nanopore"),
+]
+JOB_STATUSES = [
+    ("Draft", 4),
+    ("Submitted", 6),
+    ("Validated", 5),
+    ("Queued", 8),
+    ("Running", 8),
+    ("Completed", 20),
+    ("Failed", 3),
+    ("Cancelled", 3),
+    ("OnHold", 3),
+]
+PRIORITIES = ["Low", "Normal", "High", "Urgent", "Critical"]
+PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
+_WELLS = [f"{row}{col:02d}" for col in range(1, 13) for row in "ABCDEFGH"]
+_BASES = "ACGT"
+
+_NOTIFICATION_KINDS = [
+    ("alert", "Freezer temperature alarm", "Freezer {unit} rose above its threshold."),
+    ("info", "Sequencing run completed", "Run {run} completed and data is available."),
+    ("warning", "Low reagent stock", "Library prep kit stock is below 5 kits."),
+    ("error", "Sample QC failure", "Sample {barcode} failed QC and needs review."),
+    ("success", "Batch registered", "A batch of {count} samples was registered."),
+    ("reminder", "Freezer defrost due", "Freezer {unit} is due for defrosting this week."),
+    ("update", "Template published", "Template {template} was published."),
+    ("system", "Scheduled maintenance", "The LIMS will be read-only on Saturday 06:00-08:00."),
+]
+_CHANNELS = ["email", "sms", "slack", "teams", "discord", "webhook", "push", "in_app"]
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    return orjson.dumps(doc).decode()
+
+
+def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
+    return rng.choices([name for name, _ in pairs], weights=[w for _, w in pairs])[0]
+
+
+def barcode_for(sample_type: str, moment: datetime, sequence: int) -> str:
+    prefix = SAMPLE_TYPES.get(sample_type, ("SMP",))[0]
+    return f"{prefix}-{moment:%Y%m%d%H%M%S}-{sequence % 10000:04d}"
+
+
+def seed(conn: sqlite3.Connection) -> None:
+    """Fill an empty store (the caller holds the transaction)."""
+    rng = random.Random(SEED)
+    users = _seed_users(conn, rng)
+    templates = _seed_templates(conn, rng, users)
+    samples = _seed_samples(conn, rng, users, templates)
+    _seed_storage(conn, rng, users, samples)
+    _seed_sequencing(conn, rng, users, samples)
+    _seed_notifications(conn, rng, users, samples, templates)
+    _seed_documents(conn, rng, samples)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('barcode_seq', ?)", (str(SAMPLE_COUNT),)
+    )
+
+
+def _seed_users(conn: sqlite3.Connection, rng: random.Random) -> list[dict[str, Any]]:
+    users: list[dict[str, Any]] = []
+    accounts: list[tuple[str, str, str, str, str, str]] = []
+    for email, password, role in DEMO_USERS:
+        first, last, department, position = _DEMO_PROFILES[role]
+        accounts.append((email, password, role, first, last, department))
+    for first, last, role, department in _EXTRA_USERS:
+        email = f"{first}.{last}@tracseq.lab".lower()
+        accounts.append((email, f"{rng.getrandbits(64):x}", role, first, last, department))
+    for index, (email, password, role, first, last, department) in enumerate(accounts):
+        user_id = _uuid(rng)
+        salt = f"{rng.getrandbits(128):032x}"
+        created = BASE_TIME - timedelta(days=400 - index * 7)
+        position = _DEMO_PROFILES[role][3] if index < len(DEMO_USERS) else role.replace("_", " ")
+        doc = {
+            "id": user_id,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "role": role,
+            "status": "active",
+            "email_verified": True,
+            "last_login_at": None,
+            "created_at": iso(created),
+            "department": department,
+            "position": position.title() if index >= len(DEMO_USERS) else position,
+            "lab_affiliation": "TracSeq Genomics Laboratory",
+        }
+        conn.execute(
+            "INSERT INTO users (id, email, role, salt, password_hash, created_at, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (user_id, email, role, salt, hash_password(password, salt), iso(created), _dumps(doc)),
+        )
+        users.append(doc)
+    return users
+
+
+def _seed_templates(
+    conn: sqlite3.Connection, rng: random.Random, users: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    templates: list[dict[str, Any]] = []
+    for index, (name, category, template_type, fields) in enumerate(_TEMPLATES):
+        template_id = _uuid(rng)
+        created = BASE_TIME - timedelta(days=380 - index * 5)
+        author = rng.choice(users[:4])
+        status = "Published" if index < 9 else ("Draft", "Archived", "Deprecated")[index - 9]
+        doc = {
+            "id": template_id,
+            "name": name,
+            "description": f"{name} form used at sample registration.",
+            "template_type": template_type,
+            "status": status,
+            "version": 1 + index % 3,
+            "category": category,
+            "tags": [category, template_type],
+            "is_public": True,
+            "is_system": index < 3,
+            "form_config": {"layout": "single_column", "submit_label": "Register"},
+            "metadata": {"owner_department": author["department"]},
+            "created_at": iso(created),
+            "updated_at": iso(created + timedelta(days=3)),
+            "created_by": author["email"],
+            "published_at": iso(created + timedelta(days=3)) if status == "Published" else None,
+            "published_by": author["email"] if status == "Published" else None,
+            "field_count": len(fields),
+            "usage_count": 0,
+        }
+        conn.execute(
+            "INSERT INTO templates (id, name, status, created_at, doc) VALUES (?, ?, ?, ?, ?)",
+            (template_id, name, status, doc["created_at"], _dumps(doc)),
+        )
+        for order, (field_name, label, field_type, required, options) in enumerate(fields):
+            field_id = _uuid(rng)
+            field = {
+                "id": field_id,
+                "template_id": template_id,
+                "name": field_name,
+                "label": label,
+                "field_type": field_type,
+                "is_required": required,
+                "default_value": None,
+                "options": options,
+                "validation_rules": {},
+                "sort_order": order,
+                "help_text": None,
+                "created_at": doc["created_at"],
+            }
+            conn.execute(
+                "INSERT INTO template_fields (id, template_id, sort_order, doc) "
+                "VALUES (?, ?, ?, ?)",
+                (field_id, template_id, order, _dumps(field)),
+            )
+        templates.append(doc)
+    return templates
+
+
+def _seed_samples(
+    conn: sqlite3.Connection,
+    rng: random.Random,
+    users: list[dict[str, Any]],
+    templates: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    samples: list[dict[str, Any]] = []
+    types = list(SAMPLE_TYPES)
+    rows = []
+    for index in range(SAMPLE_COUNT):
+        sample_type = rng.choices(types, weights=_TYPE_WEIGHTS)[0]
+        _, label, unit, volumes, concentrations = SAMPLE_TYPES[sample_type]
+        code, study = rng.choice(_STUDIES)
+        subject = rng.randint(1, 650)
+        created = BASE_TIME - timedelta(seconds=rng.randint(3600, 365 * 86400))
+        collected = created - timedelta(hours=rng.randint(1, 96))
+        status = _weighted(rng, SAMPLE_STATUSES)
+        creator = rng.choice(users)
+        updated = created + timedelta(hours=rng.randint(0, 400))
+        sample_id = _uuid(rng)
+        doc = {
+            "id": sample_id,
+            "name": f"{code}-{subject:04d} {label} V{rng.randint(1, 4)}",
+            "barcode": barcode_for(sample_type, created, index),
+            "sample_type": sample_type,
+            "status": status,
+            "template_id": rng.choice(templates)["id"] if rng.random() < 0.85 else None,
+            "source_type": rng.choice(["patient", "donor", "cell_line", "environmental"]),
+            "source_identifier": f"{code}-P{subject:04d}",
+            "collection_date": iso(collected),
+            "collection_location": rng.choice(_SITES),
+            "collector": f"{rng.choice(users)['first_name']} {rng.choice(users)['last_name']}",
+            "concentration": (
+                round(rng.uniform(*concentrations), 2) if concentrations is not None else None
+            ),
+            "volume": round(rng.uniform(*volumes), 2),
+            "unit": unit,
+            "quality_score": round(rng.uniform(5.0, 10.0), 1) if rng.random() < 0.7 else None,
+            "metadata": {"study": study, "study_code": code, "visit": rng.randint(1, 4)},
+            "notes": None if rng.random() < 0.8 else "Received on dry ice; label intact.",
+            "created_at": iso(created),
+            "updated_at": iso(updated),
+            "created_by": creator["id"],
+            "updated_by": creator["id"],
+        }
+        rows.append(
+            (
+                sample_id,
+                doc["name"],
+                doc["barcode"],
+                sample_type,
+                status,
+                doc["template_id"],
+                doc["created_at"],
+                doc["updated_at"],
+                _dumps(doc),
+            )
+        )
+        samples.append(doc)
+    conn.executemany(
+        "INSERT INTO samples (id, name, barcode, sample_type, status, template_id, created_at, "
+        "updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return samples
+
+
+def _seed_storage(
+    conn: sqlite3.Connection,
+    rng: random.Random,
+    users: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+) -> None:
+    positions_by_zone: dict[str, list[tuple[str, str, list[str]]]] = {}
+    container_rows: list[tuple[str, str, str | None, str, str, str, dict[str, Any]]] = []
+    created = iso(BASE_TIME - timedelta(days=420))
+    for zone, location_type, unit_name, count in _ZONES:
+        for number in range(1, count + 1):
+            location_id = _uuid(rng)
+            status = "active"
+            if number == count and zone in ("-20C", "4C"):
+                status = "maintenance"
+            elif number == count and zone == "RT":
+                status = "offline"
+            elif number == count and zone == "37C":
+                status = "decommissioned"
+            name = f"{unit_name}-{number:02d}"
+            building = _BUILDINGS[number % len(_BUILDINGS)]
+            max_capacity = RACKS_PER_UNIT * BOXES_PER_RACK * len(BOX_ROWS) * BOX_COLUMNS
+            location = {
+                "id": location_id,
+                "name": name,
+                "description": f"{location_type.replace('_', ' ').title()} at {zone}, {building}",
+                "location_type": location_type,
+                "temperature_zone": zone,
+                "max_capacity": max_capacity,
+                "current_capacity": 0,
+                "coordinates": {"building": building, "room": f"{100 + number}", "floor": 1},
+                "status": status,
+                "metadata": {"manufacturer": rng.choice(["Thermo", "Eppendorf", "PHCbi"])},
+                "created_at": created,
+                "updated_at": created,
+            }
+            conn.execute(
+                "INSERT INTO locations (id, name, created_at, doc) VALUES (?, ?, ?, ?)",
+                (location_id, name, created, _dumps(location)),
+            )
+            unit_id = _uuid(rng)
+            container_rows.append(
+                (unit_id, location_id, None, "freezer", f"{name}-U1", zone, {"capacity": 2})
+            )
+            for rack in range(1, RACKS_PER_UNIT + 1):
+                rack_id = _uuid(rng)
+                container_rows.append(
+                    (rack_id, location_id, unit_id, "rack", f"R{rack}", zone, {"capacity": 3})
+                )
+                for box in range(1, BOXES_PER_RACK + 1):
+                    box_id = _uuid(rng)
+                    container_rows.append(
+                        (box_id, location_id, rack_id, "box", f"B{box}", zone, {"capacity": 25})
+                    )
+                    chain = [box_id, rack_id, unit_id]
+                    for row in BOX_ROWS:
+                        for col in range(1, BOX_COLUMNS + 1):
+                            pos_id = _uuid(rng)
+                            label = f"{row}{col}"
+                            container_rows.append(
+                                (pos_id, location_id, box_id, "position", label, zone, {})
+                            )
+                            if status == "active":
+                                positions_by_zone.setdefault(zone, []).append(
+                                    (pos_id, location_id, chain)
+                                )
+    occupied: dict[str, int] = {}
+    placements = []
+    zone_for_type = {
+        "rna": "-80C",
+        "plasma": "-80C",
+        "serum": "-80C",
+        "tissue": "-80C",
+        "swab": "-80C",
+        "csf": "-80C",
+        "dna": "-20C",
+        "blood": "4C",
+        "urine": "-20C",
+        "saliva": "RT",
+        "ffpe": "RT",
+        "cell_culture": "-80C",
+    }
+    for zone_positions in positions_by_zone.values():
+        rng.shuffle(zone_positions)
+    for sample in samples:
+        if sample["status"] not in _STORED_STATUSES:
+            continue
+        free = positions_by_zone.get(zone_for_type[sample["sample_type"]]) or positions_by_zone.get(
+            "-20C", []
+        )
+        if not free:
+            continue
+        pos_id, location_id, chain = free.pop()
+        for container_id in [pos_id, *chain]:
+            occupied[container_id] = occupied.get(container_id, 0) + 1
+        assignment = {
+            "id": _uuid(rng),
+            "sample_id": sample["id"],
+            "container_id": pos_id,
+            "location_id": location_id,
+            "position_identifier": None,
+            "assigned_at": sample["updated_at"],
+            "assigned_by": sample["created_by"],
+            "storage_conditions": None,
+            "notes": None,
+            "status": "stored",
+        }
+        placements.append((sample["id"], pos_id, location_id, assignment))
+    labels = {row[0]: row[4] for row in container_rows}
+    conn.executemany(
+        "INSERT INTO sample_locations (sample_id, container_id, location_id, doc) "
+        "VALUES (?, ?, ?, ?)",
+        [
+            (sid, pid, lid, _dumps({**doc, "position_identifier": labels[pid]}))
+            for sid, pid, lid, doc in placements
+        ],
+    )
+    rows = []
+    for container_id, location_id, parent_id, kind, name, zone, extra in container_rows:
+        doc = {
+            "id": container_id,
+            "name": name,
+            "container_type": kind,
+            "parent_container_id": parent_id,
+            "location_id": location_id,
+            "capacity": extra.get("capacity", 1),
+            "occupied_count": 0,
+            "temperature_zone": zone,
+            "barcode": f"CNT-{container_id[:8].upper()}",
+            "position_identifier": name if kind == "position" else None,
+            "status": "active",
+            "metadata": {},
+            "created_at": created,
+            "updated_at": created,
+        }
+        rows.append(
+            (
+                container_id,
+                location_id,
+                parent_id,
+                kind,
+                name,
+                occupied.get(container_id, 0),
+                created,
+                _dumps(doc),
+            )
+        )
+    conn.executemany(
+        "INSERT INTO containers (id, location_id, parent_id, container_type, name, occupied, "
+        "created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def platform_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tracseq:platform:{name}"))
+
+
+def _seed_sequencing(
+    conn: sqlite3.Connection,
+    rng: random.Random,
+    users: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+) -> None:
+    candidates = [s for s in samples if s["status"] in ("InSequencing", "Completed")]
+    workflows = [_uuid(rng) for _ in range(4)]
+    for index in range(60):
+        platform_name, vendor = rng.choice(PLATFORMS)
+        pid = platform_id(platform_name)
+        created = BASE_TIME - timedelta(days=rng.randint(1, 300), minutes=rng.randint(0, 1440))
+        status = _weighted(rng, JOB_STATUSES)
+        priority = rng.choices(PRIORITIES, weights=[10, 50, 25, 10, 5])[0]
+        count = rng.randint(8, 96)
+        chosen = rng.sample(candidates, min(count, len(candidates)))
+        sheet_id = _uuid(rng)
+        entries = [
+            {
+                "sample_id": s["id"],
+                "sample_name": s["name"],
+                "well": _WELLS[i],
+                "index_i7": "".join(rng.choice(_BASES) for _ in range(8)),
+                "index_i5": "".join(rng.choice(_BASES) for _ in range(8)),
+                "lane": 1 + i % 4,
+            }
+            for i, s in enumerate(chosen)
+        ]
+        sheet = {
+            "id": sheet_id,
+            "name": f"SS-{created:%Y%m%d}-{index + 1:03d}",
+            "platform_id": pid,
+            "version": 1,
+            "status": "Validated" if status not in ("Draft", "Submitted") else "Draft",
+            "sample_count": len(entries),
+            "entries": entries,
+            "created_at": iso(created),
+            "updated_at": iso(created),
+        }
+        conn.execute("INSERT INTO sample_sheets (id, doc) VALUES (?, ?)", (sheet_id, _dumps(sheet)))
+        conn.executemany(
+            "INSERT OR IGNORE INTO sheet_samples (sheet_id, sample_id) VALUES (?, ?)",
+            [(sheet_id, e["sample_id"]) for e in entries],
+        )
+        creator = rng.choice(users[:5])
+        started = created + timedelta(days=2)
+        job_id = _uuid(rng)
+        running = status in ("Running", "Completed", "Failed")
+        done = status in ("Completed", "Failed")
+        doc = {
+            "id": job_id,
+            "name": f"{platform_name} run {index + 1:03d}",
+            "description": f"{len(entries)} samples, {vendor} chemistry",
+            "status": status,
+            "priority": priority,
+            "platform_id": pid,
+            "workflow_id": rng.choice(workflows),
+            "sample_sheet_id": sheet_id,
+            "run_id": f"RUN-{created:%y%m%d}-{index + 1:03d}" if running else None,
+            "created_by": creator["id"],
+            "assigned_to": rng.choice(users[:4])["id"] if status != "Draft" else None,
+            "estimated_start": iso(started),
+            "estimated_completion": iso(started + timedelta(days=2)),
+            "actual_start": iso(started) if running else None,
+            "actual_completion": iso(started + timedelta(hours=44)) if done else None,
+            "metadata": {"platform_name": platform_name, "read_length": "2x150"},
+            "created_at": iso(created),
+            "updated_at": iso(started if running else created),
+        }
+        conn.execute(
+            "INSERT INTO jobs (id, name, status, priority, priority_rank, platform_id, "
+            "platform_name, sample_sheet_id, created_at, updated_at, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                doc["name"],
+                status,
+                priority,
+                PRIORITY_RANK[priority],
+                pid,
+                platform_name,
+                sheet_id,
+                doc["created_at"],
+                doc["updated_at"],
+                _dumps(doc),
+            ),
+        )
+
+
+def _seed_notifications(
+    conn: sqlite3.Connection,
+    rng: random.Random,
+    users: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+    templates: list[dict[str, Any]],
+) -> None:
+    for index in range(30):
+        kind, title, message = rng.choice(_NOTIFICATION_KINDS)
+        created = BASE_TIME - timedelta(hours=rng.randint(1, 24 * 60))
+        status = rng.choice(["sent", "delivered", "delivered", "failed", "pending"])
+        doc = {
+            "id": _uuid(rng),
+            "title": title,
+            "message": message.format(
+                unit=f"F-80-{rng.randint(1, 12):02d}",
+                run=f"RUN-{index:03d}",
+                barcode=rng.choice(samples)["barcode"],
+                count=rng.randint(8, 96),
+                template=rng.choice(templates)["name"],
+            ),
+            "notification_type": kind,
+            "priority": rng.choice(["low", "medium", "high", "critical", "urgent"]),
+            "status": status,
+            "channels": rng.sample(_CHANNELS, rng.randint(1, 3)),
+            "recipients": [u["email"] for u in rng.sample(users, rng.randint(1, 3))],
+            "created_at": iso(created),
+            "scheduled_at": None,
+            "sent_at": iso(created + timedelta(seconds=5)) if status != "pending" else None,
+            "delivery_attempts": 0 if status == "pending" else rng.randint(1, 3),
+            "created_by": rng.choice(users)["id"],
+        }
+        conn.execute(
+            "INSERT INTO notifications (id, created_at, doc) VALUES (?, ?, ?)",
+            (doc["id"], doc["created_at"], _dumps(doc)),
+        )
+
+
+def _seed_documents(
+    conn: sqlite3.Connection, rng: random.Random, samples: list[dict[str, Any]]
+) -> None:
+    named = [s for s in samples if s["sample_type"] in ("rna", "dna", "cell_culture")]
+    refs: dict[str, str] = {}
+    for index, sample in enumerate(rng.sample(named, 6)):
+        refs[f"s{index}_name"] = sample["name"]
+        refs[f"s{index}_barcode"] = sample["barcode"]
+    for title, category, paragraphs in DOCUMENTS:
+        doc_id = _uuid(rng)
+        body = [p.format(**refs) for p in paragraphs]
+        conn.execute(
+            "INSERT INTO documents (id, title, category, body) VALUES (?, ?, ?, ?)",
+            (doc_id, title, category, "\n\n".join(body)),
+        )
+        conn.executemany(
+            "INSERT INTO passages (title, body, doc_id) VALUES (?, ?, ?)",
+            [(title, passage, doc_id) for passage in body],
+        )

@@ -1,0 +1,648 @@
+"""The HTTP plumbing shared by the seven sandbox services.
+
+Each service is one ``ServiceApp``: a plain ASGI callable holding a list of ``Route`` objects.
+Routing mimics the real services rather than Starlette's defaults: the first route whose
+path matches wins, a path that matches with the wrong method is an empty-bodied 405, an
+unknown path is an empty-bodied 404 (FastAPI's ``{"detail": ...}`` bodies for rag), and a
+malformed UUID in the path is a plain-text 400 before the handler runs. Paths compile with
+Starlette's ``compile_path``.
+
+Handlers raise two kinds of errors:
+
+- ``Rejection``: what the web framework of a Rust service answers before the handler runs
+  (plain text: 415 content type, 400 malformed JSON, 422 wrong JSON shape or enum spelling);
+- ``ApiError``: a service-level error, rendered with that service's own error body.
+
+Every app also answers the sandbox control endpoints under ``/_sandbox/`` (request counters
+by route template, and fault injection); those requests are not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.routing import compile_path
+
+_log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_JSON = b"application/json"
+_TEXT = b"text/plain; charset=utf-8"
+
+
+def now_iso() -> str:
+    """The current time as the services print it: RFC 3339 UTC with microseconds."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp (``Z`` or offset); naive values are taken as UTC."""
+    moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)
+
+
+class Response:
+    """A complete response: status, body bytes and an optional content type."""
+
+    __slots__ = ("body", "content_type", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: bytes | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers
+
+
+def json_response(obj: Any, status: int = 200) -> Response:
+    return Response(status, orjson.dumps(obj), _JSON)
+
+
+def raw_json(body: bytes, status: int = 200) -> Response:
+    """A response whose JSON body is already encoded (documents read from the store)."""
+    return Response(status, body, _JSON)
+
+
+def text_response(text: str, status: int) -> Response:
+    return Response(status, text.encode(), _TEXT)
+
+
+def empty_response(status: int) -> Response:
+    return Response(status)
+
+
+class Rejection(Exception):
+    """A plain-text rejection by the web framework (axum extractors) before any handler."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class ApiError(Exception):
+    """A service-level error; each service renders it with its own error body shape."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+ErrorRenderer = Callable[[ApiError], Response]
+
+
+def parse_uuid(value: str) -> str | None:
+    """The canonical lowercase form of a UUID string, or None when it is not one."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+class Request:
+    """The little a handler needs: method, path parameters, query, headers and body."""
+
+    __slots__ = ("_body", "_query", "method", "params", "path", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive, params: dict[str, str]) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.params = params
+        self._query: dict[str, str] | None = None
+        self._body: bytes | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            raw = self.scope.get("query_string", b"").decode("latin-1")
+            self._query = dict(parse_qsl(raw, keep_blank_values=True)) if raw else {}
+        return self._query
+
+    def header(self, name: bytes) -> str | None:
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return str(value.decode("latin-1"))
+        return None
+
+    async def body(self) -> bytes:
+        if self._body is None:
+            chunks: list[bytes] = []
+            more = True
+            while more:
+                message = await self.receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self) -> dict[str, Any]:
+        """The JSON object body, with the axum ``Json`` extractor's rejections."""
+        content_type = (self.header(b"content-type") or "").split(";")[0].strip().lower()
+        if not (content_type == "application/json" or content_type.endswith("+json")):
+            raise Rejection(415, "Expected request with `Content-Type: application/json`")
+        raw = await self.body()
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise Rejection(400, f"Failed to parse the request body as JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise Rejection(
+                422,
+                "Failed to deserialize the JSON body into the target type: "
+                f"invalid type: {_json_kind(value)}, expected a struct",
+            )
+        return value
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One method on one path template; ``{name:uuid}`` parameters must parse as UUIDs."""
+
+    method: str
+    path: str
+    handler: Handler
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON body field validation with axum/serde's 422 wording
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, int | float):
+        return f"number `{value}`"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    if isinstance(value, list):
+        return "sequence"
+    return "map"
+
+
+def _unprocessable(message: str) -> Rejection:
+    return Rejection(422, f"Failed to deserialize the JSON body into the target type: {message}")
+
+
+def _missing(body: dict[str, Any], name: str, required: bool) -> bool:
+    if name not in body or body[name] is None:
+        if required:
+            raise _unprocessable(f"missing field `{name}`")
+        return True
+    return False
+
+
+def opt_str(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    if _missing(body, name, required):
+        return None
+    value = body[name]
+    if not isinstance(value, str):
+        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a string")
+    return value
+
+
+def req_str(body: dict[str, Any], name: str) -> str:
+    value = opt_str(body, name, required=True)
+    if value is None:
+        raise _unprocessable(f"missing field `{name}`")
+    return value
+
+
+def opt_uuid(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = opt_str(body, name, required=required)
+    if value is None:
+        return None
+    canonical = parse_uuid(value)
+    if canonical is None:
+        raise _unprocessable(f"{name}: UUID parsing failed: invalid UUID `{value}`")
+    return canonical
+
+
+def req_uuid(body: dict[str, Any], name: str) -> str:
+    value = opt_uuid(body, name, required=True)
+    if value is None:
+        raise _unprocessable(f"missing field `{name}`")
+    return value
+
+
+def opt_enum(
+    body: dict[str, Any], name: str, variants: Iterable[str], *, required: bool = False
+) -> str | None:
+    value = opt_str(body, name, required=required)
+    if value is None:
+        return None
+    allowed = tuple(variants)
+    if value not in allowed:
+        expected = ", ".join(f"`{v}`" for v in allowed)
+        raise _unprocessable(f"{name}: unknown variant `{value}`, expected one of {expected}")
+    return value
+
+
+def opt_number(body: dict[str, Any], name: str, *, integer: bool = False) -> float | int | None:
+    if _missing(body, name, False):
+        return None
+    value = body[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "an integer" if integer else "f64"
+        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected {kind}")
+    if integer and not isinstance(value, int):
+        raise _unprocessable(f"{name}: invalid type: floating point `{value}`, expected i32")
+    return value
+
+
+def opt_bool(body: dict[str, Any], name: str) -> bool | None:
+    if _missing(body, name, False):
+        return None
+    value = body[name]
+    if not isinstance(value, bool):
+        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a boolean")
+    return value
+
+
+def opt_object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    if _missing(body, name, False):
+        return None
+    value = body[name]
+    if not isinstance(value, dict):
+        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a map")
+    return value
+
+
+def opt_list(body: dict[str, Any], name: str, *, required: bool = False) -> list[Any] | None:
+    if _missing(body, name, required):
+        return None
+    value = body[name]
+    if not isinstance(value, list):
+        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a sequence")
+    return value
+
+
+def opt_time(body: dict[str, Any], name: str) -> str | None:
+    value = opt_str(body, name)
+    if value is None:
+        return None
+    try:
+        return iso(parse_time(value))
+    except ValueError as exc:
+        raise _unprocessable(f"{name}: input contains invalid characters") from exc
+
+
+def query_int(
+    req: Request, name: str, default: int, *, low: int = 1, high: int | None = None
+) -> int:
+    """An integer query parameter, clamped to [low, high]; garbage is axum's plain-text 400."""
+    raw = req.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise Rejection(
+            400, f"Failed to deserialize query string: {name}: invalid digit found in string"
+        ) from exc
+    value = max(low, value)
+    return min(high, value) if high is not None else value
+
+
+def query_time(req: Request, name: str) -> str | None:
+    raw = req.query.get(name)
+    if not raw:
+        return None
+    try:
+        return iso(parse_time(raw))
+    except ValueError as exc:
+        raise Rejection(
+            400, f"Failed to deserialize query string: {name}: premature end of input"
+        ) from exc
+
+
+def query_list(req: Request, name: str) -> list[str] | None:
+    raw = req.query.get(name)
+    if raw is None:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults and counters
+
+
+@dataclass(slots=True)
+class Fault:
+    """Make matching requests answer ``status`` (0: drop the connection) after ``delay_ms``."""
+
+    status: int | None
+    times: int | None
+    delay_ms: int
+    methods: frozenset[str] | None
+    path_prefix: str | None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        return self.path_prefix is None or path.startswith(self.path_prefix)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "times": self.times,
+            "delay_ms": self.delay_ms,
+            "methods": sorted(self.methods) if self.methods is not None else None,
+            "path_prefix": self.path_prefix,
+        }
+
+
+def _parse_fault(body: Any) -> Fault:
+    if not isinstance(body, dict):
+        raise ValueError("fault must be a JSON object")
+    status = body.get("status")
+    times = body.get("times")
+    delay = body.get("delay_ms") or 0
+    methods = body.get("methods")
+    prefix = body.get("path_prefix")
+    if status is not None and (
+        isinstance(status, bool)
+        or not isinstance(status, int)
+        or not (status == 0 or 100 <= status <= 599)
+    ):
+        raise ValueError("status must be null, 0 or an HTTP status code")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ValueError("times must be null or a positive integer")
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        raise ValueError("delay_ms must be a non-negative number")
+    if methods is not None and (
+        not isinstance(methods, list) or not all(isinstance(m, str) for m in methods)
+    ):
+        raise ValueError("methods must be null or a list of strings")
+    if prefix is not None and not isinstance(prefix, str):
+        raise ValueError("path_prefix must be null or a string")
+    if status is None and not delay:
+        raise ValueError("a fault needs a status or a delay_ms")
+    return Fault(
+        status=status,
+        times=times,
+        delay_ms=int(delay),
+        methods=frozenset(m.upper() for m in methods) if methods is not None else None,
+        path_prefix=prefix,
+    )
+
+
+_STATUS_CODES = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    408: "timeout",
+    409: "conflict",
+    429: "resource_limit_exceeded",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+def fault_error(status: int) -> ApiError:
+    code = _STATUS_CODES.get(status, "injected_fault")
+    return ApiError(status, code, f"Injected fault: HTTP {status}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledPath:
+    template: str
+    regex: re.Pattern[str]
+    uuid_params: tuple[str, ...]
+    handlers: dict[str, Handler]
+    keys: dict[str, str]
+
+
+_UUID_PARAM = re.compile(r"\{(\w+):uuid\}")
+
+
+class ServiceApp:
+    """One sandbox service as an ASGI app (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        routes: Iterable[Route],
+        render_error: ErrorRenderer,
+        *,
+        fastapi: bool = False,
+        malformed_path: Callable[[str, str], Response] | None = None,
+    ) -> None:
+        self.name = name
+        self.render_error = render_error
+        self.fastapi = fastapi
+        self.malformed_path = malformed_path or _axum_malformed_path
+        self.requests = 0
+        self.by_route: dict[str, int] = {}
+        self.faults: list[Fault] = []
+        self._paths: list[_CompiledPath] = []
+        index: dict[str, _CompiledPath] = {}
+        for route in routes:
+            compiled = index.get(route.path)
+            if compiled is None:
+                uuid_params = tuple(_UUID_PARAM.findall(route.path))
+                regex, _, _ = compile_path(_UUID_PARAM.sub(r"{\1}", route.path))
+                template = _UUID_PARAM.sub(r"{\1}", route.path)
+                compiled = _CompiledPath(template, regex, uuid_params, {}, {})
+                index[route.path] = compiled
+                self._paths.append(compiled)
+            compiled.handlers[route.method] = route.handler
+            compiled.keys[route.method] = f"{route.method} {compiled.template}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await _lifespan(receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/_sandbox/"):
+            response = await self._control(Request(scope, receive, {}))
+            await _send(send, response)
+            return
+        method: str = scope["method"]
+        matched: _CompiledPath | None = None
+        match: re.Match[str] | None = None
+        for compiled in self._paths:
+            match = compiled.regex.match(path)
+            if match is not None:
+                matched = compiled
+                break
+        key = (
+            matched.keys.get(method, f"{method} {matched.template}")
+            if matched is not None
+            else f"{method} (unmatched)"
+        )
+        self.requests += 1
+        self.by_route[key] = self.by_route.get(key, 0) + 1
+        if self.faults and await self._apply_fault(method, path, receive, send):
+            return
+        response = await self._dispatch(scope, receive, matched, match, method)
+        await _send(send, response)
+
+    async def _dispatch(
+        self,
+        scope: Scope,
+        receive: Receive,
+        matched: _CompiledPath | None,
+        match: re.Match[str] | None,
+        method: str,
+    ) -> Response:
+        if matched is None or match is None:
+            return self._not_found()
+        handler = matched.handlers.get(method)
+        if handler is None:
+            if self.fastapi:
+                return json_response({"detail": "Method Not Allowed"}, 405)
+            allow = ",".join(sorted(matched.handlers)).encode()
+            return Response(405, headers=[(b"allow", allow)])
+        params = match.groupdict()
+        for name in matched.uuid_params:
+            canonical = parse_uuid(params[name])
+            if canonical is None:
+                return self.malformed_path(name, params[name])
+            params[name] = canonical
+        try:
+            return await handler(Request(scope, receive, params))
+        except Rejection as exc:
+            return text_response(exc.text, exc.status)
+        except ApiError as exc:
+            return self.render_error(exc)
+        except Exception:
+            _log.exception("sandbox %s: unhandled error on %s %s", self.name, method, scope["path"])
+            return self.render_error(ApiError(500, "internal_error", "Internal server error"))
+
+    def _not_found(self) -> Response:
+        if self.fastapi:
+            return json_response({"detail": "Not Found"}, 404)
+        return empty_response(404)
+
+    async def _apply_fault(self, method: str, path: str, receive: Receive, send: Send) -> bool:
+        """Apply the first matching fault; True when the request has been answered."""
+        fault = next((f for f in self.faults if f.matches(method, path)), None)
+        if fault is None:
+            return False
+        if fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults.remove(fault)
+        if fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault.status is None:
+            return False
+        if fault.status == 0:
+            await _drop_connection(receive)
+            return True
+        await _send(send, self.render_error(fault_error(fault.status)))
+        return True
+
+    async def _control(self, req: Request) -> Response:
+        route = (req.method, req.path.rstrip("/"))
+        if route == ("GET", "/_sandbox/stats"):
+            return json_response(
+                {"service": self.name, "requests": self.requests, "by_route": self.by_route}
+            )
+        if route == ("POST", "/_sandbox/stats/reset"):
+            self.requests = 0
+            self.by_route = {}
+            return json_response({"requests": 0, "by_route": {}})
+        if route == ("GET", "/_sandbox/faults"):
+            return json_response({"faults": [f.describe() for f in self.faults]})
+        if route == ("POST", "/_sandbox/faults"):
+            try:
+                fault = _parse_fault(orjson.loads(await req.body()))
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                return json_response({"error": str(exc)}, 400)
+            self.faults.append(fault)
+            return json_response({"faults": [f.describe() for f in self.faults]})
+        if route == ("DELETE", "/_sandbox/faults"):
+            self.faults.clear()
+            return json_response({"faults": []})
+        return empty_response(404)
+
+
+def _axum_malformed_path(name: str, value: str) -> Response:
+    return text_response(
+        f"Invalid URL: Cannot parse `{name}` with value `{value}` to a `Uuid`: UUID parsing failed",
+        400,
+    )
+
+
+async def _send(send: Send, response: Response) -> None:
+    headers = [(b"content-length", str(len(response.body)).encode())]
+    if response.content_type is not None:
+        headers.append((b"content-type", response.content_type))
+    if response.headers:
+        headers.extend(response.headers)
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _drop_connection(receive: Receive) -> None:
+    """Close the TCP connection without answering (a fault with status 0).
+
+    ASGI has no way to say this, so reach uvicorn's transport through its bound ``receive``
+    (both the httptools and h11 protocols keep it on the request cycle), abort it, and let
+    the protocol notice the disconnect before the app returns.
+    """
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("cannot drop the connection: transport not reachable")
+    transport.abort()
+    for _ in range(10):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,86 @@
+"""Shared fixtures: one sandbox process for the session, gateways built per test over it."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from sandbox.runner import SandboxProcess
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxProcess]:
+    """All seven services on free ports, in memory, in a child process."""
+    with SandboxProcess() as sb:
+        yield sb
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sandbox_settings(sb: SandboxProcess, **overrides: Any) -> Settings:
+    """Gateway settings pointing at the test sandbox."""
+    return dataclasses.replace(Settings(upstream_urls=dict(sb.urls), env="test"), **overrides)
+
+
+@asynccontextmanager
+async def gateway_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway app with its lifespan running, reached in-process; its upstream calls are
+    real HTTP to the sandbox."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            yield c
+
+
+class SandboxControl:
+    """The sandbox's /_sandbox endpoints: request counts and fault injection."""
+
+    def __init__(self, sb: SandboxProcess) -> None:
+        self.urls = sb.urls
+        self._http = httpx.Client(timeout=10)
+
+    def reset_stats(self) -> None:
+        for url in self.urls.values():
+            self._http.post(f"{url}/_sandbox/stats/reset").raise_for_status()
+
+    def requests(self, service: str | None = None) -> int:
+        services = [service] if service else list(self.urls)
+        return sum(
+            self._http.get(f"{self.urls[s]}/_sandbox/stats").json()["requests"] for s in services
+        )
+
+    def by_route(self, service: str) -> dict[str, int]:
+        return dict(self._http.get(f"{self.urls[service]}/_sandbox/stats").json()["by_route"])
+
+    def fault(self, service: str, **spec: Any) -> None:
+        self._http.post(f"{self.urls[service]}/_sandbox/faults", json=spec).raise_for_status()
+
+    def clear_faults(self) -> None:
+        for url in self.urls.values():
+            self._http.delete(f"{url}/_sandbox/faults").raise_for_status()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@pytest.fixture
+def control(sandbox: SandboxProcess) -> Iterator[SandboxControl]:
+    ctl = SandboxControl(sandbox)
+    ctl.clear_faults()
+    ctl.reset_stats()
+    yield ctl
+    ctl.clear_faults()
+    ctl.close()

@@ -1,0 +1,131 @@
+"""The first slice of the graph, executed over HTTP against the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+
+SAMPLES_WITH_TEMPLATE = """
+query Samples($first: Int, $after: String) {
+  samples(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id name barcode status templateId template { id name status } } }
+  }
+}
+"""
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_samples_with_template_batched_in_two_upstream_requests(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100)
+    assert "errors" not in body
+    edges = body["data"]["samples"]["edges"]
+    assert len(edges) == 100
+    with_template = [e["node"] for e in edges if e["node"]["templateId"]]
+    assert with_template, "the seed gives most samples a template"
+    assert all(n["template"]["id"] == n["templateId"] for n in with_template)
+    assert control.requests() == 2
+    assert control.requests("samples") == 1
+    assert control.requests("templates") == 1
+
+
+async def test_samples_with_template_without_batch_extension_fans_out_per_distinct_template(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    settings = sandbox_settings(sandbox, batch_services=frozenset())
+    async with gateway_client(settings) as client:
+        control.reset_stats()
+        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100)
+    assert "errors" not in body
+    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
+    distinct = {n["templateId"] for n in nodes if n["templateId"]}
+    assert len(distinct) > 1
+    assert control.requests("samples") == 1
+    assert control.requests("templates") == len(distinct)
+    assert control.requests() == 1 + len(distinct)
+
+
+async def test_cursor_pagination_walks_forward_without_overlap(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        first = (await gql(client, SAMPLES_WITH_TEMPLATE, first=7))["data"]["samples"]
+        after = first["pageInfo"]["endCursor"]
+        second = (await gql(client, SAMPLES_WITH_TEMPLATE, first=7, after=after))["data"]["samples"]
+        both = (await gql(client, SAMPLES_WITH_TEMPLATE, first=14))["data"]["samples"]
+    ids = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    assert ids == [e["node"]["id"] for e in both["edges"]]
+    assert first["pageInfo"]["hasPreviousPage"] is False
+    assert second["pageInfo"]["hasPreviousPage"] is True
+    assert second["pageInfo"]["hasNextPage"] is True
+    assert first["totalCount"] == second["totalCount"] >= 1900
+
+
+async def test_sample_by_id_and_by_barcode_return_the_same_sample(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    query = """query($id: ID, $barcode: String) {
+      sample(id: $id, barcode: $barcode) { id barcode status }
+    }"""
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        listed = await gql(client, SAMPLES_WITH_TEMPLATE, first=1)
+        node = listed["data"]["samples"]["edges"][0]["node"]
+        by_id = await gql(client, query, id=node["id"])
+        by_barcode = await gql(client, query, barcode=node["barcode"])
+        missing = await gql(client, query, id="00000000-0000-4000-8000-000000000000")
+    assert by_id["data"]["sample"] == by_barcode["data"]["sample"]
+    assert by_id["data"]["sample"]["id"] == node["id"]
+    assert missing == {"data": {"sample": None}}
+
+
+async def test_bad_arguments_are_bad_user_input_and_reach_no_upstream(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    sample_query = "query($id: ID) { sample(id: $id) { id } }"
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        bad_id = await gql(client, sample_query, id="not-a-uuid")
+        bad_cursor = await gql(client, SAMPLES_WITH_TEMPLATE, first=5, after="garbage!")
+        too_many = await gql(client, SAMPLES_WITH_TEMPLATE, first=5000)
+        neither = await gql(client, "{ sample { id } }")
+    for body in (bad_id, bad_cursor, too_many, neither):
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert control.requests() == 0
+
+
+async def test_templates_down_nulls_only_the_template_fields(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    control.fault("templates", status=503, times=None)
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=5)
+    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
+    assert len(nodes) == 5
+    assert all(n["id"] and n["barcode"] for n in nodes)
+    assert all(n["template"] is None for n in nodes if n["templateId"])
+    codes = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
+    assert codes == {("UPSTREAM_UNAVAILABLE", "templates")}
+    text = str(body)
+    assert "127.0.0.1" not in text
+    assert "Traceback" not in text
+
+
+async def test_graphiql_is_served_on_get(sandbox: Any) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        response = await client.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()

@@ -1,0 +1,579 @@
+"""The upstream clients over real HTTP against the sandbox services.
+
+The ``sandbox`` (session) and ``control`` (stats and faults, reset per test) fixtures come
+from conftest. Breaker tests use a fake clock; retry tests a recording sleep; time-bound
+tests use the real clock with small timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from httpx_aiohttp import AiohttpTransport
+
+from sandbox.runner import SandboxProcess
+from sandbox.seed import DEMO_USERS
+from upstreams.breaker import BreakerState
+from upstreams.client import UpstreamClient
+from upstreams.config import (
+    BreakerPolicy,
+    BulkheadPolicy,
+    CallContext,
+    RetryPolicy,
+    Timeouts,
+    UpstreamConfig,
+)
+from upstreams.errors import (
+    UpstreamNotFound,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from upstreams.pool import create_http_client
+from upstreams.registry import SERVICES, Upstreams
+from upstreams.services import Page, SamplesClient
+
+if TYPE_CHECKING:
+    from conftest import SandboxControl
+
+CTX = CallContext(request_id="test-upstreams")
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Counts requests on the wire at once (what the upstream sees from this process)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.current = 0
+        self.peak = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.current += 1
+        self.peak = max(self.peak, self.current)
+        try:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.current -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    client = create_http_client(max_connections=300)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def upstreams(sandbox: SandboxProcess, http: httpx.AsyncClient) -> Upstreams:
+    return Upstreams({name: _config(sandbox, name) for name in SERVICES}, http)
+
+
+def _config(sb: SandboxProcess, name: str, **overrides: Any) -> UpstreamConfig:
+    return UpstreamConfig(name=name, base_url=sb.urls[name], **overrides)
+
+
+def _samples(
+    sb: SandboxProcess, http: httpx.AsyncClient, **overrides: Any
+) -> tuple[SamplesClient, UpstreamClient]:
+    injected = {k: overrides.pop(k) for k in ("clock", "sleep", "rng") if k in overrides}
+    client = UpstreamClient(_config(sb, "samples", **overrides), http, **injected)
+    return SamplesClient(client), client
+
+
+async def _no_sleep(_seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+def _route_count(control: SandboxControl, service: str, route: str) -> int:
+    return control.by_route(service).get(route, 0)
+
+
+def _has_no_uppercase_enum(records: list[dict[str, Any]], key: str) -> bool:
+    return all(r[key] == r[key].lower() for r in records)
+
+
+# ---------------------------------------------------------------- envelopes and quirks
+
+
+async def _token(upstreams: Upstreams) -> dict[str, Any]:
+    email, password, _role = DEMO_USERS[0]
+    return await upstreams.auth.login(CTX, email, password)
+
+
+async def test_auth_envelope_roles_and_error_shape(upstreams: Upstreams) -> None:
+    login = await _token(upstreams)
+    assert isinstance(login["access_token"], str)
+    assert login["role"] == "lab_administrator"
+    assert isinstance(login["expires_at"], datetime)
+    ctx = CallContext(authorization=f"Bearer {login['access_token']}", request_id="r1")
+    me = await upstreams.auth.me(ctx)
+    assert me["email"] == "admin@tracseq.lab"
+    assert isinstance(me["created_at"], datetime)
+    users = await upstreams.auth.list_users(ctx)
+    assert users
+    assert all(u["role"] == u["role"].lower() for u in users)
+    with pytest.raises(UpstreamStatusError) as info:
+        await upstreams.auth.login(CTX, "admin@tracseq.lab", "wrong")
+    assert info.value.code == "INVALID_CREDENTIALS"
+    with pytest.raises(UpstreamNotFound) as missing:
+        await upstreams.auth.get_user(ctx, MISSING)
+    assert missing.value.code == "USER_NOT_FOUND"
+
+
+async def test_samples_envelope_pascal_enums_and_errors(upstreams: Upstreams) -> None:
+    page = await upstreams.samples.list(CTX, page=1, page_size=20)
+    assert isinstance(page, Page)
+    assert page.total_count >= len(page.items) > 0
+    assert _has_no_uppercase_enum(page.items, "status")
+    assert all(isinstance(s["created_at"], datetime) for s in page.items)
+    created = await upstreams.samples.create(
+        CTX, {"name": "gw-test", "sample_type": "DNA", "status": "pending"}
+    )
+    assert created["status"] == "pending"
+    moved = await upstreams.samples.change_status(CTX, created["id"], "validated")
+    assert moved["status"] == "validated"
+    moved = await upstreams.samples.change_status(CTX, created["id"], "in_storage")
+    assert moved["status"] == "in_storage"
+    assert (await upstreams.samples.get(CTX, created["id"]))["status"] == "in_storage"
+    filtered = await upstreams.samples.list(CTX, status="in_storage")
+    assert filtered.items
+    assert {s["status"] for s in filtered.items} == {"in_storage"}
+    with pytest.raises(UpstreamStatusError) as bad:
+        await upstreams.samples.change_status(CTX, created["id"], "completed")
+    assert (bad.value.status, bad.value.code) == (400, "invalid_workflow_transition")
+    with pytest.raises(UpstreamNotFound) as missing:
+        await upstreams.samples.get(CTX, MISSING)
+    assert missing.value.code == "sample_not_found"
+    with pytest.raises(UpstreamStatusError) as malformed:
+        await upstreams.samples.get(CTX, "not-a-uuid")
+    assert malformed.value.status == 400
+    assert "127.0.0.1" not in malformed.value.message
+
+
+async def test_storage_envelope_and_free_strings(upstreams: Upstreams) -> None:
+    locations = await upstreams.storage.locations(CTX)
+    assert locations
+    assert {loc["temperature_zone"] for loc in locations} <= {"-80C", "-20C", "4C", "RT", "37C"}
+    assert isinstance(locations[0]["created_at"], datetime)
+    one = await upstreams.storage.location(CTX, locations[0]["id"])
+    assert one["id"] == locations[0]["id"]
+    containers = await upstreams.storage.containers(CTX, page=1, per_page=5)
+    assert containers.items
+    assert containers.total_count >= len(containers.items)
+    with pytest.raises(UpstreamNotFound):
+        await upstreams.storage.location(CTX, MISSING)
+
+
+async def test_templates_single_item_key_and_empty_error_bodies(upstreams: Upstreams) -> None:
+    page = await upstreams.templates.list(CTX)
+    assert page.items
+    assert page.total_count >= len(page.items)
+    assert _has_no_uppercase_enum(page.items, "status")
+    template = await upstreams.templates.get(CTX, page.items[0]["id"])
+    assert template["id"] == page.items[0]["id"]  # unwrapped from "template"
+    assert isinstance(template["created_at"], datetime)
+    with pytest.raises(UpstreamNotFound) as missing:
+        await upstreams.templates.get(CTX, MISSING)
+    assert missing.value.message == "Not Found"
+    with pytest.raises(UpstreamStatusError) as malformed:
+        await upstreams.templates.get(CTX, "nope")
+    assert (malformed.value.status, malformed.value.message) == (400, "Bad Request")
+
+
+async def test_sequencing_bare_json_and_enums(upstreams: Upstreams) -> None:
+    page = await upstreams.sequencing.list(CTX, limit=10)
+    assert page.items
+    assert _has_no_uppercase_enum(page.items, "status")
+    assert _has_no_uppercase_enum(page.items, "priority")
+    job = await upstreams.sequencing.get(CTX, page.items[0]["id"])
+    assert job["id"] == page.items[0]["id"]
+    with pytest.raises(UpstreamNotFound) as missing:
+        await upstreams.sequencing.get(CTX, MISSING)
+    assert missing.value.message
+
+
+async def test_rag_bare_json_and_health_route(upstreams: Upstreams) -> None:
+    answer = await upstreams.rag.query(CTX, "Which samples are stored at -80C?")
+    assert isinstance(answer["answer"], str)
+    submissions = await upstreams.rag.submissions(CTX)
+    assert "submissions" in submissions
+    health = await upstreams.clients["rag"].health()
+    assert health["healthy"] is True
+
+
+async def test_notifications_bare_array(upstreams: Upstreams) -> None:
+    created = await upstreams.notifications.create(
+        CTX,
+        {
+            "title": "t",
+            "message": "m",
+            "notification_type": "info",
+            "priority": "low",
+            "channels": ["in_app"],
+            "recipients": ["someone@tracseq.lab"],
+        },
+    )
+    assert created["status"] == created["status"].lower()
+    listed = await upstreams.notifications.list(CTX, limit=5)
+    assert isinstance(listed, list)
+    with pytest.raises(UpstreamNotFound):
+        await upstreams.notifications.get(CTX, MISSING)
+
+
+async def test_every_service_reports_healthy(upstreams: Upstreams) -> None:
+    reports = await upstreams.health()
+    assert set(reports) == set(SERVICES)
+    assert all(r["healthy"] for r in reports.values()), reports
+
+
+# ---------------------------------------------------------------- breaker
+
+
+async def test_breaker_opens_fails_fast_half_opens_and_closes(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    clock = FakeClock()
+    samples, client = _samples(
+        sandbox,
+        http,
+        breaker=BreakerPolicy(failure_threshold=3, recovery_timeout=30),
+        retry=RetryPolicy(attempts=1),
+        clock=clock,
+    )
+    control.fault("samples", status=503, methods=["GET"], path_prefix="/samples")
+    for _ in range(3):
+        with pytest.raises(UpstreamStatusError):
+            await samples.list(CTX)
+    assert client.breaker.state is BreakerState.OPEN
+    seen = control.requests("samples")
+    assert seen == 3
+
+    with pytest.raises(UpstreamUnavailable) as info:
+        await samples.list(CTX)
+    assert info.value.retry_after == pytest.approx(30)
+    assert control.requests("samples") == seen  # failed fast: nothing was sent
+
+    control.clear_faults()
+    clock.now += 30
+    assert client.breaker.state is BreakerState.HALF_OPEN
+    assert (await samples.list(CTX)).items
+    assert client.breaker.state is BreakerState.CLOSED
+
+
+async def test_client_errors_do_not_open_the_breaker(
+    sandbox: SandboxProcess, http: httpx.AsyncClient
+) -> None:
+    samples, client = _samples(sandbox, http, breaker=BreakerPolicy(failure_threshold=2))
+    for _ in range(4):
+        with pytest.raises(UpstreamNotFound):
+            await samples.get(CTX, MISSING)
+    assert client.breaker.state is BreakerState.CLOSED
+
+
+# ---------------------------------------------------------------- retries and deadlines
+
+
+async def test_get_is_retried_on_503(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    samples, _ = _samples(sandbox, http, retry=RetryPolicy(attempts=3), sleep=sleep)
+    control.fault("samples", status=503, times=2, methods=["GET"])
+    page = await samples.list(CTX)
+    assert page.items
+    assert _route_count(control, "samples", "GET /samples") == 3
+    assert len(slept) == 2
+
+
+async def test_post_is_never_retried(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(sandbox, http, retry=RetryPolicy(attempts=5), sleep=_no_sleep)
+    control.fault("samples", status=503, methods=["POST"])
+    with pytest.raises(UpstreamStatusError) as info:
+        await samples.create(CTX, {"name": "never", "sample_type": "DNA"})
+    assert info.value.status == 503
+    assert _route_count(control, "samples", "POST /samples") == 1
+
+
+async def test_retries_never_run_past_the_deadline(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(
+        sandbox,
+        http,
+        retry=RetryPolicy(attempts=50, backoff_base=0.05, backoff_max=0.1),
+        breaker=BreakerPolicy(failure_threshold=1000, min_calls=1000),
+    )
+    control.fault("samples", status=503, methods=["GET"])
+    started = time.monotonic()
+    ctx = CallContext(deadline=started + 0.4)
+    # The last 503, or an attempt cut short by the deadline itself: never a later answer.
+    with pytest.raises((UpstreamStatusError, UpstreamTimeout)):
+        await samples.list(ctx)
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.45
+    assert 1 < _route_count(control, "samples", "GET /samples") < 50
+
+
+async def test_a_slow_answer_is_a_timeout(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(sandbox, http, timeouts=Timeouts(connect=0.5, read=0.2, total=2))
+    control.fault("samples", delay_ms=1000, methods=["GET"])
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout):
+        await samples.list(CTX)
+    assert time.monotonic() - started < 0.6
+
+
+async def test_a_dropped_connection_is_unavailable(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(sandbox, http)
+    control.fault("samples", status=0, methods=["POST"])
+    with pytest.raises(UpstreamUnavailable):
+        await samples.create(CTX, {"name": "dropped", "sample_type": "DNA"})
+    assert _route_count(control, "samples", "POST /samples") == 1
+
+
+# ---------------------------------------------------------------- unreachable upstreams
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def unaccepting_port() -> Iterator[int]:
+    """A listener that never accepts, its backlog filled by connections nobody serves."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = []
+    for _ in range(8):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for filler in fillers:
+        filler.close()
+    server.close()
+
+
+async def test_stopped_upstream_is_unavailable_fast(
+    http: httpx.AsyncClient, closed_port: int
+) -> None:
+    config = UpstreamConfig(
+        name="storage",
+        base_url=f"http://127.0.0.1:{closed_port}",
+        timeouts=Timeouts(connect=0.5, read=1, total=2),
+    )
+    client = UpstreamClient(config, http)
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable) as info:
+        await client.request(CTX, "GET", "/storage/locations")
+    assert time.monotonic() - started < 1.0
+    assert str(closed_port) not in info.value.message
+    report = await client.health()
+    assert report["healthy"] is False
+    assert report["status"] == "unavailable"
+
+
+async def test_unaccepting_upstream_fails_within_connect_timeout(
+    http: httpx.AsyncClient, unaccepting_port: int
+) -> None:
+    config = UpstreamConfig(
+        name="storage",
+        base_url=f"http://127.0.0.1:{unaccepting_port}",
+        timeouts=Timeouts(connect=0.3, read=0.3, total=5),
+        retry=RetryPolicy(attempts=1),
+    )
+    client = UpstreamClient(config, http)
+    started = time.monotonic()
+    with pytest.raises((UpstreamUnavailable, UpstreamTimeout)):
+        await client.request(CTX, "GET", "/storage/locations")
+    assert time.monotonic() - started < 1.0
+
+
+# ---------------------------------------------------------------- bulkhead
+
+
+async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    limit = 10
+    counting = CountingTransport(AiohttpTransport(limits=httpx.Limits(max_connections=300)))
+    async with httpx.AsyncClient(transport=counting, trust_env=False) as http:
+        samples, client = _samples(
+            sandbox, http, bulkhead=BulkheadPolicy(max_concurrency=limit, queue_timeout=10)
+        )
+        first = (await samples.list(CTX, page_size=1)).items[0]["id"]
+        control.fault("samples", delay_ms=10, methods=["GET"])
+        control.reset_stats()
+        results = await asyncio.gather(*(samples.get(CTX, first) for _ in range(200)))
+    assert all(r["id"] == first for r in results)
+    assert client.bulkhead.max_in_flight == limit
+    assert counting.peak <= limit
+    assert client.bulkhead.in_flight == 0
+    assert control.requests("samples") == 200
+
+
+async def test_bulkhead_full_fails_fast(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(
+        sandbox, http, bulkhead=BulkheadPolicy(max_concurrency=2, queue_timeout=0.05)
+    )
+    control.fault("samples", delay_ms=300, methods=["GET"])
+    outcomes = await asyncio.gather(*(samples.list(CTX) for _ in range(5)), return_exceptions=True)
+    rejected = [o for o in outcomes if isinstance(o, UpstreamUnavailable)]
+    assert len(rejected) == 3
+    assert all(o.message == "bulkhead full" for o in rejected)
+
+
+# ---------------------------------------------------------------- get_many
+
+
+async def test_get_many_batch_is_one_request_and_aligned(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(sandbox, http, batch=True)
+    ids = [s["id"] for s in (await samples.list(CTX, page_size=3)).items]
+    control.reset_stats()
+    asked = [ids[0], MISSING, ids[1], ids[0], ids[2]]
+    found = await samples.get_many(CTX, asked)
+    assert [r["id"] if r else None for r in found] == [ids[0], None, ids[1], ids[0], ids[2]]
+    assert control.requests("samples") == 1
+
+
+async def test_get_many_without_batch_fans_out_once_per_distinct_id(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, _ = _samples(sandbox, http, batch=False)
+    ids = [s["id"] for s in (await samples.list(CTX, page_size=3)).items]
+    control.reset_stats()
+    asked = [ids[0], MISSING, ids[1], ids[0], ids[2], MISSING]
+    found = await samples.get_many(CTX, asked)
+    assert [r["id"] if r else None for r in found] == [ids[0], None, ids[1], ids[0], ids[2], None]
+    assert _route_count(control, "samples", "GET /samples/{id}") == 4
+    assert control.requests("samples") == 4
+
+
+async def test_get_many_of_templates_and_jobs_batch(
+    upstreams: Upstreams, control: SandboxControl
+) -> None:
+    templates = (await upstreams.templates.list(CTX)).items[:2]
+    jobs = (await upstreams.sequencing.list(CTX, limit=2)).items
+    control.reset_stats()
+    found_t = await upstreams.templates.get_many(CTX, [t["id"] for t in templates] + [MISSING])
+    found_j = await upstreams.sequencing.get_many(CTX, [MISSING] + [j["id"] for j in jobs])
+    assert [t["id"] if t else None for t in found_t] == [t["id"] for t in templates] + [None]
+    assert [j["id"] if j else None for j in found_j] == [None] + [j["id"] for j in jobs]
+    assert control.requests("templates") == 1
+    assert control.requests("sequencing") == 1
+    assert str(uuid.UUID(templates[0]["id"])) == templates[0]["id"]
+
+
+async def test_get_many_answers_none_for_ids_that_cannot_exist(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    for batch in (True, False):
+        samples, _ = _samples(sandbox, http, batch=batch)
+        assert await samples.get_many(CTX, ["not-a-uuid", ""]) == [None, None]
+    assert control.requests("samples") == 0
+
+
+async def test_sample_locations_many_batch_and_fan_out_agree(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    configs = {name: _config(sandbox, name) for name in SERVICES}
+    upstreams = Upstreams(configs, http)
+    candidates = [s["id"] for s in (await upstreams.samples.list(CTX, status="in_storage")).items]
+    located = [
+        c["sample_id"]
+        for c in await upstreams.storage.sample_locations_many(CTX, candidates)
+        if c is not None
+    ][:2]
+    assert len(located) == 2
+    asked = [*located, MISSING, located[0]]
+    answers = []
+    for batch in (True, False):
+        configs["storage"] = _config(sandbox, "storage", batch=batch)
+        control.reset_stats()
+        found = await Upstreams(configs, http).storage.sample_locations_many(CTX, asked)
+        answers.append([f and f["sample_id"] for f in found])
+        assert control.requests("storage") == (1 if batch else 3)
+    assert answers[0] == answers[1] == [*located, None, located[0]]
+
+
+async def test_jobs_for_samples_is_one_call_aligned_per_sample(
+    upstreams: Upstreams, control: SandboxControl
+) -> None:
+    job = next(j for j in (await upstreams.sequencing.list(CTX)).items if j["sample_sheet_id"])
+    sheet = await upstreams.sequencing.sample_sheet(CTX, job["sample_sheet_id"])
+    in_sheet = sheet["entries"][0]["sample_id"]
+    control.reset_stats()
+    per_sample = await upstreams.sequencing.jobs_for_samples(CTX, [in_sheet, MISSING])
+    assert control.requests("sequencing") == 1
+    assert job["id"] in {j["id"] for j in per_sample[0]}
+    assert per_sample[1] == []
+
+
+async def test_breaker_opening_mid_retry_reports_the_upstream_error(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, client = _samples(
+        sandbox,
+        http,
+        breaker=BreakerPolicy(failure_threshold=2),
+        retry=RetryPolicy(attempts=5),
+        sleep=_no_sleep,
+    )
+    control.fault("samples", status=503, methods=["GET"])
+    with pytest.raises(UpstreamStatusError) as info:
+        await samples.list(CTX)
+    assert info.value.status == 503
+    assert client.breaker.state is BreakerState.OPEN
+    assert control.requests("samples") == 2
+
+
+async def test_an_expired_deadline_sends_nothing_and_spares_the_breaker(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+) -> None:
+    samples, client = _samples(sandbox, http, breaker=BreakerPolicy(failure_threshold=1))
+    with pytest.raises(UpstreamTimeout):
+        await samples.list(CallContext(deadline=time.monotonic() - 1))
+    assert control.requests("samples") == 0
+    assert client.breaker.state is BreakerState.CLOSED

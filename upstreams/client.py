@@ -1,0 +1,267 @@
+"""One client per upstream service: the only code that sends a request to it.
+
+Every call takes the same path::
+
+    request() ── bulkhead slot ── for each attempt: breaker.allow() ── _send() ── outcome
+                                   └─ retry (idempotent only, connect error / 502-504,
+                                      full-jitter backoff, never past the deadline)
+
+The deadline of a call is the earlier of the caller's ``CallContext.deadline`` and
+``timeouts.total`` from the start of the call; each attempt also carries the connect and
+read timeouts of the service. ``_send`` is the one place where httpx/aiohttp/JSON errors
+become ``upstreams.errors`` (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+
+from upstreams.breaker import CircuitBreaker, TransitionHook
+from upstreams.config import CallContext, UpstreamConfig
+from upstreams.errors import (
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from upstreams.normalize import canonical, envelope_failure, normalize, parse_error, unwrap
+from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay, may_retry
+
+HEALTH_PATHS: Mapping[str, str] = {"rag": "/api/v1/health"}
+DEFAULT_HEALTH_PATH = "/health"
+_HEALTHY = frozenset({"healthy", "ok", "up", "pass", "available"})
+
+Params = Mapping[str, Any]
+# Multipart uploads: field name → (filename, content, content type).
+Files = Mapping[str, tuple[str, bytes, str]]
+
+
+class UpstreamClient:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        http: httpx.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        on_transition: TransitionHook | None = None,
+    ) -> None:
+        self.config = config
+        self._http = http
+        self._base_url = config.base_url.rstrip("/")
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        self.breaker = CircuitBreaker(
+            config.breaker, name=config.name, clock=clock, on_transition=on_transition
+        )
+        self.bulkhead = Bulkhead(config.bulkhead, name=config.name)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    async def request(
+        self,
+        ctx: CallContext,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        files: Files | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one call and return its payload, unwrapped and normalised.
+
+        Raises ``UpstreamUnavailable``, ``UpstreamTimeout``, ``UpstreamNotFound`` or
+        ``UpstreamStatusError``; nothing else escapes except cancellation.
+        """
+        method = method.upper()
+        deadline = self._deadline(ctx)
+        async with self.bulkhead.slot(wait=deadline - self._clock()):
+            return await self._attempts(
+                ctx, method, path, params, json, files, deadline, idempotent
+            )
+
+    async def health(self) -> dict[str, Any]:
+        """One GET of the service's health route, outside breaker, bulkhead and retries.
+
+        Never raises: an unreachable service is reported, not thrown. The body decides
+        (the samples service answers 200 while saying it is unhealthy).
+        """
+        path = HEALTH_PATHS.get(self.name, DEFAULT_HEALTH_PATH)
+        started = self._clock()
+        report: dict[str, Any] = {"service": self.name, "breaker": self.breaker.state.value}
+        try:
+            body = await self._send(
+                CallContext(), "GET", path, None, None, None, started + self.config.timeouts.total
+            )
+        except UpstreamError as exc:
+            report.update(healthy=False, status=_error_kind(exc), error=exc.message)
+        else:
+            status = body.get("status") if isinstance(body, dict) else None
+            status = canonical(status) if isinstance(status, str) else "unknown"
+            report.update(healthy=status in _HEALTHY, status=status, detail=body)
+        report["latency_ms"] = round((self._clock() - started) * 1000, 2)
+        return report
+
+    def _deadline(self, ctx: CallContext) -> float:
+        deadline = self._clock() + self.config.timeouts.total
+        if ctx.deadline is not None:
+            deadline = min(deadline, ctx.deadline)
+        return deadline
+
+    async def _attempts(
+        self,
+        ctx: CallContext,
+        method: str,
+        path: str,
+        params: Params | None,
+        json: Any,
+        files: Files | None,
+        deadline: float,
+        idempotent: bool | None,
+    ) -> Any:
+        policy = self.config.retry
+        attempts = policy.attempts if may_retry(method, idempotent) else 1
+        last: UpstreamError | None = None
+        for attempt in range(attempts):
+            if last is not None:
+                delay = backoff_delay(policy, attempt - 1, self._rng)
+                if self._clock() + delay >= deadline:
+                    raise last
+                await self._sleep(delay)
+            if self._clock() >= deadline:  # the caller's time ran out: not the upstream's fault
+                raise last or UpstreamTimeout(self.name, "deadline exceeded before the call")
+            try:
+                generation = self.breaker.allow()
+            except UpstreamUnavailable:
+                if last is not None:  # opened by this very run of failures: say what failed
+                    raise last from None
+                raise
+            try:
+                result = await self._send(ctx, method, path, params, json, files, deadline)
+            except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
+                self.breaker.record_failure(generation)
+                last = exc
+                continue
+            except UpstreamTimeout:
+                self.breaker.record_failure(generation)
+                raise
+            except UpstreamStatusError as exc:
+                if exc.status >= 500:
+                    self.breaker.record_failure(generation)
+                else:  # a 4xx is the caller's fault, not the upstream's
+                    self.breaker.record_success(generation)
+                if exc.status not in RETRYABLE_STATUSES:
+                    raise
+                last = exc
+                continue
+            except BaseException:
+                self.breaker.release(generation)
+                raise
+            self.breaker.record_success(generation)
+            return result
+        assert last is not None  # the loop runs at least once and only falls out after errors
+        raise last
+
+    def _headers(self, ctx: CallContext) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if ctx.authorization:
+            headers["Authorization"] = ctx.authorization
+        if ctx.request_id:
+            headers["X-Request-ID"] = ctx.request_id
+        return headers
+
+    async def _send(
+        self,
+        ctx: CallContext,
+        method: str,
+        path: str,
+        params: Params | None,
+        json: Any,
+        files: Files | None,
+        deadline: float,
+    ) -> Any:
+        """One attempt. The single place where third-party errors become ours."""
+        name = self.name
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise UpstreamTimeout(name, "deadline exceeded before the call was sent")
+        timeouts = self.config.timeouts
+        timeout = httpx.Timeout(
+            connect=min(timeouts.connect, remaining),
+            read=min(timeouts.read, remaining),
+            write=min(timeouts.read, remaining),
+            pool=remaining,
+        )
+        content = None if json is None else orjson.dumps(json)
+        headers = self._headers(ctx)
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            async with asyncio.timeout(remaining):
+                response = await self._http.request(
+                    method,
+                    self._base_url + path,
+                    params=query or None,
+                    content=content,
+                    files=files,
+                    headers=headers,
+                    timeout=timeout,
+                )
+        except TimeoutError as exc:
+            raise UpstreamTimeout(name, "no answer within the call's time budget") from exc
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise UpstreamUnavailable(name, _connect_failure(exc)) from exc
+            raise UpstreamTimeout(name, "no answer within the read timeout") from exc
+        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
+            raise UpstreamUnavailable(name, _connect_failure(exc)) from exc
+
+        body = response.content
+        if response.status_code >= 400:
+            raise parse_error(name, response.status_code, body)
+        if not body.strip():
+            return None
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamStatusError(
+                name, response.status_code, "the service answered with a body that is not JSON"
+            ) from exc
+        failure = envelope_failure(name, payload)
+        if failure is not None:
+            raise UpstreamStatusError(name, response.status_code, failure)
+        return normalize(unwrap(name, payload))
+
+
+def _connect_failure(exc: BaseException) -> str:
+    """A client-safe description: never the upstream's address."""
+    cause = exc.__cause__ or exc
+    if isinstance(cause, aiohttp.ServerDisconnectedError | httpx.RemoteProtocolError):
+        return "the connection was closed before an answer"
+    if isinstance(cause, TimeoutError | httpx.ConnectTimeout):
+        return "could not connect within the connect timeout"
+    if isinstance(cause, aiohttp.ClientConnectorError | httpx.ConnectError | ConnectionError):
+        return "could not connect"
+    return "connection failed"
+
+
+def _error_kind(exc: UpstreamError) -> str:
+    if isinstance(exc, UpstreamUnavailable):
+        return "unavailable"
+    if isinstance(exc, UpstreamTimeout):
+        return "timeout"
+    return "error"

@@ -1,0 +1,70 @@
+"""Every error an upstream call can raise.
+
+Third-party errors (httpx, aiohttp, JSON decoding) are translated into this tree in exactly
+one place, the client's send path, with ``raise ... from exc``::
+
+    UpstreamError                    base: carries the service name
+    ├── UpstreamUnavailable          nothing was answered: breaker open, connection refused,
+    │                                connect timeout, bulkhead full
+    ├── UpstreamTimeout              the call ran out of time after the request was sent
+    └── UpstreamStatusError          the service answered with an error status
+        └── UpstreamNotFound         ... and that status was 404
+
+Callers (resolvers, the REST passthrough) map these to GraphQL error codes and HTTP
+statuses; nothing above ``upstreams/`` ever sees an httpx exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UpstreamError(Exception):
+    """Base of every upstream failure. ``message`` is safe to show to a client."""
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service = service
+        self.message = message
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The service could not be reached, or the gateway refused to try.
+
+    ``retry_after`` (seconds) is set when the breaker is open and knows when it will probe.
+    """
+
+    def __init__(self, service: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(service, message)
+        self.retry_after = retry_after
+
+
+class UpstreamTimeout(UpstreamError):
+    """The service did not answer within the call's time budget."""
+
+
+class UpstreamStatusError(UpstreamError):
+    """The service answered with an error status.
+
+    ``code`` is the upstream's own error code where its error body carries one
+    (``sample_not_found``, ``INVALID_CREDENTIALS``, ...), else None; ``details`` is any
+    structured detail the body carried (validation errors, allowed transitions).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(service, message)
+        self.status = status
+        self.code = code
+        self.details = details
+
+
+class UpstreamNotFound(UpstreamStatusError):
+    """The service answered 404 for the requested resource."""
