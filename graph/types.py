@@ -84,7 +84,8 @@ class Sample:
     async def template(self, info: Info[Context, None]) -> Template | None:
         if self.template_id is None:
             return None
-        record = await info.context.loaders.template.load(str(self.template_id))
+        ctx = info.context
+        record = await ctx.loaders.of(ctx.upstreams.templates.get_many).load(str(self.template_id))
         return None if record is None else Template.from_record(record)
 
     @classmethod

@@ -40,7 +40,7 @@ class Context:
         return cls(
             upstreams=upstreams,
             call=call,
-            loaders=Loaders(upstreams, call),
+            loaders=Loaders(call),
             request_id=call.request_id or "",
             default_page_size=default_page_size,
             max_page_size=max_page_size,

@@ -1,8 +1,9 @@
 """Per-request DataLoaders: every relation between services is loaded through one of these.
 
-A loader collects the keys asked for in one tick of the event loop and hands them to the
-client's ``get_many``, which makes one call through the upstream's batch filter where the
-deployment offers it, or a de-duplicated fan-out capped by the bulkhead where it does not.
+A loader collects the keys asked for in one tick of the event loop and hands them to a
+client's batch method (``get_many`` and friends), which makes one call through the
+upstream's batch filter where the deployment offers it, or a de-duplicated fan-out capped
+by the bulkhead where it does not.
 """
 
 from __future__ import annotations
@@ -13,44 +14,34 @@ from typing import Any
 from aiodataloader import DataLoader
 
 from upstreams.config import CallContext
-from upstreams.registry import Upstreams
 
-Record = dict[str, Any]
-BatchFn = Callable[[CallContext, Sequence[str]], Awaitable[Sequence[Record | None]]]
-
-
-def _loader(fetch: BatchFn, call: CallContext) -> DataLoader:
-    async def batch(keys: list[str]) -> list[Record | None]:
-        return list(await fetch(call, keys))
-
-    return DataLoader(batch_load_fn=batch)
+BatchFn = Callable[[CallContext, Sequence[str]], Awaitable[Sequence[Any]]]
 
 
 class Loaders:
-    """The loaders of one request, created lazily so a query pays only for what it uses."""
+    """The loaders of one request, keyed by the batch method they call and created on first
+    use, so a query pays only for the relations it asks for."""
 
-    __slots__ = ("_call", "_sample", "_template", "_upstreams")
+    __slots__ = ("_call", "_loaders")
 
-    def __init__(self, upstreams: Upstreams, call: CallContext) -> None:
-        self._upstreams = upstreams
+    def __init__(self, call: CallContext) -> None:
         self._call = call
-        self._sample: DataLoader | None = None
-        self._template: DataLoader | None = None
+        self._loaders: dict[BatchFn, DataLoader] = {}
 
-    @property
-    def sample(self) -> DataLoader:
-        if self._sample is None:
-            self._sample = _loader(self._upstreams.samples.get_many, self._call)
-        return self._sample
+    def of(self, fetch: BatchFn) -> DataLoader:
+        """The request's loader over ``fetch`` (e.g. ``upstreams.templates.get_many``)."""
+        loader = self._loaders.get(fetch)
+        if loader is None:
+            call = self._call
 
-    @property
-    def template(self) -> DataLoader:
-        if self._template is None:
-            self._template = _loader(self._upstreams.templates.get_many, self._call)
-        return self._template
+            async def batch(keys: list[str]) -> list[Any]:
+                return list(await fetch(call, keys))
 
-    def prime_samples(self, records: Sequence[Record]) -> None:
-        """Seed the sample cache with records a list call already returned."""
-        loader = self.sample
+            loader = self._loaders[fetch] = DataLoader(batch_load_fn=batch)
+        return loader
+
+    def prime(self, fetch: BatchFn, records: Sequence[dict[str, Any]], key: str = "id") -> None:
+        """Seed ``fetch``'s loader with records a list call already returned."""
+        loader = self.of(fetch)
         for record in records:
-            loader.prime(record["id"], record)
+            loader.prime(record[key], record)

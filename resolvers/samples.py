@@ -17,12 +17,12 @@ async def sample(ctx: Context, *, id: str | None, barcode: str | None) -> Record
     if (id is None) == (barcode is None):
         raise BadUserInput("Give exactly one of `id` or `barcode`")
     if id is not None:
-        return await ctx.loaders.sample.load(parse_id(id, "id"))
+        return await ctx.loaders.of(ctx.upstreams.samples.get_many).load(parse_id(id, "id"))
     try:
         record: Record = await ctx.upstreams.samples.get_by_barcode(ctx.call, str(barcode))
     except UpstreamNotFound:
         return None
-    ctx.loaders.prime_samples([record])
+    ctx.loaders.prime(ctx.upstreams.samples.get_many, [record])
     return record
 
 
@@ -40,5 +40,5 @@ async def samples_page(
         for number, size in plan
     ]
     items = slice_pages(win, [p.items for p in pages], page_size=plan[0][1])
-    ctx.loaders.prime_samples(items)
+    ctx.loaders.prime(ctx.upstreams.samples.get_many, items)
     return items, pages[0].total_count

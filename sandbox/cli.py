@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import orjson
 
@@ -56,6 +57,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--announce",
         action="store_true",
         help='print one JSON line {"urls": {service: url}} on stdout once listening',
+    )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the parent process dies (used by SandboxProcess)",
     )
     return parser
 
@@ -104,8 +110,8 @@ async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
         else:
             print(banner(urls), flush=True)
 
-    try:
-        await serve(
+    serving = asyncio.ensure_future(
+        serve(
             services,
             host=args.host,
             ports=ports_from(args),
@@ -114,15 +120,46 @@ async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
             on_ready=ready,
             handle_signals=handle_signals,
         )
+    )
+    watchdog = (
+        asyncio.create_task(_watch_parent(serving))
+        if getattr(args, "exit_with_parent", False)
+        else None
+    )
+    try:
+        await serving
+    except asyncio.CancelledError:
+        if watchdog is None or not watchdog.done():
+            raise
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         store.close()
+
+
+async def _watch_parent(serving: asyncio.Future[None]) -> None:
+    """Cancel ``serving`` once the parent process is gone (we get re-parented)."""
+    parent = os.getppid()
+    while os.getppid() == parent:  # noqa: ASYNC110 - no event exists for a dying parent
+        await asyncio.sleep(0.5)
+    serving.cancel()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn[standard] brings it): ~30% less CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run(args))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(run(args))
     except KeyboardInterrupt:
         pass
     except OSError as exc:

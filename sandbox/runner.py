@@ -64,8 +64,11 @@ class _Server(uvicorn.Server):
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening-ready TCP socket bound to (host, port); port 0 picks a free port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
+    # without it each response (headers, then body) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -111,6 +114,8 @@ async def serve(
         for name in names:
             if sockets is not None and name in sockets:
                 bound[name] = sockets[name]
+                with contextlib.suppress(OSError):
+                    bound[name].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             else:
                 sock = bind_socket(host, chosen_ports[name])
                 owned.append(sock)
@@ -200,7 +205,7 @@ class SandboxProcess:
         return self._proc.pid
 
     def command(self) -> list[str]:
-        args = [sys.executable, "-m", "sandbox", "--port", "0", "--announce"]
+        args = [sys.executable, "-m", "sandbox", "--port", "0", "--announce", "--exit-with-parent"]
         args += ["--only", ",".join(self.services), "--jwt-secret", self.jwt_secret]
         if self.memory:
             args.append("--memory")

@@ -8,13 +8,17 @@ service checks tokens (on ``/auth/me`` and ``/admin/*``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
+import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import orjson
+from jwt.warnings import InsecureKeyLengthWarning
 
 from sandbox.passwords import verify_password
 from sandbox.store import Store
@@ -32,7 +36,7 @@ from sandbox.web import (
     req_str,
 )
 
-DEFAULT_JWT_SECRET = "tracseq-dev-secret-change-me"  # noqa: S105 - documented dev default
+DEFAULT_JWT_SECRET = "tracseq-dev-secret-change-me-in-production"  # noqa: S105 - documented dev default
 ISSUER = "auth-service"
 AUDIENCE = "lab-management-system"
 ACCESS_TTL = timedelta(hours=1)
@@ -60,6 +64,15 @@ def _ok(data: Any, message: str | None = None) -> Response:
     if message is not None:
         body["message"] = message
     return json_response(body)
+
+
+@contextlib.contextmanager
+def _quiet_short_keys() -> Iterator[None]:
+    """Silence PyJWT's warning about HMAC keys under 32 bytes: a short ``--jwt-secret`` is
+    the operator's choice, and the sandbox must not spam its log with it on every request."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+        yield
 
 
 def _digest(token: str) -> str:
@@ -100,8 +113,9 @@ class AuthService:
         }
         access_exp = now + ACCESS_TTL
         refresh_exp = now + REFRESH_TTL
-        access = jwt.encode({**claims, "exp": int(access_exp.timestamp())}, self.secret, "HS256")
-        refresh = jwt.encode({**claims, "exp": int(refresh_exp.timestamp())}, self.secret, "HS256")
+        with _quiet_short_keys():
+            access = jwt.encode({**claims, "exp": int(access_exp.timestamp())}, self.secret)
+            refresh = jwt.encode({**claims, "exp": int(refresh_exp.timestamp())}, self.secret)
         self.store.run(
             "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -119,14 +133,15 @@ class AuthService:
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.secret,
-                algorithms=["HS256"],
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={"require": ["exp", "sub", "jti"]},
-            )
+            with _quiet_short_keys():
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    self.secret,
+                    algorithms=["HS256"],
+                    audience=AUDIENCE,
+                    issuer=ISSUER,
+                    options={"require": ["exp", "sub", "jti"]},
+                )
         except jwt.PyJWTError as exc:
             raise ApiError(401, "JWT_ERROR", f"Invalid token: {exc}") from exc
         return claims

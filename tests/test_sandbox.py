@@ -1,0 +1,361 @@
+"""The sandbox services over real HTTP: envelopes, enums, error bodies, auth, extensions,
+retrieval, and the test-support control endpoints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from sandbox.runner import ALL_SERVICES, SandboxProcess
+from sandbox.seed import DEMO_USERS
+
+SECRET = "test-secret-for-the-sandbox-0123456789"  # >= 32 bytes: PyJWT warns below
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxProcess]:
+    with SandboxProcess(jwt_secret=SECRET) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10.0) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def urls(sandbox: SandboxProcess) -> dict[str, str]:
+    return sandbox.urls
+
+
+def _samples(client: httpx.Client, urls: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    response = client.get(f"{urls['samples']}/samples", params=params)
+    assert response.status_code == 200, response.text
+    samples: list[dict[str, Any]] = response.json()["data"]["samples"]
+    return samples
+
+
+def test_every_service_is_announced_and_healthy(client: httpx.Client, urls: dict[str, str]) -> None:
+    assert set(urls) == set(ALL_SERVICES)
+    for name, url in urls.items():
+        path = "/api/v1/health" if name == "rag" else "/health"
+        response = client.get(url + path)
+        assert response.status_code == 200
+        assert response.json()["status"] == "healthy"
+    assert client.get(urls["rag"] + "/health").status_code == 404
+
+
+def test_samples_envelope_list_and_pascal_case(client: httpx.Client, urls: dict[str, str]) -> None:
+    response = client.get(f"{urls['samples']}/samples", params={"page_size": 5, "page": 2})
+    body = response.json()
+    assert body["success"] is True
+    data = body["data"]
+    assert set(data) == {"samples", "total_count", "page", "page_size", "total_pages"}
+    assert data["page"] == 2
+    assert data["page_size"] == 5
+    assert len(data["samples"]) == 5
+    assert data["total_count"] >= 1900
+    stored = _samples(client, urls, status="InStorage", page_size=10)
+    assert stored
+    assert all(s["status"] == "InStorage" for s in stored)
+    one = client.get(f"{urls['samples']}/samples/{stored[0]['id']}").json()
+    assert one == {"success": True, "data": stored[0]}
+    by_barcode = client.get(f"{urls['samples']}/samples/barcode/{stored[0]['barcode']}")
+    assert by_barcode.json()["data"]["id"] == stored[0]["id"]
+
+
+def test_samples_filters_work(client: httpx.Client, urls: dict[str, str]) -> None:
+    rna = _samples(client, urls, sample_type="rna", sort_by="name", page_size=20)
+    assert rna
+    assert all(s["sample_type"] == "rna" for s in rna)
+    assert [s["name"] for s in rna] == sorted(s["name"] for s in rna)
+    recent = _samples(client, urls, created_after="2025-12-01T00:00:00Z", page_size=1000)
+    assert recent
+    assert all(s["created_at"] >= "2025-12-01" for s in recent)
+
+
+def test_samples_errors(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["samples"]
+    missing = client.get(f"{base}/samples/{UNKNOWN_ID}")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "sample_not_found"
+    assert {"message", "details", "timestamp", "request_id"} <= set(missing.json())
+    malformed = client.get(f"{base}/samples/not-a-uuid")
+    assert malformed.status_code == 400
+    assert malformed.headers["content-type"].startswith("text/plain")
+    sample = _samples(client, urls, status="Validated", page_size=1)[0]
+    snake = client.put(f"{base}/samples/{sample['id']}/status", json={"new_status": "in_storage"})
+    assert snake.status_code == 422
+    assert snake.headers["content-type"].startswith("text/plain")
+    bad_json = client.post(
+        f"{base}/samples", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert bad_json.status_code == 400
+    assert client.post(f"{base}/samples", content=b"{}").status_code == 415
+    unknown = client.get(f"{base}/no-such-route")
+    assert unknown.status_code == 404
+    assert unknown.content == b""
+    wrong_method = client.patch(f"{base}/samples")
+    assert wrong_method.status_code == 405
+    assert wrong_method.content == b""
+
+
+def test_status_transitions(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["samples"]
+    sample = _samples(client, urls, status="Validated", page_size=1)[0]
+    rejected = client.put(f"{base}/samples/{sample['id']}/status", json={"new_status": "Archived"})
+    assert rejected.status_code == 400
+    body = rejected.json()
+    assert body["error"] == "invalid_workflow_transition"
+    assert body["details"]["allowed"] == ["InStorage", "InSequencing", "Rejected", "Deleted"]
+    same = client.put(f"{base}/samples/{sample['id']}/status", json={"new_status": "Validated"})
+    assert same.status_code == 400
+    moved = client.put(f"{base}/samples/{sample['id']}/status", json={"new_status": "InStorage"})
+    assert moved.status_code == 200
+    assert moved.json()["data"]["status"] == "InStorage"
+
+
+def test_create_update_delete_sample(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["samples"]
+    created = client.post(f"{base}/samples", json={"name": "Test RNA 1", "sample_type": "rna"})
+    assert created.status_code == 201
+    sample = created.json()["data"]
+    assert sample["status"] == "Pending"
+    assert re.fullmatch(r"RNA-\d{14}-\d{4}", sample["barcode"])
+    duplicate = client.post(
+        f"{base}/samples",
+        json={"name": "Copy", "sample_type": "rna", "barcode": sample["barcode"]},
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.json()["error"] == "duplicate_barcode"
+    updated = client.put(f"{base}/samples/{sample['id']}", json={"volume": 42.5})
+    assert updated.json()["data"]["volume"] == 42.5
+    assert updated.json()["data"]["name"] == "Test RNA 1"
+    batch = client.post(
+        f"{base}/samples/batch",
+        json={
+            "samples": [{"name": "B1", "sample_type": "dna"}, {"name": "", "sample_type": "dna"}]
+        },
+    )
+    result = batch.json()["data"]
+    assert result["total_created"] == 1
+    assert result["total_failed"] == 1
+    assert result["failed_samples"][0]["index"] == 1
+    assert client.delete(f"{base}/samples/{sample['id']}").status_code == 200
+    assert client.get(f"{base}/samples/{sample['id']}").status_code == 404
+
+
+def test_samples_batch_filter(client: httpx.Client, urls: dict[str, str]) -> None:
+    some = _samples(client, urls, page_size=3)
+    ids = [some[2]["id"], UNKNOWN_ID, some[0]["id"]]
+    response = client.get(f"{urls['samples']}/samples", params={"ids": ",".join(ids)})
+    data = response.json()["data"]
+    assert [s["id"] for s in data["samples"]] == [some[2]["id"], some[0]["id"]]
+    assert data["total_count"] == 2
+
+
+def test_auth_login_jwt_and_sessions(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["auth"]
+    email, password, role = DEMO_USERS[0]
+    login = client.post(f"{base}/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200
+    data = login.json()["data"]
+    claims = jwt.decode(
+        data["access_token"],
+        SECRET,
+        algorithms=["HS256"],
+        audience="lab-management-system",
+        issuer="auth-service",
+    )
+    assert set(claims) == {"sub", "email", "role", "exp", "iat", "iss", "aud", "jti"}
+    assert claims["role"] == role == data["role"]
+    assert claims["jti"] == data["session_id"]
+    assert claims["exp"] - claims["iat"] == 3600
+    headers = {"Authorization": f"Bearer {data['access_token']}"}
+    me = client.get(f"{base}/auth/me", headers=headers)
+    assert me.json()["data"]["email"] == email
+    users = client.get(f"{base}/admin/users", headers=headers).json()["data"]
+    assert {u["role"] for u in users} >= {r for _, _, r in DEMO_USERS}
+    valid = client.post(f"{base}/validate/token", json={"token": data["access_token"]})
+    assert valid.json()["data"]["valid"] is True
+    refreshed = client.post(f"{base}/auth/refresh", json={"refresh_token": data["refresh_token"]})
+    assert refreshed.status_code == 200
+    gone = client.get(f"{base}/auth/me", headers=headers)
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "SESSION_NOT_FOUND"
+    bad = client.get(f"{base}/auth/me", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "JWT_ERROR"
+    wrong = client.post(f"{base}/auth/login", json={"email": email, "password": "wrong"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "INVALID_CREDENTIALS"
+
+
+def test_templates_envelopes_and_errors(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["templates"]
+    listing = client.get(f"{base}/templates").json()
+    assert listing["success"] is True
+    assert set(listing["pagination"]) == {"total_count", "page", "page_size", "total_pages"}
+    assert listing["pagination"]["total_count"] == 12
+    assert {t["status"] for t in listing["data"]} <= {
+        "Draft",
+        "Published",
+        "Archived",
+        "Deprecated",
+    }
+    first = listing["data"][0]
+    single = client.get(f"{base}/templates/{first['id']}").json()
+    assert single["success"] is True
+    assert single["template"]["id"] == first["id"]
+    fields = client.get(f"{base}/templates/{first['id']}/fields").json()["data"]
+    assert 3 <= len(fields) <= 10
+    assert {f["field_type"] for f in fields} <= {
+        "Text",
+        "Number",
+        "Date",
+        "Boolean",
+        "Select",
+        "Multiselect",
+        "File",
+    }
+    malformed = client.get(f"{base}/templates/nope")
+    assert malformed.status_code == 400
+    assert malformed.content == b""
+    missing = client.get(f"{base}/templates/{UNKNOWN_ID}")
+    assert missing.status_code == 404
+    assert missing.content == b""
+    ids = f"{listing['data'][1]['id']},{UNKNOWN_ID}"
+    batch = client.get(f"{base}/templates", params={"ids": ids}).json()
+    assert [t["id"] for t in batch["data"]] == [listing["data"][1]["id"]]
+    clone = client.post(f"{base}/templates/{first['id']}/clone", json={"name": "Clone"})
+    assert clone.status_code == 201
+    assert clone.json()["template"]["status"] == "Draft"
+
+
+def test_storage_envelope_and_placement(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["storage"]
+    locations = client.get(f"{base}/storage/locations").json()
+    assert set(locations) == {"success", "data", "message", "timestamp"}
+    assert len(locations["data"]) == 40
+    zones = {loc["temperature_zone"] for loc in locations["data"]}
+    assert zones == {"-80C", "-20C", "4C", "RT", "37C"}
+    capacity = client.get(f"{base}/storage/locations/{locations['data'][0]['id']}/capacity")
+    assert capacity.status_code == 200
+    assert capacity.json()["data"]["max_capacity"] == 150
+    missing = client.get(f"{base}/storage/locations/{UNKNOWN_ID}")
+    assert missing.status_code == 404
+    assert set(missing.json()) == {"error", "timestamp"}
+    boxes = client.get(f"{base}/storage/containers", params={"container_type": "box"}).json()
+    assert boxes["data"]["pagination"]["total_items"] == 240
+    stored = _samples(client, urls, status="InStorage", page_size=2)
+    ids = ",".join([stored[0]["id"], stored[1]["id"], UNKNOWN_ID])
+    found = client.get(f"{base}/storage/samples/locations", params={"sample_ids": ids}).json()
+    assert {d["sample_id"] for d in found["data"]} <= {stored[0]["id"], stored[1]["id"]}
+    assert found["data"], "InStorage samples are placed in positions"
+    detailed = found["data"][0]
+    assert detailed["position"]["container_type"] == "position"
+    assert [c["container_type"] for c in detailed["container_chain"]] == ["box", "rack", "freezer"]
+
+
+def test_sequencing_bare_json_and_batch(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["sequencing"]
+    page = client.get(f"{base}/jobs", params={"limit": 500}).json()
+    assert set(page) == {"jobs", "pagination"}
+    assert page["pagination"]["limit"] == 100
+    assert page["pagination"]["total"] == 60
+    job = page["jobs"][0]
+    assert job["priority"] in {"Low", "Normal", "High", "Urgent", "Critical"}
+    sheet = client.get(f"{base}/sample-sheets/{job['sample_sheet_id']}").json()
+    assert 8 <= sheet["sample_count"] == len(sheet["entries"]) <= 96
+    sample_id = sheet["entries"][0]["sample_id"]
+    by_sample = client.get(f"{base}/jobs", params={"sample_ids": sample_id}).json()
+    assert job["id"] in {j["id"] for j in by_sample["jobs"]}
+    by_id = client.get(f"{base}/jobs", params={"ids": f"{job['id']},{UNKNOWN_ID}"}).json()
+    assert [j["id"] for j in by_id["jobs"]] == [job["id"]]
+    missing = client.get(f"{base}/jobs/{UNKNOWN_ID}")
+    assert missing.status_code == 404
+    assert set(missing.json()["error"]) == {"message", "timestamp"}
+
+
+def test_notifications_roundtrip(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["notifications"]
+    created = client.post(
+        f"{base}/notifications",
+        json={
+            "title": "Run done",
+            "message": "Run 7 completed",
+            "notification_type": "info",
+            "priority": "low",
+            "channels": ["email"],
+            "recipients": ["pi@tracseq.lab"],
+        },
+    )
+    assert created.status_code == 201
+    again = client.get(f"{base}/notifications/{created.json()['id']}")
+    assert again.json() == created.json()
+    assert isinstance(client.get(f"{base}/notifications").json(), list)
+    missing = client.get(f"{base}/notifications/{UNKNOWN_ID}").json()
+    assert set(missing["error"]) == {"code", "message", "retryable", "timestamp"}
+
+
+def test_rag_answers_from_documents(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["rag"]
+    question = "At what temperature should RNA samples be stored?"
+    answer = client.post(f"{base}/api/samples/rag/query", json={"query": question}).json()
+    assert answer["session_id"] == "default"
+    assert "RNA" in answer["sources"][0]["title"]
+    assert "-80C" in answer["answer"]
+    assert answer["confidence_score"] > 0
+    nothing = client.post(f"{base}/api/samples/rag/query", json={"query": "zebra quasar"}).json()
+    assert nothing["confidence_score"] == 0
+    assert nothing["sources"] == []
+    invalid = client.post(f"{base}/api/samples/rag/query", json={})
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["loc"] == ["body", "query"]
+    document = b"Submitter: Dr Who\nSample: Patient 7 plasma\nType: plasma\nVolume: 2 mL\n"
+    processed = client.post(
+        f"{base}/api/rag/process", files={"file": ("form.txt", document, "text/plain")}
+    ).json()
+    assert processed["success"] is True
+    assert processed["samples_found"] == 1
+    listing = client.get(f"{base}/api/submissions").json()
+    assert processed["submission_id"] in {s["id"] for s in listing["submissions"]}
+
+
+def test_stats_and_faults(client: httpx.Client, urls: dict[str, str]) -> None:
+    base = urls["storage"]
+    client.post(f"{base}/_sandbox/stats/reset")
+    location = client.get(f"{base}/storage/locations").json()["data"][0]
+    client.get(f"{base}/storage/locations/{location['id']}")
+    client.get(f"{base}/storage/locations/{location['id']}")
+    stats = client.get(f"{base}/_sandbox/stats").json()
+    assert stats["requests"] == 3
+    assert stats["by_route"] == {"GET /storage/locations": 1, "GET /storage/locations/{id}": 2}
+    fault = {"status": 503, "times": 2, "methods": ["GET"], "path_prefix": "/storage/locations"}
+    assert client.post(f"{base}/_sandbox/faults", json=fault).status_code == 200
+    first = client.get(f"{base}/storage/locations")
+    assert first.status_code == 503
+    assert set(first.json()) == {"error", "timestamp"}
+    assert client.get(f"{base}/storage/locations").status_code == 503
+    assert client.get(f"{base}/storage/locations").status_code == 200
+    client.post(f"{base}/_sandbox/faults", json={"status": 0, "times": 1})
+    with pytest.raises(httpx.TransportError):
+        client.get(f"{base}/storage/locations")
+    client.post(f"{base}/_sandbox/faults", json={"status": 500, "times": None})
+    assert client.get(f"{base}/health").status_code == 500
+    assert client.delete(f"{base}/_sandbox/faults").status_code == 200
+    assert client.get(f"{base}/health").status_code == 200
+    assert client.get(f"{base}/_sandbox/stats").json()["requests"] == 9
+    templates_fault = client.post(f"{urls['templates']}/_sandbox/faults", json={"status": 503})
+    assert templates_fault.status_code == 200
+    empty = client.get(f"{urls['templates']}/templates")
+    assert empty.status_code == 503
+    assert empty.content == b""
+    client.delete(f"{urls['templates']}/_sandbox/faults")
