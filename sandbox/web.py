@@ -23,6 +23,7 @@ import asyncio
 import logging
 import re
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ import orjson
 from starlette.routing import compile_path
 
 _log = logging.getLogger(__name__)
+
+RECENT_REQUESTS = 50
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -477,6 +480,11 @@ class ServiceApp:
         self.malformed_path = malformed_path or _axum_malformed_path
         self.requests = 0
         self.by_route: dict[str, int] = {}
+        # The last requests' ids and Authorization headers, so tests can check what a
+        # caller forwarded; and the peak of concurrent requests, for bulkhead tests.
+        self.recent: deque[dict[str, str | None]] = deque(maxlen=RECENT_REQUESTS)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.faults: list[Fault] = []
         self._paths: list[_CompiledPath] = []
         index: dict[str, _CompiledPath] = {}
@@ -517,10 +525,23 @@ class ServiceApp:
         )
         self.requests += 1
         self.by_route[key] = self.by_route.get(key, 0) + 1
-        if self.faults and await self._apply_fault(method, path, receive, send):
-            return
-        response = await self._dispatch(scope, receive, matched, match, method)
-        await _send(send, response)
+        headers = dict(scope["headers"])
+        self.recent.append(
+            {
+                "route": key,
+                "request_id": _header_text(headers.get(b"x-request-id")),
+                "authorization": _header_text(headers.get(b"authorization")),
+            }
+        )
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.faults and await self._apply_fault(method, path, receive, send):
+                return
+            response = await self._dispatch(scope, receive, matched, match, method)
+            await _send(send, response)
+        finally:
+            self.in_flight -= 1
 
     async def _dispatch(
         self,
@@ -582,11 +603,19 @@ class ServiceApp:
         route = (req.method, req.path.rstrip("/"))
         if route == ("GET", "/_sandbox/stats"):
             return json_response(
-                {"service": self.name, "requests": self.requests, "by_route": self.by_route}
+                {
+                    "service": self.name,
+                    "requests": self.requests,
+                    "by_route": self.by_route,
+                    "max_in_flight": self.max_in_flight,
+                    "recent": list(self.recent),
+                }
             )
         if route == ("POST", "/_sandbox/stats/reset"):
             self.requests = 0
             self.by_route = {}
+            self.recent.clear()
+            self.max_in_flight = self.in_flight
             return json_response({"requests": 0, "by_route": {}})
         if route == ("GET", "/_sandbox/faults"):
             return json_response({"faults": [f.describe() for f in self.faults]})
@@ -601,6 +630,10 @@ class ServiceApp:
             self.faults.clear()
             return json_response({"faults": []})
         return empty_response(404)
+
+
+def _header_text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 def _axum_malformed_path(name: str, value: str) -> Response:

@@ -65,6 +65,14 @@ class SandboxControl:
     def by_route(self, service: str) -> dict[str, int]:
         return dict(self._http.get(f"{self.urls[service]}/_sandbox/stats").json()["by_route"])
 
+    def recent(self, service: str) -> list[dict[str, Any]]:
+        """The service's last requests: route, X-Request-ID and Authorization received."""
+        return list(self._http.get(f"{self.urls[service]}/_sandbox/stats").json()["recent"])
+
+    def max_in_flight(self, service: str) -> int:
+        """The most requests the service was serving at once since the last reset."""
+        return int(self._http.get(f"{self.urls[service]}/_sandbox/stats").json()["max_in_flight"])
+
     def fault(self, service: str, **spec: Any) -> None:
         self._http.post(f"{self.urls[service]}/_sandbox/faults", json=spec).raise_for_status()
 

@@ -129,3 +129,35 @@ async def test_graphiql_is_served_on_get(sandbox: Any) -> None:
         response = await client.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+async def test_request_id_and_authorization_are_forwarded_upstream(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    headers = {"x-request-id": "trace-42.abc", "authorization": "Bearer some.jwt.token"}
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ samples(first: 2) { edges { node { template { id } } } } }"},
+            headers=headers,
+        )
+    assert response.headers["x-request-id"] == "trace-42.abc"
+    seen = [r for s in ("samples", "templates") for r in control.recent(s)]
+    assert len(seen) == 2
+    assert all(r["request_id"] == "trace-42.abc" for r in seen)
+    assert all(r["authorization"] == "Bearer some.jwt.token" for r in seen)
+
+
+async def test_malformed_request_id_is_replaced_not_forwarded(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ samples(first: 1) { totalCount } }"},
+            headers={"x-request-id": "bad id\\with spaces" + "x" * 200},
+        )
+    generated = response.headers["x-request-id"]
+    assert generated != ""
+    assert " " not in generated
+    assert [r["request_id"] for r in control.recent("samples")] == [generated]

@@ -42,7 +42,7 @@ from upstreams.registry import SERVICES, Upstreams
 from upstreams.services import Page, SamplesClient
 
 if TYPE_CHECKING:
-    from conftest import SandboxControl
+    from tests.conftest import SandboxControl
 
 CTX = CallContext(request_id="test-upstreams")
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -338,7 +338,8 @@ async def test_retries_never_run_past_the_deadline(
     with pytest.raises((UpstreamStatusError, UpstreamTimeout)):
         await samples.list(ctx)
     elapsed = time.monotonic() - started
-    assert elapsed < 0.45
+    # The deadline plus scheduling slack on a busy machine, far below one more backoff.
+    assert elapsed < 0.55
     assert 1 < _route_count(control, "samples", "GET /samples") < 50
 
 
@@ -350,7 +351,8 @@ async def test_a_slow_answer_is_a_timeout(
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout):
         await samples.list(CTX)
-    assert time.monotonic() - started < 0.6
+    # The read timeout (0.2 s) ends the call, long before the 1 s answer would arrive.
+    assert time.monotonic() - started < 0.9
 
 
 async def test_a_dropped_connection_is_unavailable(
@@ -446,6 +448,7 @@ async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
     assert all(r["id"] == first for r in results)
     assert client.bulkhead.max_in_flight == limit
     assert counting.peak <= limit
+    assert control.max_in_flight("samples") <= limit
     assert client.bulkhead.in_flight == 0
     assert control.requests("samples") == 200
 
