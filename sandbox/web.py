@@ -607,6 +607,7 @@ class ServiceApp:
                     "service": self.name,
                     "requests": self.requests,
                     "by_route": self.by_route,
+                    "in_flight": self.in_flight,
                     "max_in_flight": self.max_in_flight,
                     "recent": list(self.recent),
                 }

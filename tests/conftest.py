@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -68,6 +69,15 @@ class SandboxControl:
     def recent(self, service: str) -> list[dict[str, Any]]:
         """The service's last requests: route, X-Request-ID and Authorization received."""
         return list(self._http.get(f"{self.urls[service]}/_sandbox/stats").json()["recent"])
+
+    def wait_idle(self, service: str, timeout: float = 5.0) -> None:
+        """Wait until the service serves no request (an earlier test's slow one, say)."""
+        deadline = time.monotonic() + timeout
+        url = f"{self.urls[service]}/_sandbox/stats"
+        while self._http.get(url).json()["in_flight"] > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} still busy after {timeout} s")
+            time.sleep(0.02)
 
     def max_in_flight(self, service: str) -> int:
         """The most requests the service was serving at once since the last reset."""

@@ -443,6 +443,7 @@ async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
         )
         first = (await samples.list(CTX, page_size=1)).items[0]["id"]
         control.fault("samples", delay_ms=10, methods=["GET"])
+        control.wait_idle("samples")
         control.reset_stats()
         results = await asyncio.gather(*(samples.get(CTX, first) for _ in range(200)))
     assert all(r["id"] == first for r in results)
