@@ -63,7 +63,7 @@ def plan_pages(win: Window, *, max_page_size: int) -> list[tuple[int, int]]:
     last_page = (win.offset + win.first - 1) // size
     if size <= max_page_size:
         return [(page + 1, size) for page in range(first_page, last_page + 1)]
-    raise BadUserInput(f"`first` must be at most {max_page_size}")
+    raise BadUserInput(f"`first` must be at most {max_page_size}")  # pragma: no cover
 
 
 def slice_pages(win: Window, pages: Sequence[Sequence[T]], *, page_size: int) -> list[T]:
@@ -108,3 +108,8 @@ class Connection(Generic[T]):
             ),
             total_count=total_count,
         )
+
+    @classmethod
+    def from_list(cls, items: Sequence[T], win: Window) -> Connection[T]:
+        """A connection over a list held whole (an upstream that does not page)."""
+        return cls.build(items[win.offset : win.offset + win.first], win, len(items))

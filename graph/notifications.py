@@ -1,0 +1,1 @@
+"""Notifications: the notification list and sending one."""

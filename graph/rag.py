@@ -1,0 +1,1 @@
+"""RAG: questions answered from the lab's documents, submissions and document uploads."""

@@ -1,0 +1,1 @@
+"""Sequencing: jobs and their sample sheets."""

@@ -1,0 +1,1 @@
+"""The gateway's own status: each upstream's health and breaker state."""

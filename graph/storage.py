@@ -1,0 +1,1 @@
+"""Storage: locations, the container tree (freezer > rack > box > position), where samples sit."""

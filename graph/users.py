@@ -1,0 +1,1 @@
+"""Users and authentication: the current user, user lookups, login, refresh and logout."""
