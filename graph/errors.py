@@ -9,7 +9,6 @@ secret reaches a client, and it is logged with the request id.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,20 @@ import structlog
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from resolvers.errors import (
+    BAD_USER_INPUT,
+    FORBIDDEN,
+    INTERNAL_SERVER_ERROR,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    UPSTREAM_TIMEOUT,
+    UPSTREAM_UNAVAILABLE,
+    BadUserInput,
+    GraphError,
+    NotFound,
+    parse_id,
+)
 from upstreams.errors import (
     UpstreamError,
     UpstreamNotFound,
@@ -27,43 +40,24 @@ from upstreams.errors import (
 
 log = structlog.get_logger()
 
-BAD_USER_INPUT = "BAD_USER_INPUT"
-NOT_FOUND = "NOT_FOUND"
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
-UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
-UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
-RATE_LIMITED = "RATE_LIMITED"
-INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+__all__ = [
+    "BAD_USER_INPUT",
+    "FORBIDDEN",
+    "INTERNAL_SERVER_ERROR",
+    "NOT_FOUND",
+    "RATE_LIMITED",
+    "UNAUTHENTICATED",
+    "UPSTREAM_TIMEOUT",
+    "UPSTREAM_UNAVAILABLE",
+    "BadUserInput",
+    "ErrorCodes",
+    "GraphError",
+    "NotFound",
+    "classify",
+    "parse_id",
+]
 
 MASKED_MESSAGE = "Internal server error"
-
-
-class GraphError(Exception):
-    """An error a resolver raises on purpose; its message is shown to the client."""
-
-    code = INTERNAL_SERVER_ERROR
-
-    def __init__(self, message: str, **extensions: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.extensions = extensions
-
-
-class BadUserInput(GraphError):
-    code = BAD_USER_INPUT
-
-
-class NotFound(GraphError):
-    code = NOT_FOUND
-
-
-def parse_id(value: str, argument: str) -> str:
-    """A UUID argument in its canonical spelling, or BAD_USER_INPUT naming the argument."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise BadUserInput(f"`{argument}` is not a valid id: {value[:64]!r}") from None
 
 
 def _upstream_extensions(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.enums import SampleStatus
+from graph.errors import parse_id
 from graph.pagination import Connection, window
 from graph.templates import Template
 from resolvers import samples as sample_resolvers
@@ -49,6 +50,10 @@ class Sample:
         ctx = info.context
         record = await ctx.loaders.of(ctx.upstreams.templates.get_many).load(str(self.template_id))
         return None if record is None else Template.from_record(record)
+
+    @strawberry.field(description="The statuses this sample may move to next.")
+    def allowed_next_statuses(self) -> list[SampleStatus]:
+        return [SampleStatus(v) for v in sample_resolvers.NEXT_STATUSES[self.status.value]]
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> Sample:
@@ -97,7 +102,7 @@ def _filters(f: SampleFilter | None) -> dict[str, object]:
     values = {
         "status": f.status.value if f.status else None,
         "sample_type": f.sample_type,
-        "template_id": str(f.template_id) if f.template_id else None,
+        "template_id": parse_id(f.template_id, "filter.templateId") if f.template_id else None,
         "search": f.search,
         "created_after": f.created_after.isoformat() if f.created_after else None,
         "created_before": f.created_before.isoformat() if f.created_before else None,
@@ -129,3 +134,160 @@ class Query:
         win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
         items, total = await sample_resolvers.samples_page(ctx, win, _filters(filter))
         return SampleConnection.build([Sample.from_record(r) for r in items], win, total)
+
+
+@strawberry.input(description="A new sample. Without a barcode the samples service makes one.")
+class CreateSampleInput:
+    name: str
+    sample_type: str
+    barcode: str | None = None
+    template_id: strawberry.ID | None = None
+    source_type: str | None = None
+    source_identifier: str | None = None
+    collection_date: datetime | None = None
+    collection_location: str | None = None
+    collector: str | None = None
+    concentration: float | None = None
+    volume: float | None = None
+    unit: str | None = None
+    quality_score: float | None = None
+    metadata: JSON | None = None
+    notes: str | None = None
+
+
+@strawberry.input(description="Changes to a sample; fields left out stay as they are.")
+class UpdateSampleInput:
+    name: str | None = strawberry.UNSET
+    sample_type: str | None = strawberry.UNSET
+    barcode: str | None = strawberry.UNSET
+    template_id: strawberry.ID | None = strawberry.UNSET
+    source_type: str | None = strawberry.UNSET
+    source_identifier: str | None = strawberry.UNSET
+    collection_date: datetime | None = strawberry.UNSET
+    collection_location: str | None = strawberry.UNSET
+    collector: str | None = strawberry.UNSET
+    concentration: float | None = strawberry.UNSET
+    volume: float | None = strawberry.UNSET
+    unit: str | None = strawberry.UNSET
+    quality_score: float | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="Move a sample along its workflow.")
+class ChangeSampleStatusInput:
+    id: strawberry.ID
+    status: SampleStatus
+    reason: str | None = None
+    metadata: JSON | None = None
+    notify: bool | None = None
+
+
+@strawberry.type(description="Why one item of a batch failed.")
+class ItemError:
+    code: str
+    message: str
+
+
+@strawberry.type(description="The outcome of one item of `createSamples`, by its position.")
+class CreateSampleResult:
+    index: int
+    sample: Sample | None
+    error: ItemError | None
+
+
+@strawberry.type(description="The outcome of `createSamples`: every item succeeds or fails alone.")
+class CreateSamplesPayload:
+    results: list[CreateSampleResult]
+    created_count: int
+    failed_count: int
+
+
+@strawberry.type(description="The outcome of `deleteSample`.")
+class DeleteSamplePayload:
+    id: strawberry.ID
+    deleted: bool
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Register one sample.")
+    async def create_sample(self, info: Info[Context, None], input: CreateSampleInput) -> Sample:
+        record = await sample_resolvers.create_sample(info.context, _record(input))
+        return Sample.from_record(record)
+
+    @strawberry.mutation(
+        description="Register up to 1,000 samples in one call; one bad item fails alone."
+    )
+    async def create_samples(
+        self,
+        info: Info[Context, None],
+        input: list[CreateSampleInput],
+        template_id: strawberry.ID | None = None,
+    ) -> CreateSamplesPayload:
+        outcomes = await sample_resolvers.create_samples(
+            info.context,
+            [_record(item) for item in input],
+            template_id=parse_id(template_id, "templateId") if template_id else None,
+        )
+        results = [
+            CreateSampleResult(
+                index=o.index,
+                sample=Sample.from_record(o.record) if o.record is not None else None,
+                error=ItemError(code=o.error_code, message=o.error) if o.error else None,
+            )
+            for o in outcomes
+        ]
+        created = sum(1 for r in results if r.sample is not None)
+        return CreateSamplesPayload(
+            results=results, created_count=created, failed_count=len(results) - created
+        )
+
+    @strawberry.mutation(description="Change some fields of a sample.")
+    async def update_sample(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSampleInput
+    ) -> Sample:
+        changes = _record(input)
+        record = await sample_resolvers.update_sample(info.context, parse_id(id, "id"), changes)
+        return Sample.from_record(record)
+
+    @strawberry.mutation(
+        description="Move a sample to another status. An illegal move is BAD_USER_INPUT with "
+        "`extensions.allowedNextStatuses`."
+    )
+    async def change_sample_status(
+        self, info: Info[Context, None], input: ChangeSampleStatusInput
+    ) -> Sample:
+        record = await sample_resolvers.change_status(
+            info.context,
+            parse_id(input.id, "input.id"),
+            input.status.value,
+            reason=input.reason,
+            metadata=input.metadata,
+            notify=input.notify,
+        )
+        return Sample.from_record(record)
+
+    @strawberry.mutation(description="Delete a sample.")
+    async def delete_sample(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> DeleteSamplePayload:
+        sample_id = parse_id(id, "id")
+        await sample_resolvers.delete_sample(info.context, sample_id)
+        return DeleteSamplePayload(id=strawberry.ID(sample_id), deleted=True)
+
+
+def _record(value: CreateSampleInput | UpdateSampleInput) -> dict[str, Any]:
+    """An input object as the samples service's snake_case body; UNSET fields left out."""
+    out: dict[str, Any] = {}
+    for name, field_value in vars(value).items():
+        if field_value is strawberry.UNSET or (
+            field_value is None and isinstance(value, CreateSampleInput)
+        ):
+            continue
+        if name == "template_id" and field_value is not None:
+            field_value = parse_id(field_value, "templateId")
+        elif isinstance(field_value, datetime):
+            field_value = field_value.isoformat()
+        out[name] = field_value
+    return out

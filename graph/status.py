@@ -1,1 +1,62 @@
 """The gateway's own status: each upstream's health and breaker state."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+
+
+@strawberry.enum(description="State of an upstream's circuit breaker.")
+class BreakerState(Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@strawberry.type(description="One upstream service as the gateway sees it now.")
+class UpstreamStatus:
+    service: str
+    healthy: bool
+    status: str = strawberry.field(
+        description="What the health probe found: the service's own word, or why it failed."
+    )
+    breaker: BreakerState
+    latency_ms: float | None
+    in_flight: int = strawberry.field(description="Calls to it in flight from this process.")
+
+    @classmethod
+    def from_report(cls, report: dict[str, Any], in_flight: int) -> UpstreamStatus:
+        return cls(
+            service=report["service"],
+            healthy=bool(report.get("healthy")),
+            status=str(report.get("status") or "unknown"),
+            breaker=BreakerState(report.get("breaker", "closed")),
+            latency_ms=report.get("latency_ms"),
+            in_flight=in_flight,
+        )
+
+
+@strawberry.type(description="The gateway and every upstream behind it.")
+class GatewayStatus:
+    healthy: bool = strawberry.field(description="True when every upstream is healthy.")
+    upstreams: list[UpstreamStatus]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Each upstream's health (probed now, concurrently) and breaker state."
+    )
+    async def gateway_status(self, info: Info[Context, None]) -> GatewayStatus:
+        upstreams = info.context.upstreams
+        reports = await upstreams.health()
+        statuses = [
+            UpstreamStatus.from_report(report, upstreams[name].bulkhead.in_flight)
+            for name, report in reports.items()
+        ]
+        return GatewayStatus(healthy=all(s.healthy for s in statuses), upstreams=statuses)
