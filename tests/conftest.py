@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,27 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from sandbox.runner import SandboxProcess
+
+REDIS_URL = os.environ.get("TRACSEQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Any]:
+    """A real Redis (database 15 by default). Without one the test skips with the reason;
+    with REQUIRE_REDIS=1 (as in CI) it fails instead."""
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (redis.asyncio.ConnectionError, OSError) as exc:
+        await client.aclose()
+        message = f"no Redis at {REDIS_URL} ({exc}); set TRACSEQ_TEST_REDIS_URL"
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but {message}")
+        pytest.skip(message)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

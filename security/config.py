@@ -1,0 +1,120 @@
+"""Security policy values: small frozen objects with named defaults, validated when built.
+
+``gateway.settings`` fills them from ``TRACSEQ_*`` variables; nothing here reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_JWT_SECRET = "tracseq-dev-secret-change-me-in-production"  # noqa: S105 - dev default
+DEFAULT_ISSUER = "auth-service"
+DEFAULT_AUDIENCE = "lab-management-system"
+DEFAULT_LEEWAY = 30.0
+
+DEFAULT_RATE = 20.0
+DEFAULT_BURST = 200.0
+DEFAULT_ANONYMOUS_RATE = 5.0
+DEFAULT_ANONYMOUS_BURST = 50.0
+
+DEFAULT_MAX_DEPTH = 10
+DEFAULT_MAX_ALIASES = 30
+DEFAULT_MAX_TOKENS = 5000
+DEFAULT_MAX_ROOT_FIELDS = 20
+DEFAULT_MAX_BATCH = 10
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1_048_576
+DEFAULT_MAX_COST = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class JwtConfig:
+    """How bearer tokens are verified: HS256 with ``secret``, or RS256 with a PEM public key
+    or a JWKS file (exactly one key source per algorithm)."""
+
+    algorithm: str = "HS256"
+    secret: str = DEFAULT_JWT_SECRET
+    public_key: str | None = None
+    jwks_path: str | None = None
+    issuer: str = DEFAULT_ISSUER
+    audience: str = DEFAULT_AUDIENCE
+    leeway: float = DEFAULT_LEEWAY
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ("HS256", "RS256"):
+            raise ValueError(f"JWT algorithm must be HS256 or RS256, got {self.algorithm!r}")
+        if self.algorithm == "HS256" and len(self.secret.encode()) < 32:
+            raise ValueError("the HS256 secret must be at least 32 bytes")
+        if self.algorithm == "RS256" and not (self.public_key or self.jwks_path):
+            raise ValueError("RS256 needs a public key or a JWKS file")
+        if self.leeway < 0:
+            raise ValueError("the JWT leeway must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitConfig:
+    """Token buckets: ``rate`` tokens a second refill up to ``burst``."""
+
+    enabled: bool = True
+    rate: float = DEFAULT_RATE
+    burst: float = DEFAULT_BURST
+    anonymous_rate: float = DEFAULT_ANONYMOUS_RATE
+    anonymous_burst: float = DEFAULT_ANONYMOUS_BURST
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("rate", "burst", "anonymous_rate", "anonymous_burst"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"rate limit {name.replace('_', ' ')} must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationLimits:
+    """Bounds on one GraphQL request; a violation executes nothing."""
+
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_aliases: int = DEFAULT_MAX_ALIASES
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    max_root_fields: int = DEFAULT_MAX_ROOT_FIELDS
+    max_batch: int = DEFAULT_MAX_BATCH
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_cost: int = DEFAULT_MAX_COST
+    default_page_size: int = 50
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_depth",
+            "max_aliases",
+            "max_tokens",
+            "max_root_fields",
+            "max_batch",
+            "max_body_bytes",
+            "max_upload_bytes",
+            "max_cost",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name.replace('_', ' ')} must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    production: bool = False
+    jwt: JwtConfig = field(default_factory=JwtConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    limits: OperationLimits = field(default_factory=OperationLimits)
+    cors_origins: tuple[str, ...] = ()
+    introspection: bool = True
+    trusted_documents_path: str | None = None
+    trusted_documents_only: bool = False
+    redis_url: str | None = None
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not run in production (empty when it may)."""
+        problems = []
+        if self.jwt.algorithm == "HS256" and self.jwt.secret == DEFAULT_JWT_SECRET:
+            problems.append("TRACSEQ_JWT_SECRET is the default development secret")
+        if "*" in self.cors_origins:
+            problems.append("TRACSEQ_CORS_ORIGINS contains the wildcard '*'")
+        return problems

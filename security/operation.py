@@ -1,0 +1,236 @@
+"""Operation limits and cost, measured in one walk over the operation's document.
+
+    depth        deepest nesting of fields (fragments inlined)
+    aliases      fields that carry an alias
+    root fields  top-level fields of the operation
+    cost         every object field costs 1 plus its children; a field with a ``first``
+                 argument (a connection or page), or returning a list, multiplies its
+                 children by ``first``, or by the default page size when not given one.
+                 Relay ``edges`` are already counted by their connection's ``first``.
+
+``OperationGuard`` (a schema extension) checks them after validation, with the request's
+variables, and reports a violation as an error with a code before anything executes; then
+it spends the operation's cost from the caller's rate-limit bucket. Token counts are
+limited at parse time by Strawberry's ``MaxTokensLimiter``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+)
+from graphql.execution import ExecutionResult as GraphQLExecutionResult
+from strawberry.extensions import SchemaExtension
+
+from security.config import OperationLimits
+from security.ratelimit import Decision
+
+LIMIT_EXCEEDED = "OPERATION_LIMIT_EXCEEDED"
+RATE_LIMITED = "RATE_LIMITED"
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    depth: int
+    aliases: int
+    root_fields: int
+    cost: int
+
+
+def _unwrap(type_: Any) -> tuple[Any, bool]:
+    """The named type under NonNull/List wrappers, and whether a list was among them."""
+    is_list = False
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        is_list = is_list or isinstance(type_, GraphQLList)
+        type_ = type_.of_type
+    return type_, is_list
+
+
+class _Walker:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        default_page_size: int,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.default_page_size = default_page_size
+        self.aliases = 0
+        self.max_depth = 0
+
+    def _first(self, node: FieldNode) -> int | None:
+        for arg in node.arguments or ():
+            if arg.name.value != "first":
+                continue
+            value = arg.value
+            if isinstance(value, IntValueNode):
+                return max(0, int(value.value))
+            if isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                return max(0, given) if isinstance(given, int) else None
+        return None
+
+    def _fields(self, selection_set: SelectionSetNode, seen: frozenset[str]) -> Iterator[FieldNode]:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self._fields(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    yield from self._fields(fragment.selection_set, seen | {name})
+
+    def cost(self, selection_set: SelectionSetNode, parent: Any, depth: int) -> int:
+        self.max_depth = max(self.max_depth, depth)
+        total = 0
+        fields = getattr(parent, "fields", {})
+        for node in self._fields(selection_set, frozenset()):
+            if node.alias is not None:
+                self.aliases += 1
+            if node.selection_set is None:
+                continue  # scalars and enums are free
+            definition = fields.get(node.name.value)
+            child_type, is_list = _unwrap(definition.type) if definition else (None, False)
+            children = self.cost(node.selection_set, child_type, depth + 1)
+            first = self._first(node)
+            if node.name.value == "edges":
+                multiplier = 1
+            elif first is not None:
+                multiplier = first
+            elif is_list or (definition is not None and "first" in definition.args):
+                multiplier = self.default_page_size
+            else:
+                multiplier = 1
+            total += multiplier * (1 + children)
+        return total
+
+
+def measure(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any] | None,
+    *,
+    default_page_size: int,
+) -> Measure:
+    root = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }[operation.operation.value]
+    walker = _Walker(schema, fragments, variables or {}, default_page_size)
+    cost = walker.cost(operation.selection_set, root, 1)
+    root_fields = sum(1 for _ in walker._fields(operation.selection_set, frozenset()))
+    return Measure(
+        depth=walker.max_depth, aliases=walker.aliases, root_fields=root_fields, cost=max(1, cost)
+    )
+
+
+def violation(m: Measure, limits: OperationLimits) -> str | None:
+    if m.depth > limits.max_depth:
+        return f"Query depth {m.depth} exceeds the limit of {limits.max_depth}"
+    if m.aliases > limits.max_aliases:
+        return f"Query uses {m.aliases} aliases; the limit is {limits.max_aliases}"
+    if m.root_fields > limits.max_root_fields:
+        return f"Query has {m.root_fields} root fields; the limit is {limits.max_root_fields}"
+    if m.cost > limits.max_cost:
+        return f"Query cost {m.cost} exceeds the limit of {limits.max_cost}"
+    return None
+
+
+Spend = Callable[[Any, int], Any]  # (context, cost) -> awaitable Decision | None
+
+
+def _error(message: str, code: str, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code, **extensions})
+
+
+class OperationGuard(SchemaExtension):
+    """Limits and cost after validation; the rate-limit spend before execution.
+
+    Built per operation by a factory: ``partial(OperationGuard, limits=..., spend=...)``.
+    ``spend(context, cost)`` returns a ``Decision`` (or None when rate limiting is off)
+    and logs the security event when it refuses.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: OperationLimits,
+        spend: Spend | None = None,
+        on_violation: Callable[[Any, str], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self._limits = limits
+        self._spend = spend
+        self._on_violation = on_violation
+        self._cost = 1
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if not ctx.pre_execution_errors and ctx.graphql_document is not None:
+            self._check(ctx)
+        yield
+
+    def _check(self, ctx: Any) -> None:
+        document = ctx.graphql_document
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if ctx.operation_name:
+            operations = [o for o in operations if o.name and o.name.value == ctx.operation_name]
+        if len(operations) != 1:
+            return  # graphql-core reports the ambiguity when it executes
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        m = measure(
+            ctx.schema._schema,
+            operations[0],
+            fragments,
+            ctx.variables,
+            default_page_size=self._limits.default_page_size,
+        )
+        self._cost = m.cost
+        problem = violation(m, self._limits)
+        if problem is not None:
+            if self._on_violation is not None:
+                self._on_violation(ctx.context, problem)
+            ctx.pre_execution_errors = [_error(problem, LIMIT_EXCEEDED, cost=m.cost)]
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if self._spend is not None:
+            decision: Decision | None = await self._spend(
+                self.execution_context.context, self._cost
+            )
+            if decision is not None and not decision.allowed:
+                retry = (
+                    None if math.isinf(decision.retry_after) else math.ceil(decision.retry_after)
+                )
+                message = f"Rate limit exceeded: this operation costs {self._cost}" + (
+                    f"; retry after {retry} s" if retry is not None else ""
+                )
+                self.execution_context.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[_error(message, RATE_LIMITED, retryAfter=retry, cost=self._cost)],
+                )
+        yield

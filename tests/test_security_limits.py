@@ -1,0 +1,165 @@
+"""Rate-limit buckets, operation measures, RBAC routes and persisted queries in isolation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from typing import Any
+
+import pytest
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from graph.schema import create_schema
+from security import rbac
+from security.operation import measure
+from security.persisted import (
+    HASH_MISMATCH,
+    NOT_FOUND,
+    NOT_TRUSTED,
+    MemoryQueryStore,
+    PersistedQueries,
+    PersistedQueryError,
+    RedisQueryStore,
+    load_manifest,
+)
+from security.principal import Principal
+from security.ratelimit import MemoryBuckets, RedisBuckets
+
+
+async def test_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
+    now = [0.0]
+    buckets = MemoryBuckets(clock=lambda: now[0])
+    decisions = [await buckets.spend("k", 1, rate=2, burst=5) for _ in range(6)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False]
+    assert decisions[-1].retry_after == pytest.approx(0.5)
+    now[0] = 1.0  # two tokens back
+    assert (await buckets.spend("k", 2, rate=2, burst=5)).allowed
+    assert not (await buckets.spend("k", 1, rate=2, burst=5)).allowed
+
+
+async def test_costly_request_spends_its_cost_and_a_refused_one_spends_nothing() -> None:
+    now = [0.0]
+    buckets = MemoryBuckets(clock=lambda: now[0])
+    assert (await buckets.spend("k", 80, rate=10, burst=100)).remaining == 20
+    refused = await buckets.spend("k", 50, rate=10, burst=100)
+    assert not refused.allowed
+    assert refused.retry_after == pytest.approx(3.0)
+    assert (await buckets.spend("k", 20, rate=10, burst=100)).allowed
+    never = await buckets.spend("other", 500, rate=10, burst=100)
+    assert not never.allowed
+    assert math.isinf(never.retry_after)
+
+
+async def test_redis_bucket_is_one_budget_for_every_replica(redis_client: Any) -> None:
+    key = f"test-{uuid.uuid4()}"
+    replica_a, replica_b = RedisBuckets(redis_client), RedisBuckets(redis_client)
+    spent = [await (replica_a if i % 2 else replica_b).spend(key, 1, 0.001, 4) for i in range(5)]
+    assert [d.allowed for d in spent] == [True, True, True, True, False]
+    assert spent[-1].retry_after > 0
+    await redis_client.delete(f"tracseq:ratelimit:{key}")
+
+
+def _measure(document: str, variables: dict[str, Any] | None = None) -> Any:
+    schema = create_schema()._schema
+    doc = parse(document)
+    operation = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+    return measure(schema, operation, fragments, variables, default_page_size=50)
+
+
+def test_cost_multiplies_children_by_first_and_counts_depth_aliases_roots() -> None:
+    m = _measure(
+        "query($n: Int) { a: samples(first: $n) { edges { node { id template { name } } } }"
+        ' b: sample(id: "x") { id } }',
+        {"n": 100},
+    )
+    # Object fields cost 1 plus their children; samples multiplies its subtree by first:
+    # samples 100 x (1 + edges (1 + node (1 + template 1))) = 400, plus sample 1.
+    assert m.cost == 401
+    assert m.depth == 5
+    assert m.aliases == 2
+    assert m.root_fields == 2
+
+
+def test_cost_uses_the_default_page_size_without_first_and_follows_fragments() -> None:
+    m = _measure(
+        "{ samples { edges { node { ...F } } } } fragment F on Sample { template { name } }"
+    )
+    assert m.cost == 50 * (1 + 1 + 1 + 1)
+
+
+def test_route_rules_pick_the_longest_prefix_with_a_matching_method() -> None:
+    assert rbac.route_rule("/api/samples/rag/query", "POST") == rbac.READ_LIMS
+    assert rbac.route_rule("/api/samples/123", "DELETE") == rbac.DELETE_SAMPLES
+    assert rbac.route_rule("/api/samples", "POST") == rbac.WRITE_SAMPLES
+    assert rbac.route_rule("/api/templates", "GET") == rbac.READ_TEMPLATES
+    assert rbac.route_rule("/api/auth/login", "POST") == rbac.PUBLIC
+    assert rbac.route_rule("/api/auth/logout", "POST") == rbac.AUTHENTICATED
+    assert rbac.route_rule("/api/samplesX", "GET") is None
+
+
+def _p(role: str) -> Principal:
+    return Principal(id="u", email="e", role=role, session_id="s", expires_at=0)
+
+
+def test_guest_reads_templates_only_and_admin_does_everything() -> None:
+    guest, admin = _p("guest"), _p("lab_administrator")
+    assert rbac.allows(rbac.READ_TEMPLATES, guest)
+    assert not rbac.allows(rbac.READ_LIMS, guest)
+    assert all(rbac.allows(rule, admin) for rule in rbac.RULES)
+    assert not rbac.allows(rbac.READ_TEMPLATES, None)
+    assert rbac.allows(rbac.PUBLIC, None)
+    assert rbac.allows(rbac.SUBMIT_SEQUENCING, _p("lab_technician"))
+    assert not rbac.allows(rbac.SUBMIT_SEQUENCING, _p("data_analyst"))
+    assert not rbac.allows(rbac.DELETE_SAMPLES, _p("lab_technician"))
+
+
+def _sha(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def _ext(digest: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+async def test_apq_hash_only_is_not_found_until_registered() -> None:
+    pq = PersistedQueries(MemoryQueryStore())
+    document = "{ samples { totalCount } }"
+    with pytest.raises(PersistedQueryError) as info:
+        await pq.resolve(None, _ext(_sha(document)))
+    assert info.value.code == NOT_FOUND
+    assert await pq.resolve(document, _ext(_sha(document))) == document
+    assert await pq.resolve(None, _ext(_sha(document))) == document
+    with pytest.raises(PersistedQueryError) as mismatch:
+        await pq.resolve("{ other }", _ext(_sha(document)))
+    assert mismatch.value.code == HASH_MISMATCH
+
+
+async def test_apq_store_in_redis_is_shared(redis_client: Any) -> None:
+    document = f"{{ samples {{ totalCount }} }} # {uuid.uuid4()}"
+    await PersistedQueries(RedisQueryStore(redis_client)).resolve(document, _ext(_sha(document)))
+    other_replica = PersistedQueries(RedisQueryStore(redis_client))
+    assert await other_replica.resolve(None, _ext(_sha(document))) == document
+    await redis_client.delete(f"tracseq:apq:{_sha(document)}")
+
+
+async def test_trusted_documents_lock_down_refuses_everything_else(tmp_path: Any) -> None:
+    trusted = "query Trusted { samples { totalCount } }"
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"operations": [{"id": _sha(trusted), "body": trusted}]}))
+    pq = PersistedQueries(MemoryQueryStore(), manifest=load_manifest(str(path)), trusted_only=True)
+    assert await pq.resolve(None, _ext(_sha(trusted))) == trusted
+    assert await pq.resolve(trusted, None) == trusted
+    for query, ext in (("{ other }", None), ("{ other }", _ext(_sha("{ other }")))):
+        with pytest.raises(PersistedQueryError) as info:
+            await pq.resolve(query, ext)
+        assert info.value.code == NOT_TRUSTED
+
+
+def test_manifest_with_a_wrong_hash_is_refused(tmp_path: Any) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"0" * 64: "{ samples { totalCount } }"}))
+    with pytest.raises(ValueError, match="does not match"):
+        load_manifest(str(path))
