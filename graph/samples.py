@@ -15,8 +15,14 @@ from strawberry.types import Info
 from graph.enums import SampleStatus
 from graph.errors import parse_id
 from graph.pagination import Connection, window
+from graph.sequencing import SequencingJob
+from graph.storage import SampleStorage
 from graph.templates import Template
+from graph.users import User
 from resolvers import samples as sample_resolvers
+from resolvers import sequencing as sequencing_resolvers
+from resolvers import storage as storage_resolvers
+from resolvers import users as user_resolvers
 from resolvers.context import Context
 
 
@@ -50,6 +56,26 @@ class Sample:
         ctx = info.context
         record = await ctx.loaders.of(ctx.upstreams.templates.get_many).load(str(self.template_id))
         return None if record is None else Template.from_record(record)
+
+    @strawberry.field(
+        description="Where the sample sits: position, container chain and location; "
+        "null when it is not in storage."
+    )
+    async def storage(self, info: Info[Context, None]) -> SampleStorage | None:
+        record = await storage_resolvers.sample_storage(info.context, str(self.id))
+        return None if record is None else SampleStorage.from_record(record)
+
+    @strawberry.field(description="Sequencing jobs whose sample sheet lists this sample.")
+    async def sequencing_jobs(self, info: Info[Context, None]) -> list[SequencingJob]:
+        records = await sequencing_resolvers.jobs_for_sample(info.context, str(self.id))
+        return [SequencingJob.from_record(r) for r in records]
+
+    @strawberry.field(description="The user who registered the sample.")
+    async def created_by(self, info: Info[Context, None]) -> User | None:
+        if self.created_by_id is None:
+            return None
+        record = await user_resolvers.user_by_id(info.context, str(self.created_by_id))
+        return None if record is None else User.from_record(record)
 
     @strawberry.field(description="The statuses this sample may move to next.")
     def allowed_next_statuses(self) -> list[SampleStatus]:

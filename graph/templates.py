@@ -1,17 +1,72 @@
-"""Templates: the forms samples are recorded with."""
+"""Templates: the forms samples are recorded with, their fields, and the samples recorded
+with each; create, update, clone and archive.
+
+``Template.fields`` loads through a per-request DataLoader (one call per distinct template:
+the service has no batch route for fields); ``Template.samples`` is a page of the samples
+list filtered by template.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
 
-from graph.enums import TemplateStatus
+from graph.enums import TemplateFieldType, TemplateStatus
+from graph.pagination import Connection, window
+from resolvers import samples as sample_resolvers
+from resolvers import templates as template_resolvers
+from resolvers.context import Context
+
+if TYPE_CHECKING:
+    from graph.samples import Sample
+
+LazySample = Annotated["Sample", strawberry.lazy("graph.samples")]
 
 
 def _enum(enum: type[Any], value: Any) -> Any:
     return None if value is None else enum(value)
+
+
+def _strings(values: Any) -> list[str] | None:
+    if values is None:
+        return None
+    return [v if isinstance(v, str) else str(v) for v in values]
+
+
+@strawberry.type(description="One input of a template's form.")
+class TemplateField:
+    id: strawberry.ID
+    template_id: strawberry.ID
+    name: str
+    label: str
+    field_type: TemplateFieldType
+    is_required: bool
+    default_value: JSON | None
+    options: list[str] | None = strawberry.field(description="The choices of SELECT fields.")
+    validation_rules: JSON | None
+    sort_order: int
+    help_text: str | None
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> TemplateField:
+        return cls(
+            id=strawberry.ID(r["id"]),
+            template_id=strawberry.ID(r.get("template_id") or ""),
+            name=r.get("name") or "",
+            label=r.get("label") or r.get("name") or "",
+            field_type=TemplateFieldType(r["field_type"]),
+            is_required=bool(r.get("is_required", r.get("required"))),
+            default_value=r.get("default_value"),
+            options=_strings(r.get("options")),
+            validation_rules=r.get("validation_rules"),
+            sort_order=int(r.get("sort_order") or 0),
+            help_text=r.get("help_text"),
+        )
 
 
 @strawberry.type(description="A sample template: the form a sample of some kind is recorded with.")
@@ -28,9 +83,32 @@ class Template:
     is_system: bool
     field_count: int | None
     usage_count: int | None
+    form_config: JSON | None
+    metadata: JSON | None
     created_by: str | None = strawberry.field(description="Free text: who created it.")
     created_at: datetime | None
     updated_at: datetime | None
+    published_at: datetime | None
+    published_by: str | None = strawberry.field(description="Free text: who published it.")
+
+    @strawberry.field(description="The form's fields, in display order.")
+    async def fields(self, info: Info[Context, None]) -> list[TemplateField] | None:
+        records = await template_resolvers.template_fields(info.context, str(self.id))
+        if records is None:
+            return None
+        ordered = sorted(records, key=lambda r: int(r.get("sort_order") or 0))
+        return [TemplateField.from_record(r) for r in ordered]
+
+    @strawberry.field(description="Samples recorded with this template, newest first.")
+    async def samples(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[LazySample] | None:
+        from graph.samples import Sample, SampleConnection
+
+        ctx = info.context
+        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        items, total = await sample_resolvers.samples_page(ctx, win, {"template_id": self.id})
+        return SampleConnection.build([Sample.from_record(r) for r in items], win, total)
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> Template:
@@ -47,7 +125,141 @@ class Template:
             is_system=bool(r.get("is_system")),
             field_count=r.get("field_count"),
             usage_count=r.get("usage_count"),
+            form_config=r.get("form_config"),
+            metadata=r.get("metadata"),
             created_by=None if r.get("created_by") is None else str(r["created_by"]),
             created_at=r.get("created_at"),
             updated_at=r.get("updated_at"),
+            published_at=r.get("published_at"),
+            published_by=None if r.get("published_by") is None else str(r["published_by"]),
         )
+
+
+TemplateConnection = Connection[Template]
+
+
+@strawberry.input(description="Narrows the template list; every given condition must hold.")
+class TemplateFilter:
+    status: TemplateStatus | None = None
+    search: str | None = strawberry.field(default=None, description="Matches the name.")
+
+
+@strawberry.input(description="One field of a new template's form.")
+class TemplateFieldInput:
+    name: str
+    field_type: TemplateFieldType
+    label: str | None = None
+    is_required: bool = False
+    default_value: JSON | None = None
+    options: list[str] | None = None
+    validation_rules: JSON | None = None
+    sort_order: int | None = None
+    help_text: str | None = None
+
+
+@strawberry.input(description="A new template; it starts as DRAFT unless a status is given.")
+class CreateTemplateInput:
+    name: str
+    description: str | None = None
+    template_type: str | None = None
+    category: str | None = None
+    tags: list[str] | None = None
+    is_public: bool | None = None
+    status: TemplateStatus | None = None
+    form_config: JSON | None = None
+    metadata: JSON | None = None
+    fields: list[TemplateFieldInput] | None = None
+
+
+@strawberry.input(description="The changes to a template; fields left out stay as they are.")
+class UpdateTemplateInput:
+    name: str | None = None
+    description: str | None = None
+    template_type: str | None = None
+    category: str | None = None
+    tags: list[str] | None = None
+    is_public: bool | None = None
+    status: TemplateStatus | None = None
+    form_config: JSON | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.input(description="How to name the copy; the default is the source's name + (copy).")
+class CloneTemplateInput:
+    name: str | None = None
+
+
+def _wire(input: Any) -> dict[str, Any]:
+    """An input object as the upstream client takes it: snake_case keys, enums by value,
+    fields that were not given left out."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(input):
+        value = getattr(input, field.name)
+        if value is None or value is strawberry.UNSET:
+            continue
+        if isinstance(value, TemplateStatus | TemplateFieldType):
+            value = value.value
+        elif isinstance(value, list) and value and isinstance(value[0], TemplateFieldInput):
+            value = [_wire(v) for v in value]
+        out[field.name] = value
+    return out
+
+
+def _filters(f: TemplateFilter | None) -> dict[str, Any]:
+    return {} if f is None else _wire(f)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One template by id; null when there is none.")
+    async def template(self, info: Info[Context, None], id: strawberry.ID) -> Template | None:
+        record = await template_resolvers.template(info.context, id)
+        return None if record is None else Template.from_record(record)
+
+    @strawberry.field(description="Templates, newest first, as a cursor connection.")
+    async def templates(
+        self,
+        info: Info[Context, None],
+        filter: TemplateFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> TemplateConnection | None:
+        ctx = info.context
+        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        items, total = await template_resolvers.templates_page(ctx, win, _filters(filter))
+        return TemplateConnection.build([Template.from_record(r) for r in items], win, total)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a template with its fields.")
+    async def create_template(
+        self, info: Info[Context, None], input: CreateTemplateInput
+    ) -> Template | None:
+        record = await template_resolvers.create(info.context, _wire(input))
+        return Template.from_record(record)
+
+    @strawberry.mutation(description="Change a template's attributes; its version goes up.")
+    async def update_template(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateTemplateInput
+    ) -> Template | None:
+        record = await template_resolvers.update(info.context, id, _wire(input))
+        return Template.from_record(record)
+
+    @strawberry.mutation(description="Copy a template and its fields into a new DRAFT.")
+    async def clone_template(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: CloneTemplateInput | None = None,
+    ) -> Template | None:
+        name = None if input is None else input.name
+        record = await template_resolvers.clone(info.context, id, name)
+        return Template.from_record(record)
+
+    @strawberry.mutation(description="Set a template's status to ARCHIVED.")
+    async def archive_template(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> Template | None:
+        record = await template_resolvers.archive(info.context, id)
+        return Template.from_record(record)

@@ -1,1 +1,173 @@
-"""Users and authentication: the current user, user lookups, login, refresh and logout."""
+"""Users and authentication: the current user, user lookups, login, refresh and logout.
+
+Tokens come from the auth service and are checked by it: ``me`` answers with the user of
+the caller's bearer token; ``login`` and ``refreshToken`` hand out a new token pair whose
+``user`` is loaded (only when asked for) with the new access token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from graph.errors import parse_id
+from graph.pagination import Connection, window
+from resolvers import users as user_resolvers
+from resolvers.context import Context
+
+
+@strawberry.enum(description="What a user may do in the lab, lowest privilege first.")
+class Role(Enum):
+    GUEST = "guest"
+    DATA_ANALYST = "data_analyst"
+    RESEARCH_SCIENTIST = "research_scientist"
+    LAB_TECHNICIAN = "lab_technician"
+    PRINCIPAL_INVESTIGATOR = "principal_investigator"
+    LAB_ADMINISTRATOR = "lab_administrator"
+
+
+@strawberry.enum(description="Whether a user's account may be used.")
+class UserStatus(Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+@strawberry.type(description="A person with an account in the lab.")
+class User:
+    id: strawberry.ID
+    email: str
+    first_name: str | None
+    last_name: str | None
+    full_name: str = strawberry.field(description="First and last name, or the email.")
+    role: Role
+    status: UserStatus | None
+    email_verified: bool
+    last_login_at: datetime | None
+    created_at: datetime | None
+    department: str | None
+    position: str | None
+    lab_affiliation: str | None
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> User:
+        first, last = r.get("first_name"), r.get("last_name")
+        email = r.get("email") or ""
+        status = r.get("status")
+        return cls(
+            id=strawberry.ID(r["id"]),
+            email=email,
+            first_name=first,
+            last_name=last,
+            full_name=" ".join(p for p in (first, last) if p) or email,
+            role=Role(r["role"]),
+            status=None if status is None else UserStatus(status),
+            email_verified=bool(r.get("email_verified")),
+            last_login_at=r.get("last_login_at"),
+            created_at=r.get("created_at"),
+            department=r.get("department"),
+            position=r.get("position"),
+            lab_affiliation=r.get("lab_affiliation"),
+        )
+
+
+UserConnection = Connection[User]
+
+
+@strawberry.type(description="A new session: its tokens and the user it belongs to.")
+class AuthPayload:
+    access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    refresh_token: str = strawberry.field(description="Trade for a new pair with refreshToken.")
+    expires_at: datetime | None = strawberry.field(description="When the access token expires.")
+    session_id: strawberry.ID
+    role: Role
+
+    @strawberry.field(description="The session's user (one call to auth, with the new token).")
+    async def user(self, info: Info[Context, None]) -> User | None:
+        ctx = info.context
+        call = user_resolvers.with_token(ctx, self.access_token)
+        return User.from_record(await user_resolvers.session_user(ctx, call))
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> AuthPayload:
+        return cls(
+            access_token=r["access_token"],
+            refresh_token=r["refresh_token"],
+            expires_at=r.get("expires_at"),
+            session_id=strawberry.ID(r["session_id"]),
+            role=Role(r["role"]),
+        )
+
+
+@strawberry.type(description="The session that logout ended.")
+class LogoutPayload:
+    session_id: strawberry.ID
+    success: bool
+
+
+@strawberry.input(description="Credentials of one user.")
+class LoginInput:
+    email: str
+    password: str
+    remember_me: bool = False
+
+
+@strawberry.input(description="The refresh token of a session to renew.")
+class RefreshTokenInput:
+    refresh_token: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The caller, from its bearer token; null when anonymous. A token that "
+        "is invalid, expired or logged out is an UNAUTHENTICATED error."
+    )
+    async def me(self, info: Info[Context, None]) -> User | None:
+        record = await user_resolvers.me(info.context)
+        return None if record is None else User.from_record(record)
+
+    @strawberry.field(description="One user by id (administrators); null when there is none.")
+    async def user(self, info: Info[Context, None], id: strawberry.ID) -> User | None:
+        record = await user_resolvers.user_by_id(info.context, parse_id(id, "id"))
+        return None if record is None else User.from_record(record)
+
+    @strawberry.field(description="Every user (administrators), as a cursor connection.")
+    async def users(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> UserConnection | None:
+        ctx = info.context
+        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        records = await user_resolvers.users(ctx)
+        return UserConnection.from_list([User.from_record(r) for r in records], win)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Start a session. Wrong credentials are an UNAUTHENTICATED error."
+    )
+    async def login(self, info: Info[Context, None], input: LoginInput) -> AuthPayload | None:
+        record = await user_resolvers.login(
+            info.context, input.email, input.password, remember_me=input.remember_me
+        )
+        return AuthPayload.from_record(record)
+
+    @strawberry.mutation(
+        description="Trade a refresh token for a new token pair; the old session ends."
+    )
+    async def refresh_token(
+        self, info: Info[Context, None], input: RefreshTokenInput
+    ) -> AuthPayload | None:
+        record = await user_resolvers.refresh(info.context, input.refresh_token)
+        return AuthPayload.from_record(record)
+
+    @strawberry.mutation(description="End the caller's own session; its tokens stop working.")
+    async def logout(self, info: Info[Context, None]) -> LogoutPayload | None:
+        session_id = await user_resolvers.logout(info.context)
+        return LogoutPayload(session_id=strawberry.ID(session_id), success=True)

@@ -325,6 +325,27 @@ class StorageClient(_Service):
 
         return await _batched(self.client, sample_ids, fetch, key="sample_id")
 
+    async def samples_in_containers(
+        self, ctx: CallContext, container_ids: Sequence[str]
+    ) -> list[Records]:
+        """The detailed locations (as ``sample_locations_many``) of the samples in each
+        container or anywhere beneath it, aligned with ``container_ids``: the [extension]
+        filter ``/storage/samples/locations?container_ids=``, one call per chunk of ids."""
+        distinct = _unique(container_ids)
+        held: dict[str, Records] = {k: [] for k in distinct}
+        for chunk in _chunks(distinct, min(self.client.config.batch_size, MAX_BATCH_IDS)):
+            params = {"container_ids": ",".join(chunk)}
+            payload = await self.client.request(
+                ctx, "GET", "/storage/samples/locations", params=params
+            )
+            for record in _list_of(payload, "locations"):
+                above = [record.get("position") or {}, *(record.get("container_chain") or [])]
+                for container in above:
+                    key = _key(container.get("id"))
+                    if key in held:
+                        held[key].append(record)
+        return [held.get(_key(i) or "", []) for i in container_ids]
+
 
 class TemplatesClient(_Service):
     _ENUMS = frozenset({"status", "field_type"})

@@ -348,6 +348,9 @@ class StorageService:
         return _ok(self._detailed(assignment))
 
     async def sample_locations(self, req: Request) -> Response:
+        container_ids = query_list(req, "container_ids")
+        if container_ids is not None:
+            return self._samples_in_containers(container_ids)
         ids = query_list(req, "sample_ids")
         if ids is None:
             raise ApiError(400, "validation_error", "Query parameter sample_ids is required")
@@ -366,3 +369,27 @@ class StorageService:
         )
         found = {r[0]: orjson.loads(r[1]) for r in rows}
         return _ok([self._detailed(found[i]) for i in wanted if i in found])
+
+    def _samples_in_containers(self, ids: list[str]) -> Response:
+        """[extension] ``?container_ids=``: every sample placed in these containers or anywhere
+        beneath them, in the ``sample_ids`` answer's shape (its position and container chain
+        say which of the asked containers holds it)."""
+        if len(ids) > MAX_BATCH:
+            raise ApiError(
+                400, "validation_error", f"At most {MAX_BATCH} container ids per request"
+            )
+        canonical = [parse_uuid(i) for i in ids]
+        if any(c is None for c in canonical):
+            raise ApiError(400, "validation_error", "Malformed container id in container_ids")
+        wanted = list(dict.fromkeys(c for c in canonical if c is not None))
+        if not wanted:
+            return _ok([])
+        rows = self.store.all(
+            "WITH RECURSIVE below(id) AS ("
+            f" SELECT id FROM containers WHERE id IN ({','.join('?' * len(wanted))})"
+            " UNION SELECT c.id FROM containers c JOIN below b ON c.parent_id = b.id)"
+            " SELECT sl.doc FROM sample_locations sl JOIN below b ON sl.container_id = b.id"
+            " ORDER BY sl.rowid",
+            wanted,
+        )
+        return _ok([self._detailed(orjson.loads(r[0])) for r in rows])

@@ -1,0 +1,58 @@
+"""Root resolvers for notifications.
+
+The service pages by ``limit``/``offset`` and answers a bare array without a total. A
+window asks for one item more than it shows, which tells whether there is a next page; the
+total is then known for free on the last page, and otherwise counted (in pages of the
+service's maximum) only when a client asks for ``totalCount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.pagination import Window
+
+Record = dict[str, Any]
+
+# The service answers at most this many per call (UPSTREAMS.md).
+MAX_LIMIT = 1000
+
+
+def max_first(ctx: Context) -> int:
+    """The largest ``first`` a window may ask for: one less than a call can answer."""
+    return min(ctx.max_page_size, MAX_LIMIT - 1)
+
+
+async def notifications_page(ctx: Context, win: Window) -> tuple[list[Record], bool, int | None]:
+    """The window's notifications, whether more follow, and the total when it is known."""
+    records = await ctx.upstreams.notifications.list(
+        ctx.call, limit=win.first + 1, offset=win.offset
+    )
+    has_next = len(records) > win.first
+    total = None if has_next or (win.offset and not records) else win.offset + len(records)
+    return records[: win.first], has_next, total
+
+
+async def count(ctx: Context) -> int:
+    """Every notification, counted a full page at a time."""
+    total = 0
+    while True:
+        page = await ctx.upstreams.notifications.list(ctx.call, limit=MAX_LIMIT, offset=total)
+        total += len(page)
+        if len(page) < MAX_LIMIT:
+            return total
+
+
+async def send(ctx: Context, data: Mapping[str, Any]) -> Record:
+    for name in ("title", "message"):
+        if not str(data.get(name) or "").strip():
+            raise BadUserInput(f"`{name}` must not be empty")
+    if not data.get("recipients") or any(not str(r).strip() for r in data["recipients"]):
+        raise BadUserInput("`recipients` must name at least one recipient, none empty")
+    if not data.get("channels"):
+        raise BadUserInput("`channels` must name at least one channel")
+    record: Record = await ctx.upstreams.notifications.create(ctx.call, data)
+    return record

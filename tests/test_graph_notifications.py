@@ -1,0 +1,176 @@
+"""Notifications in the graph: the list as a cursor connection over limit/offset, and sending."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+
+LIST = """
+query($first: Int, $after: String) {
+  notifications(first: $first, after: $after) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node {
+      id title message notificationType priority status channels recipients
+      createdAt sentAt deliveryAttempts createdById
+    } }
+  }
+}
+"""
+COUNT = "query($first: Int) { notifications(first: $first) { totalCount edges { cursor } } }"
+SEND = """
+mutation($input: SendNotificationInput!) {
+  sendNotification(input: $input) {
+    id title message notificationType priority status channels recipients scheduledAt sentAt
+  }
+}
+"""
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+def message(**extra: Any) -> dict[str, Any]:
+    return {
+        "title": f"Graph test {uuid.uuid4().hex[:8]}",
+        "message": "Freezer F-80-03 is back in range.",
+        "notificationType": "ALERT",
+        "priority": "HIGH",
+        "channels": ["EMAIL", "IN_APP"],
+        "recipients": ["tech@tracseq.lab"],
+        **extra,
+    }
+
+
+async def test_notifications_page_forward_with_one_call_per_page(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        first = (await gql(client, LIST, first=5))["data"]["notifications"]
+        after = first["pageInfo"]["endCursor"]
+        second = (await gql(client, LIST, first=5, after=after))["data"]["notifications"]
+        both = (await gql(client, LIST, first=10))["data"]["notifications"]
+        assert control.requests() == control.requests("notifications") == 3
+    ids = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    assert ids == [e["node"]["id"] for e in both["edges"]]
+    assert len(set(ids)) == 10
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["pageInfo"]["hasPreviousPage"] is False
+    assert second["pageInfo"]["hasPreviousPage"] is True
+    node = first["edges"][0]["node"]
+    assert node["notificationType"].isupper()
+    assert node["priority"].isupper()
+    assert all(c.isupper() for c in node["channels"])
+    created = [e["node"]["createdAt"] for e in both["edges"]]
+    assert created == sorted(created, reverse=True)
+
+
+async def test_total_count_is_free_on_the_last_page_and_one_call_otherwise(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        whole = (await gql(client, COUNT, first=999))["data"]["notifications"]
+        assert control.requests("notifications") == 1
+        control.reset_stats()
+        window = (await gql(client, COUNT, first=2))["data"]["notifications"]
+        assert control.requests("notifications") == 2  # the page, and one counting call
+        control.reset_stats()
+        empty = (await gql(client, COUNT, first=0))["data"]["notifications"]
+        assert control.requests("notifications") == 2
+    assert whole["totalCount"] == len(whole["edges"]) >= 30
+    assert window["totalCount"] == whole["totalCount"]
+    assert len(window["edges"]) == 2
+    assert empty == {"totalCount": whole["totalCount"], "edges": []}
+
+
+async def test_send_notification_then_it_is_listed_first(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        sent = await gql(client, SEND, input=message())
+        assert control.by_route("notifications") == {"POST /notifications": 1}
+        listed = await gql(client, LIST, first=1)
+        scheduled = await gql(
+            client,
+            SEND,
+            input=message(
+                notificationType="REMINDER",
+                priority="LOW",
+                channels=["SLACK"],
+                scheduledAt="2030-01-01T08:00:00Z",
+            ),
+        )
+        defaults = await gql(
+            client,
+            SEND,
+            input={
+                "title": "Defaults",
+                "message": "m",
+                "notificationType": "INFO",
+                "recipients": ["pi@tracseq.lab"],
+            },
+        )
+    assert "errors" not in sent, sent
+    notification = sent["data"]["sendNotification"]
+    assert notification["notificationType"] == "ALERT"
+    assert notification["priority"] == "HIGH"
+    assert notification["status"] == "SENT"
+    assert notification["channels"] == ["EMAIL", "IN_APP"]
+    assert notification["recipients"] == ["tech@tracseq.lab"]
+    assert listed["data"]["notifications"]["edges"][0]["node"]["id"] == notification["id"]
+    later = scheduled["data"]["sendNotification"]
+    assert later["status"] == "SCHEDULED"
+    assert later["sentAt"] is None
+    assert later["scheduledAt"].startswith("2030-01-01T08:00:00")
+    plain = defaults["data"]["sendNotification"]
+    assert (plain["priority"], plain["channels"]) == ("MEDIUM", ["IN_APP"])
+
+
+async def test_bad_notifications_reach_no_upstream(sandbox: Any, control: SandboxControl) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        bodies = [
+            await gql(client, SEND, input=message(title="  ")),
+            await gql(client, SEND, input=message(recipients=[])),
+            await gql(client, SEND, input=message(recipients=["ok@tracseq.lab", " "])),
+            await gql(client, SEND, input=message(channels=[])),
+            await gql(client, SEND, input=message(priority="WHENEVER")),
+            await gql(client, LIST, first=-1),
+            await gql(client, LIST, first=1000),
+            await gql(client, LIST, first=1, after="not a cursor"),
+        ]
+        assert control.requests() == 0
+    for body in bodies:
+        assert codes(body) == ["BAD_USER_INPUT"], body
+
+
+async def test_notifications_down_nulls_only_the_notification_fields(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    query = (
+        "{ notifications(first: 2) { edges { node { id } } } templates(first: 1) { totalCount } }"
+    )
+    control.fault("notifications", status=503, times=None)
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        body = await gql(client, query)
+        sent = await gql(client, SEND, input=message())
+    assert body["data"]["notifications"] is None
+    assert body["data"]["templates"]["totalCount"] >= 12
+    for result in (body, sent):
+        pairs = {(e["extensions"]["code"], e["extensions"]["service"]) for e in result["errors"]}
+        assert pairs == {("UPSTREAM_UNAVAILABLE", "notifications")}
+    assert sent["data"] == {"sendNotification": None}

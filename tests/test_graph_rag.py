@@ -1,0 +1,210 @@
+"""RAG in the graph: askLab with sources linked to samples, submissions, multipart uploads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import orjson
+
+from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from upstreams.config import Timeouts
+
+ASK = """
+query($question: String!, $sessionId: String) {
+  askLab(question: $question, sessionId: $sessionId) {
+    answer sessionId confidence processingTime
+    sources { title relevance excerpt sample { id barcode } samples { id barcode name } }
+  }
+}
+"""
+SUBMISSIONS = """
+query($first: Int, $after: String) {
+  ragSubmissions(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id filename status confidence extractedData createdAt } }
+  }
+}
+"""
+UPLOAD = """
+mutation($file: Upload!) {
+  uploadLabDocument(file: $file) {
+    success submissionId confidence samplesFound extractedData processingTime message
+  }
+}
+"""
+BARCODE = re.compile(r"\b[A-Z]{2,5}-\d{14}-\d{4}\b")
+EXCURSION = "Which samples were exposed during the freezer temperature excursion?"
+
+DOCUMENT = b"""Lab submission form
+Submitter: Dr. Test
+Project: Graph upload test
+Sample: RNA aliquot 1
+Type: rna
+Volume: 20 uL
+Sample: RNA aliquot 2
+Type: rna
+Volume: 15 uL
+"""
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def upload(
+    client: httpx.AsyncClient, content: bytes, filename: str = "submission.txt"
+) -> httpx.Response:
+    """One GraphQL multipart request (the spec: operations, map, then the files)."""
+    operations = {"query": UPLOAD, "variables": {"file": None}}
+    return await client.post(
+        "/graphql",
+        data={
+            "operations": orjson.dumps(operations).decode(),
+            "map": orjson.dumps({"0": ["variables.file"]}).decode(),
+        },
+        files={"0": (filename, content, "text/plain")},
+    )
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def test_ask_lab_links_sources_to_the_samples_they_name(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, ASK, question=EXCURSION, sessionId="graph-test")
+        answer = body["data"]["askLab"]
+        named = {b for s in answer["sources"] for b in BARCODE.findall(s["excerpt"] or "")}
+        # One question; one lookup per distinct barcode named (no batch route for barcodes).
+        assert control.requests("rag") == 1
+        assert control.by_route("samples") == {"GET /samples/barcode/{barcode}": len(named)}
+        assert control.requests() == 1 + len(named)
+    assert "errors" not in body, body
+    assert answer["sessionId"] == "graph-test"
+    assert 0 < answer["confidence"] <= 1
+    assert answer["processingTime"] >= 0
+    assert len(named) >= 2
+    excursion = next(s for s in answer["sources"] if s["title"].startswith("SOP-030"))
+    barcodes = BARCODE.findall(excursion["excerpt"])
+    assert [s["barcode"] for s in excursion["samples"]] == barcodes
+    assert excursion["sample"] == {"id": excursion["samples"][0]["id"], "barcode": barcodes[0]}
+    for source in answer["sources"]:
+        if not BARCODE.search(f"{source['title']} {source['excerpt'] or ''}"):
+            assert source["sample"] is None
+            assert source["samples"] == []
+
+
+async def test_ask_lab_without_sample_fields_calls_only_rag(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    query = "query($q: String!) { askLab(question: $q) { answer sessionId sources { title } } }"
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, query, q=EXCURSION)
+        assert control.requests() == control.requests("rag") == 1
+    assert body["data"]["askLab"]["sessionId"] == "default"
+    assert body["data"]["askLab"]["sources"]
+
+
+async def test_bad_questions_reach_no_upstream(sandbox: Any, control: SandboxControl) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        empty = await gql(client, ASK, question="   ")
+        huge = await gql(client, ASK, question="x" * 5000)
+        blank_session = await gql(client, ASK, question="RNA storage", sessionId="")
+        missing = await gql(client, "{ askLab { answer } }")
+        assert control.requests() == 0
+    for body in (empty, huge, blank_session, missing):
+        assert codes(body) == ["BAD_USER_INPUT"], body
+
+
+async def test_upload_lab_document_over_multipart_then_list_it(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        before = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
+        control.reset_stats()
+        response = await upload(client, DOCUMENT, "graph-upload.txt")
+        assert control.by_route("rag") == {"POST /api/rag/process": 1}
+        after = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    result = body["data"]["uploadLabDocument"]
+    assert result["success"] is True
+    assert result["samplesFound"] == 2
+    assert result["extractedData"]["filename"] == "graph-upload.txt"
+    assert [s["name"] for s in result["extractedData"]["samples"]] == [
+        "RNA aliquot 1",
+        "RNA aliquot 2",
+    ]
+    assert after["totalCount"] == before["totalCount"] + 1
+    newest = after["edges"][0]["node"]
+    assert newest["id"] == result["submissionId"]
+    assert newest["filename"] == "graph-upload.txt"
+    assert newest["status"] == "processed"
+
+
+async def test_empty_or_oversized_uploads_are_rejected_before_the_rag_service(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        empty = await upload(client, b"")
+        oversized = await upload(client, b"x" * (10 * 1024 * 1024 + 1))
+        assert control.requests() == 0
+    for response in (empty, oversized):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["data"] == {"uploadLabDocument": None}
+        assert codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_submissions_page_forward(sandbox: Any, control: SandboxControl) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        await upload(client, DOCUMENT, "page-1.txt")
+        await upload(client, DOCUMENT, "page-2.txt")
+        control.reset_stats()
+        first = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
+        cursor = first["pageInfo"]["endCursor"]
+        second = (await gql(client, SUBMISSIONS, first=1, after=cursor))["data"]["ragSubmissions"]
+        assert control.requests() == control.requests("rag") == 2
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["edges"][0]["node"]["filename"] == "page-2.txt"
+    assert second["edges"][0]["node"]["filename"] == "page-1.txt"
+    assert first["totalCount"] == second["totalCount"] >= 2
+
+
+async def test_rag_down_or_slow_nulls_only_the_rag_fields(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    query = """query($q: String!) {
+      askLab(question: $q) { answer }
+      ragSubmissions(first: 1) { totalCount }
+      templates(first: 1) { totalCount }
+    }"""
+    control.fault("rag", status=503, times=None)
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        down = await gql(client, query, q=EXCURSION)
+    control.clear_faults()
+    control.wait_idle("rag")
+    control.fault("rag", delay_ms=1500)
+    settings = sandbox_settings(sandbox, timeouts=Timeouts(connect=1.0, read=0.3, total=0.6))
+    async with gateway_client(settings) as client:
+        slow = await gql(client, query, q=EXCURSION)
+    control.wait_idle("rag")
+    for body, code in ((down, "UPSTREAM_UNAVAILABLE"), (slow, "UPSTREAM_TIMEOUT")):
+        assert body["data"]["askLab"] is None
+        assert body["data"]["ragSubmissions"] is None
+        assert body["data"]["templates"]["totalCount"] >= 12
+        pairs = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
+        assert pairs == {(code, "rag")}
+        assert "127.0.0.1" not in str(body)
