@@ -16,25 +16,31 @@ from aiodataloader import DataLoader
 from upstreams.config import CallContext
 
 BatchFn = Callable[[CallContext, Sequence[str]], Awaitable[Sequence[Any]]]
+# Told of every batch a loader dispatches: (the batch method's qualified name, number of keys).
+BatchHook = Callable[[str, int], None]
 
 
 class Loaders:
     """The loaders of one request, keyed by the batch method they call and created on first
     use, so a query pays only for the relations it asks for."""
 
-    __slots__ = ("_call", "_loaders")
+    __slots__ = ("_call", "_loaders", "on_batch")
 
-    def __init__(self, call: CallContext) -> None:
+    def __init__(self, call: CallContext, on_batch: BatchHook | None = None) -> None:
         self._call = call
         self._loaders: dict[BatchFn, DataLoader] = {}
+        self.on_batch = on_batch
 
     def of(self, fetch: BatchFn) -> DataLoader:
         """The request's loader over ``fetch`` (e.g. ``upstreams.templates.get_many``)."""
         loader = self._loaders.get(fetch)
         if loader is None:
             call = self._call
+            name = getattr(fetch, "__qualname__", "loader")
 
             async def batch(keys: list[str]) -> list[Any]:
+                if self.on_batch is not None:
+                    self.on_batch(name, len(keys))
                 return list(await fetch(call, keys))
 
             loader = self._loaders[fetch] = DataLoader(batch_load_fn=batch)

@@ -17,9 +17,8 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.templates import fan_out
 from upstreams.config import CallContext
-from upstreams.services import SamplesClient
+from upstreams.services import SamplesClient, fan_out
 
 Record = dict[str, Any]
 
@@ -40,7 +39,9 @@ class SamplesByBarcode:
 
     async def __call__(self, call: CallContext, barcodes: Sequence[str]) -> list[Any]:
         return await fan_out(
-            self.samples.client, list(barcodes), lambda b: self.samples.get_by_barcode(call, b)
+            list(barcodes),
+            lambda b: self.samples.get_by_barcode(call, b),
+            width=self.samples.client.config.bulkhead.max_concurrency,
         )
 
 

@@ -16,9 +16,8 @@ from typing import Any
 from resolvers.context import Context
 from resolvers.errors import parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
-from resolvers.storage import fan_out
 from upstreams.config import CallContext
-from upstreams.services import SequencingClient
+from upstreams.services import SequencingClient, fan_out
 
 Record = dict[str, Any]
 

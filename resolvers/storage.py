@@ -12,8 +12,7 @@ share one loader.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,36 +20,12 @@ from resolvers.context import Context
 from resolvers.errors import NotFound, parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
 from upstreams.config import CallContext
-from upstreams.errors import UpstreamNotFound
-from upstreams.services import StorageClient
+from upstreams.services import StorageClient, fan_out
 
 Record = dict[str, Any]
 
 # GET /storage/containers pages at most this many per request.
 MAX_CONTAINERS_PER_PAGE = 100
-
-
-async def fan_out(
-    keys: Sequence[str], fetch: Callable[[str], Awaitable[Any]], *, width: int
-) -> list[Any]:
-    """``fetch`` once per distinct key, at most ``width`` at a time, aligned with ``keys``;
-    404 → None. The first other error is raised once every fetch has finished."""
-    distinct = list(dict.fromkeys(keys))
-    gate = asyncio.Semaphore(width)
-
-    async def one(key: str) -> Any:
-        async with gate:
-            try:
-                return await fetch(key)
-            except UpstreamNotFound:
-                return None
-
-    results = await asyncio.gather(*(one(k) for k in distinct), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    found = dict(zip(distinct, results, strict=True))
-    return [found[k] for k in keys]
 
 
 def _width(storage: StorageClient) -> int:
@@ -93,7 +68,7 @@ class _ContainerPages:
 
     async def __call__(
         self, call: CallContext, keys: Sequence[str]
-    ) -> list[tuple[list[Record], int]]:
+    ) -> list[tuple[list[Record], int] | None]:
         async def one(key: str) -> tuple[list[Record], int]:
             filters = {self.by: key}
             if self.container_type is not None:
@@ -171,7 +146,8 @@ async def containers_page(
     plan = plan_pages(win, max_page_size=MAX_CONTAINERS_PER_PAGE)
     # first: 0 still answers totalCount; one smallest page tells it.
     fetch = _ContainerPages(ctx.upstreams.storage, by, container_type, tuple(plan) or ((1, 1),))
-    items, total = await ctx.loaders.of(fetch).load(str(key))
+    found = await ctx.loaders.of(fetch).load(str(key))
+    items, total = found if found is not None else ([], 0)
     items = slice_pages(win, [items], page_size=plan[0][1]) if plan else []
     _prime_containers(ctx, items)
     return items, total

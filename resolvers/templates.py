@@ -10,44 +10,20 @@ calling (empty names), and its own message says what was wrong.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, NotFound, parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
-from upstreams.client import UpstreamClient
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound
-from upstreams.services import TemplatesClient
+from upstreams.services import TemplatesClient, fan_out
 
 Record = dict[str, Any]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-
-async def fan_out(
-    client: UpstreamClient, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]
-) -> list[V | None]:
-    """``fetch`` once per distinct key, at most the bulkhead's width at a time, aligned with
-    ``keys``; a 404 is None. The first other error is raised once every fetch is done."""
-    distinct = list(dict.fromkeys(keys))
-    gate = asyncio.Semaphore(client.config.bulkhead.max_concurrency)
-
-    async def one(key: K) -> V | None:
-        async with gate:
-            try:
-                return await fetch(key)
-            except UpstreamNotFound:
-                return None
-
-    results = await asyncio.gather(*(one(k) for k in distinct), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    found: dict[K, Any] = dict(zip(distinct, results, strict=True))
-    return [found[k] for k in keys]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +36,9 @@ class TemplateFields:
 
     async def __call__(self, call: CallContext, template_ids: Sequence[str]) -> list[Any]:
         return await fan_out(
-            self.templates.client, list(template_ids), lambda i: self.templates.fields(call, i)
+            list(template_ids),
+            lambda i: self.templates.fields(call, i),
+            width=self.templates.client.config.bulkhead.max_concurrency,
         )
 
 

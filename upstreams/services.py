@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from upstreams.client import UpstreamClient
@@ -24,6 +24,8 @@ from upstreams.normalize import OPAQUE_KEYS, to_pascal
 # The batch filters take at most this many ids per request (UPSTREAMS.md).
 MAX_BATCH_IDS = 1000
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 Record = dict[str, Any]
 Records = list[Record]
 MaybeRecords = list[Record | None]
@@ -92,17 +94,15 @@ def _aligned(ids: Sequence[str], found: Mapping[str, Any]) -> list[Any]:
     return [found.get(k) if (k := _key(i)) is not None else None for i in ids]
 
 
-async def _fan_out(
-    client: UpstreamClient,
-    ids: Sequence[str],
-    fetch: Callable[[str], Awaitable[Any]],
-) -> list[Any]:
-    """``fetch`` once per distinct id, at most the bulkhead's width at a time; 404 → None.
-    The first other error is raised once every fetch has finished."""
-    distinct = _unique(ids)
-    gate = asyncio.Semaphore(client.config.bulkhead.max_concurrency)
+async def fan_out(
+    keys: Sequence[K], fetch: Callable[[K], Awaitable[V]], *, width: int
+) -> list[V | None]:
+    """``fetch`` once per distinct key, at most ``width`` at a time, aligned with ``keys``;
+    a 404 is None. The first other error is raised once every fetch has finished."""
+    distinct = list(dict.fromkeys(keys))
+    gate = asyncio.Semaphore(width)
 
-    async def one(key: str) -> Any:
+    async def one(key: K) -> V | None:
         async with gate:
             try:
                 return await fetch(key)
@@ -110,9 +110,22 @@ async def _fan_out(
                 return None
 
     results = await asyncio.gather(*(one(k) for k in distinct), return_exceptions=True)
-    for result in results:
+    found: dict[K, V | None] = {}
+    for key, result in zip(distinct, results, strict=True):
         if isinstance(result, BaseException):
             raise result
+        found[key] = result
+    return [found[k] for k in keys]
+
+
+async def _fan_out(
+    client: UpstreamClient,
+    ids: Sequence[str],
+    fetch: Callable[[str], Awaitable[Any]],
+) -> list[Any]:
+    """``fan_out`` over the distinct canonical ids, capped at the bulkhead's width."""
+    distinct = _unique(ids)
+    results = await fan_out(distinct, fetch, width=client.config.bulkhead.max_concurrency)
     return _aligned(ids, dict(zip(distinct, results, strict=True)))
 
 
