@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gateway.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 SCHEMA_FILE = "schema.graphql"
 
@@ -27,20 +33,69 @@ def _load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def serve(settings: Settings) -> None:
-    import uvicorn
-
+def app_factory() -> Starlette:
+    """What each uvicorn worker process runs: settings from its environment, one app."""
     from gateway.app import create_app
     from gateway.logging import configure_logging
 
+    settings = _load_settings()
     configure_logging(settings)
+    return create_app(settings)
+
+
+def serve(settings: Settings) -> None:
+    """Run uvicorn. On SIGTERM it stops accepting, lets the requests in flight finish for
+    up to ``TRACSEQ_SHUTDOWN_TIMEOUT`` seconds, then runs the lifespan's shutdown (pools
+    closed). With ``TRACSEQ_WORKERS`` > 1 it supervises that many processes, whose metrics
+    are merged through a fresh ``PROMETHEUS_MULTIPROC_DIR``."""
+    from gateway.logging import configure_logging
+    from gateway.metrics import MULTIPROC_ENV
+    from gateway.tracing import require_otel
+
+    try:
+        require_otel(settings)
+    except SettingsError as exc:
+        print(f"tracseq-gateway: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings)
+    if settings.workers == 1:
+        from gateway.app import create_app
+
+        _run(create_app(settings), settings)
+        return
+    owned_dir = None
+    if not os.environ.get(MULTIPROC_ENV):
+        owned_dir = tempfile.mkdtemp(prefix="tracseq-metrics-")
+        os.environ[MULTIPROC_ENV] = owned_dir
+    stop_metrics = None
+    try:
+        if settings.metrics_port is not None:
+            from gateway.metrics import multiprocess_registry, serve_metrics
+
+            stop_metrics = serve_metrics(
+                settings.host, settings.metrics_port, multiprocess_registry()
+            )
+        _run("gateway.cli:app_factory", settings, factory=True, workers=settings.workers)
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
+        if owned_dir is not None:
+            shutil.rmtree(owned_dir, ignore_errors=True)
+
+
+def _run(app: Any, settings: Settings, **extra: Any) -> None:
+    import uvicorn
+
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
-        log_level="warning",
-        access_log=False,
+        log_config=None,  # uvicorn's loggers go through ours (JSON in production)
+        log_level=settings.log_level,
+        access_log=False,  # the gateway writes its own access line
         lifespan="on",
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        **extra,
     )
 
 

@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from gateway.graphiql import graphiql_page
+from gateway.observe import current_request
 from gateway.runtime import Runtime
 from resolvers.context import Context
+from resolvers.loaders import BatchHook
 from upstreams.config import CallContext
+
+if TYPE_CHECKING:
+    from gateway.tracing import Tracing
+
+
+class OperationInfo(SchemaExtension):
+    """Puts the operation's name and type on the request's stats for the access log and
+    metrics: one hook per operation, nothing per field."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        stats = current_request()
+        if stats is None:
+            return
+        ec = self.execution_context
+        try:
+            stats.operation_name = ec.operation_name
+            stats.operation_type = ec.operation_type.value
+        except Exception:  # no document (a syntax error) or no such operation
+            stats.operation_type = "unknown"
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -28,12 +54,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
         request_timeout: float,
         default_page_size: int,
         max_page_size: int,
+        on_batch: BatchHook | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=False)
+        # The app's own schema object: the operation hook joins its extensions here.
+        if OperationInfo not in schema.extensions:
+            schema.extensions = (*schema.extensions, OperationInfo)
+        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self._runtime = runtime
         self._request_timeout = request_timeout
         self._default_page_size = default_page_size
         self._max_page_size = max_page_size
+        self._on_batch = on_batch
+        self._tracing = tracing
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -44,7 +77,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             request_id=state.get("request_id"),
             deadline=time.monotonic() + self._request_timeout,
         )
-        return Context.create(
+        context = Context.create(
             self._runtime.upstreams,
             call,
             default_page_size=self._default_page_size,
@@ -52,6 +85,36 @@ class GatewayGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
         )
+        context.loaders.on_batch = self._on_batch
+        return context
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        tracing = self._tracing
+        if tracing is None:
+            return await super().execute_operation(*args, **kwargs)
+        with tracing.operation_span() as span:
+            result = await super().execute_operation(*args, **kwargs)
+            stats = current_request()
+            if stats is not None and stats.operation_type is not None:
+                name = stats.operation_name or "anonymous"
+                span.update_name(f"{stats.operation_type} {name}")
+                span.set_attribute("graphql.operation.type", stats.operation_type)
+                span.set_attribute("graphql.operation.name", name)
+            return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        stats = current_request()
+        if stats is not None:
+            errors = result.errors
+            if not errors:
+                stats.operation_outcome = "success"
+            else:
+                stats.operation_outcome = "error" if result.data is None else "partial"
+                codes = {(e.extensions or {}).get("code") for e in errors}
+                stats.error_codes = tuple(sorted(str(c) for c in codes if c))
+        return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_page())

@@ -22,6 +22,13 @@ class Runtime:
             raise RuntimeError("the gateway is not started: upstream clients are not ready")
         return self._upstreams
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The shared pool itself, for streamed calls (the REST passthrough)."""
+        if self._http is None:
+            raise RuntimeError("the gateway is not started: the HTTP pool is not ready")
+        return self._http
+
     def start(self, http: httpx.AsyncClient, upstreams: Upstreams) -> None:
         self._http, self._upstreams = http, upstreams
 

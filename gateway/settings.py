@@ -64,6 +64,11 @@ DEFAULT_PAGE_SIZE = 50
 DEFAULT_MAX_PAGE_SIZE = 1000
 DEFAULT_HTTP_MAX_CONNECTIONS = 200
 DEFAULT_CACHE_SIZE = 1000
+DEFAULT_WORKERS = 1
+DEFAULT_SHUTDOWN_TIMEOUT = 20
+DEFAULT_READY_INTERVAL = 5.0
+DEFAULT_CRITICAL_UPSTREAMS = ("auth", "samples")
+DEFAULT_OTEL_SERVICE_NAME = "tracseq-gateway"
 
 
 class SettingsError(ValueError):
@@ -88,6 +93,15 @@ class Settings:
     default_page_size: int = DEFAULT_PAGE_SIZE
     max_page_size: int = DEFAULT_MAX_PAGE_SIZE
     cache_size: int = DEFAULT_CACHE_SIZE
+    # Operations: processes, shutdown, metrics, readiness and tracing.
+    workers: int = DEFAULT_WORKERS
+    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT  # whole seconds, as uvicorn takes it
+    metrics_port: int | None = None  # None: /metrics on the gateway's own port
+    ready_interval: float = DEFAULT_READY_INTERVAL
+    critical_upstreams: frozenset[str] = frozenset(DEFAULT_CRITICAL_UPSTREAMS)
+    otlp_endpoint: str | None = None  # None: tracing off
+    otel_service_name: str = DEFAULT_OTEL_SERVICE_NAME
+    trace_sample_ratio: float = 1.0
 
     @property
     def production(self) -> bool:
@@ -162,7 +176,21 @@ class Settings:
             default_page_size=r.integer("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE),
             max_page_size=r.integer("MAX_PAGE_SIZE", DEFAULT_MAX_PAGE_SIZE),
             cache_size=r.integer("CACHE_SIZE", DEFAULT_CACHE_SIZE),
+            workers=r.integer("WORKERS", DEFAULT_WORKERS, maximum=64),
+            shutdown_timeout=r.integer("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),
+            metrics_port=r.optional_port("METRICS_PORT"),
+            ready_interval=r.seconds("READY_INTERVAL", DEFAULT_READY_INTERVAL),
+            critical_upstreams=r.service_list(
+                "CRITICAL_UPSTREAMS", ",".join(DEFAULT_CRITICAL_UPSTREAMS), SERVICES
+            ),
+            otlp_endpoint=r.optional_url("OTLP_ENDPOINT"),
+            otel_service_name=r.text("OTEL_SERVICE_NAME", DEFAULT_OTEL_SERVICE_NAME),
+            trace_sample_ratio=r.fraction("TRACE_SAMPLE_RATIO", 1.0),
         )
+        if s.metrics_port is not None and s.metrics_port == s.port and s.port != 0:
+            raise SettingsError(
+                f"{PREFIX}METRICS_PORT ({s.metrics_port}) must differ from {PREFIX}PORT"
+            )
         if s.default_page_size > s.max_page_size:
             raise SettingsError(
                 f"{PREFIX}DEFAULT_PAGE_SIZE ({s.default_page_size}) must not exceed "
@@ -253,6 +281,27 @@ class _Reader:
         if parts.query or parts.fragment:
             raise self._fail(name, value, "a base URL without query or fragment")
         return value.rstrip("/")
+
+    def optional_port(self, name: str) -> int | None:
+        """A port number, or None when the variable is unset or empty."""
+        if self._raw(name) is None:
+            return None
+        return self.integer(name, 0, minimum=1, maximum=65535)
+
+    def optional_url(self, name: str) -> str | None:
+        if self._raw(name) is None:
+            return None
+        return self.url(name, "")
+
+    def service_list(self, name: str, default: str, known: tuple[str, ...]) -> frozenset[str]:
+        """``none`` or a comma list of service names."""
+        value = self._raw(name) or default
+        if value.lower() == "none":
+            return frozenset()
+        names = {part.strip().lower() for part in value.split(",") if part.strip()}
+        if not names or names - set(known):
+            raise self._fail(name, value, "none, or a comma list of " + ", ".join(known))
+        return frozenset(names)
 
     def services(self, name: str, default: str) -> frozenset[str]:
         value = self._raw(name) or default

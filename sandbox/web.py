@@ -20,6 +20,7 @@ by route template, and fault injection); those requests are not counted.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import uuid
@@ -486,6 +487,9 @@ class ServiceApp:
         self.in_flight = 0
         self.max_in_flight = 0
         self.faults: list[Fault] = []
+        # Streamed transfers of the /_sandbox/bytes and /_sandbox/echo endpoints, and how
+        # many were abandoned by their client mid-way (tests of a proxy's cancellation).
+        self.streams = {"started": 0, "completed": 0, "aborted": 0}
         self._paths: list[_CompiledPath] = []
         index: dict[str, _CompiledPath] = {}
         for route in routes:
@@ -506,6 +510,9 @@ class ServiceApp:
                 await _lifespan(receive, send)
             return
         path: str = scope["path"]
+        if path in ("/_sandbox/bytes", "/_sandbox/echo"):
+            await self._stream_control(Request(scope, receive, {}), send)
+            return
         if path.startswith("/_sandbox/"):
             response = await self._control(Request(scope, receive, {}))
             await _send(send, response)
@@ -610,6 +617,7 @@ class ServiceApp:
                     "in_flight": self.in_flight,
                     "max_in_flight": self.max_in_flight,
                     "recent": list(self.recent),
+                    "streams": dict(self.streams),
                 }
             )
         if route == ("POST", "/_sandbox/stats/reset"):
@@ -617,6 +625,7 @@ class ServiceApp:
             self.by_route = {}
             self.recent.clear()
             self.max_in_flight = self.in_flight
+            self.streams = {"started": 0, "completed": 0, "aborted": 0}
             return json_response({"requests": 0, "by_route": {}})
         if route == ("GET", "/_sandbox/faults"):
             return json_response({"faults": [f.describe() for f in self.faults]})
@@ -631,6 +640,105 @@ class ServiceApp:
             self.faults.clear()
             return json_response({"faults": []})
         return empty_response(404)
+
+    async def _stream_control(self, req: Request, send: Send) -> None:
+        """Sandbox-only endpoints for testing and benchmarking proxies; not counted.
+
+        ``GET /_sandbox/bytes?n=N&chunk=65536&delay_ms=0`` streams N pattern bytes
+        (``bytes(range(256))`` repeated) with a Content-Length. ``ANY /_sandbox/echo``
+        reads the body chunk by chunk without keeping it and answers what it received:
+        method, path, raw path, query, headers, body size and SHA-256; with ``?hop=1`` the
+        answer also carries hop-by-hop headers that a proxy must drop, with ``?cookie=1``
+        two ``Set-Cookie`` headers. Both count in
+        ``streams`` and notice a client that goes away before the end.
+        """
+        self.streams["started"] += 1
+        if req.path == "/_sandbox/bytes":
+            done = await _stream_bytes(req, send)
+        else:
+            done = await _echo(req, send)
+        self.streams["completed" if done else "aborted"] += 1
+
+
+_PATTERN = bytes(range(256)) * 1024  # 256 KiB
+
+
+async def _stream_bytes(req: Request, send: Send) -> bool:
+    total = query_int(req, "n", 0, low=0)
+    chunk = query_int(req, "chunk", 64 * 1024, high=len(_PATTERN))
+    delay = query_int(req, "delay_ms", 0, low=0) / 1000
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await req.receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        headers = [
+            (b"content-length", str(total).encode()),
+            (b"content-type", b"application/octet-stream"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        sent = 0
+        while sent < total:
+            if gone.is_set():
+                return False
+            size = min(chunk, total - sent)
+            offset = sent % 256
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": _PATTERN[offset : offset + size],
+                    "more_body": True,
+                }
+            )
+            sent += size
+            if delay:
+                await asyncio.sleep(delay)
+        await send({"type": "http.response.body", "body": b""})
+        return not gone.is_set()
+    finally:
+        watcher.cancel()
+
+
+async def _echo(req: Request, send: Send) -> bool:
+    digest = hashlib.sha256()
+    size = 0
+    more = True
+    while more:
+        message = await req.receive()
+        if message["type"] == "http.disconnect":
+            return False
+        body = message.get("body", b"")
+        digest.update(body)
+        size += len(body)
+        more = message.get("more_body", False)
+    answer = {
+        "method": req.method,
+        "path": req.path,
+        "raw_path": req.scope.get("raw_path", b"").decode("latin-1"),
+        "query": req.scope.get("query_string", b"").decode("latin-1"),
+        "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in req.scope["headers"]],
+        "body_bytes": size,
+        "sha256": digest.hexdigest(),
+    }
+    extra: list[tuple[bytes, bytes]] = []
+    if req.query.get("hop"):
+        extra = [
+            (b"connection", b"x-hop-named"),
+            (b"x-hop-named", b"must-not-pass"),
+            (b"keep-alive", b"timeout=5"),
+            (b"proxy-authenticate", b"Basic realm=sandbox"),
+            (b"trailer", b"x-checksum"),
+            (b"upgrade", b"h2c"),
+            (b"x-end-to-end", b"kept"),
+        ]
+    if req.query.get("cookie"):
+        extra += [(b"set-cookie", b"session=one; Path=/"), (b"set-cookie", b"theme=dark; Path=/")]
+    await _send(send, Response(200, orjson.dumps(answer), _JSON, extra))
+    return True
 
 
 def _header_text(value: bytes | None) -> str | None:

@@ -10,6 +10,10 @@ The deadline of a call is the earlier of the caller's ``CallContext.deadline`` a
 ``timeouts.total`` from the start of the call; each attempt also carries the connect and
 read timeouts of the service. ``_send`` is the one place where httpx/aiohttp/JSON errors
 become ``upstreams.errors`` (``raise ... from exc``).
+
+An optional ``CallObserver`` (metrics, logs and spans live in ``gateway/``; this package
+imports none of them) is told when a call starts and ends, when each attempt is sent and
+how it ended, and when a call is refused without being sent.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
@@ -43,6 +47,29 @@ Params = Mapping[str, Any]
 # Multipart uploads: field name → (filename, content, content type).
 Files = Mapping[str, tuple[str, bytes, str]]
 
+# Called once when an attempt ends, with its outcome (``ok``, ``client_error``,
+# ``server_error``, ``unavailable``, ``timeout``, ``cancelled``) and the HTTP status if any.
+AttemptDone = Callable[[str, int | None], None]
+
+
+class CallObserver(Protocol):
+    """Hooks around upstream calls. Each is cheap and must not raise."""
+
+    def call_started(self, service: str) -> None:
+        """A call (bulkhead wait, attempts and backoff) begins."""
+
+    def call_finished(self, service: str) -> None:
+        """The call has returned or raised."""
+
+    def attempt_started(
+        self, service: str, method: str, path: str, headers: dict[str, str]
+    ) -> AttemptDone:
+        """One HTTP request is about to be sent; may add ``headers`` (trace context)."""
+        ...
+
+    def rejected(self, service: str, reason: str) -> None:
+        """A call was refused without a request: ``breaker_open`` or ``bulkhead_full``."""
+
 
 class UpstreamClient:
     def __init__(
@@ -54,8 +81,10 @@ class UpstreamClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         on_transition: TransitionHook | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.config = config
+        self.observer = observer
         self._http = http
         self._base_url = config.base_url.rstrip("/")
         self._clock = clock
@@ -88,10 +117,26 @@ class UpstreamClient:
         """
         method = method.upper()
         deadline = self._deadline(ctx)
-        async with self.bulkhead.slot(wait=deadline - self._clock()):
-            return await self._attempts(
-                ctx, method, path, params, json, files, deadline, idempotent
-            )
+        observer = self.observer
+        if observer is None:
+            async with self.bulkhead.slot(wait=deadline - self._clock()):
+                return await self._attempts(
+                    ctx, method, path, params, json, files, deadline, idempotent
+                )
+        observer.call_started(self.name)
+        admitted = False
+        try:
+            async with self.bulkhead.slot(wait=deadline - self._clock()):
+                admitted = True
+                return await self._attempts(
+                    ctx, method, path, params, json, files, deadline, idempotent
+                )
+        except UpstreamUnavailable:
+            if not admitted:
+                observer.rejected(self.name, "bulkhead_full")
+            raise
+        finally:
+            observer.call_finished(self.name)
 
     async def health(self) -> dict[str, Any]:
         """One GET of the service's health route, outside breaker, bulkhead and retries.
@@ -146,11 +191,13 @@ class UpstreamClient:
             try:
                 generation = self.breaker.allow()
             except UpstreamUnavailable:
+                if self.observer is not None:
+                    self.observer.rejected(self.name, "breaker_open")
                 if last is not None:  # opened by this very run of failures: say what failed
                     raise last from None
                 raise
             try:
-                result = await self._send(ctx, method, path, params, json, files, deadline)
+                result = await self._observed_send(ctx, method, path, params, json, files, deadline)
             except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
                 self.breaker.record_failure(generation)
                 last = exc
@@ -175,6 +222,36 @@ class UpstreamClient:
         assert last is not None  # the loop runs at least once and only falls out after errors
         raise last
 
+    async def _observed_send(
+        self,
+        ctx: CallContext,
+        method: str,
+        path: str,
+        params: Params | None,
+        json: Any,
+        files: Files | None,
+        deadline: float,
+    ) -> Any:
+        """``_send`` with the observer told of the attempt and its outcome."""
+        observer = self.observer
+        if observer is None:
+            return await self._send(ctx, method, path, params, json, files, deadline)
+        extra: dict[str, str] = {}
+        done = observer.attempt_started(self.name, method, path, extra)
+        try:
+            result = await self._send(ctx, method, path, params, json, files, deadline, extra)
+        except UpstreamStatusError as exc:
+            done("server_error" if exc.status >= 500 else "client_error", exc.status)
+            raise
+        except UpstreamError as exc:
+            done(_error_kind(exc), None)
+            raise
+        except BaseException:
+            done("cancelled", None)
+            raise
+        done("ok", None)
+        return result
+
     def _headers(self, ctx: CallContext) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if ctx.authorization:
@@ -192,6 +269,7 @@ class UpstreamClient:
         json: Any,
         files: Files | None,
         deadline: float,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         """One attempt. The single place where third-party errors become ours."""
         name = self.name
@@ -207,6 +285,8 @@ class UpstreamClient:
         )
         content = None if json is None else orjson.dumps(json)
         headers = self._headers(ctx)
+        if extra_headers:
+            headers.update(extra_headers)
         if content is not None:
             headers["Content-Type"] = "application/json"
         query = {k: v for k, v in (params or {}).items() if v is not None}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from upstreams.breaker import TransitionHook
-from upstreams.client import UpstreamClient
+from upstreams.client import CallObserver, UpstreamClient
 from upstreams.config import UpstreamConfig
 from upstreams.services import (
     AuthClient,
@@ -39,6 +39,7 @@ class Upstreams:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         on_transition: TransitionHook | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         missing = [name for name in SERVICES if name not in configs]
         if missing:
@@ -46,7 +47,13 @@ class Upstreams:
 
         def build(name: str) -> UpstreamClient:
             return UpstreamClient(
-                configs[name], http, clock=clock, sleep=sleep, rng=rng, on_transition=on_transition
+                configs[name],
+                http,
+                clock=clock,
+                sleep=sleep,
+                rng=rng,
+                on_transition=on_transition,
+                observer=observer,
             )
 
         self.clients: dict[str, UpstreamClient] = {name: build(name) for name in SERVICES}

@@ -1,0 +1,134 @@
+"""Liveness (/health) and readiness (/ready), with upstream health probed in the background.
+
+``/health`` says only that the process answers: it touches no upstream, so a slow or dead
+service never makes the orchestrator restart healthy gateways.
+
+``/ready`` says whether this replica should receive traffic. It never calls an upstream
+itself: it reads the circuit breakers and the last background probe. The gateway is not
+ready while the breaker of a critical upstream (``TRACSEQ_CRITICAL_UPSTREAMS``) is open.
+
+The ``HealthMonitor`` probes every upstream's health route every ``interval`` seconds
+(the first round one interval after startup) and feeds each outcome to that upstream's
+breaker, as a call would: a service that stopped answering opens its breaker even when no
+traffic reaches it, and once the breaker turns half-open the probe is the call that closes
+it again. A replica taken out of the load balancer by a failed readiness gets no traffic,
+so without this it could never find its way back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from upstreams.breaker import BreakerState
+from upstreams.client import UpstreamClient
+from upstreams.errors import UpstreamUnavailable
+from upstreams.registry import Upstreams
+
+log = structlog.get_logger()
+
+_UNREACHABLE = frozenset({"unavailable", "timeout"})
+
+
+async def health(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+class HealthMonitor:
+    def __init__(self, critical: frozenset[str], interval: float) -> None:
+        self.critical = critical
+        self.interval = interval
+        self._upstreams: Upstreams | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._reports: dict[str, dict[str, Any]] = {}
+        self._checked_at: datetime | None = None
+
+    def start(self, upstreams: Upstreams) -> None:
+        self._upstreams = upstreams
+        self._task = asyncio.create_task(self._run(), name="tracseq-health-monitor")
+
+    async def stop(self) -> None:
+        task, self._task, self._upstreams = self._task, None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.refresh()
+            except Exception:  # keep probing whatever one round did
+                log.exception("health.refresh_failed")
+
+    async def refresh(self) -> None:
+        """One round of probes, all services at once."""
+        upstreams = self._upstreams
+        if upstreams is None:
+            return
+        reports = await asyncio.gather(*(self._probe(client) for client in upstreams))
+        self._reports = {report["service"]: report for report in reports}
+        self._checked_at = datetime.now(UTC)
+
+    async def _probe(self, client: UpstreamClient) -> dict[str, Any]:
+        breaker = client.breaker
+        try:
+            generation = breaker.allow()
+        except UpstreamUnavailable as exc:  # open, or a half-open probe already running
+            return {
+                "service": client.name,
+                "healthy": False,
+                "status": "not_probed",
+                "error": exc.message,
+            }
+        try:
+            report = await client.health()
+        except BaseException:
+            breaker.release(generation)
+            raise
+        if report.get("status") in _UNREACHABLE:
+            breaker.record_failure(generation)
+        else:  # it answered: reachable, whatever its body says about itself
+            breaker.record_success(generation)
+        report.pop("detail", None)  # the service's own words stay out of the response
+        return report
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        upstreams = self._upstreams
+        if upstreams is None:
+            return False, {"status": "starting", "upstreams": {}}
+        ready = True
+        details: dict[str, dict[str, Any]] = {}
+        for client in upstreams:
+            state = client.breaker.state
+            critical = client.name in self.critical
+            report = self._reports.get(client.name, {})
+            details[client.name] = {
+                "critical": critical,
+                "breaker": state.value,
+                "healthy": report.get("healthy"),
+                "status": report.get("status", "unchecked"),
+                "latency_ms": report.get("latency_ms"),
+                **({"error": report["error"]} if "error" in report else {}),
+            }
+            if critical and state is BreakerState.OPEN:
+                ready = False
+        body = {
+            "status": "ready" if ready else "not_ready",
+            "checked_at": self._checked_at.isoformat() if self._checked_at else None,
+            "upstreams": details,
+        }
+        return ready, body
+
+    async def endpoint(self, request: Request) -> JSONResponse:
+        """``GET /ready``: 200 when ready, 503 otherwise, with every upstream detailed."""
+        ready, body = self.readiness()
+        return JSONResponse(body, status_code=200 if ready else 503)
