@@ -10,23 +10,36 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 
 from gateway.access_log import AccessLogMiddleware
 from gateway.graphiql import ASSETS_PATH, graphiql_assets
-from gateway.graphql_app import GatewayGraphQL
+from gateway.graphql_app import GatewayGraphQL, OperationInfo
 from gateway.health import HealthMonitor, health
 from gateway.metrics import Metrics, serve_metrics
 from gateway.observe import GatewayObserver
-from gateway.passthrough import Passthrough
+from gateway.passthrough import Passthrough, PassthroughConfig
 from gateway.request_id import RequestIdMiddleware
+from gateway.rest_guard import make_guard
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.tracing import Tracing, TracingMiddleware, create_tracing
 from graph.schema import create_schema
+from security import events
+from security.http import (
+    AuthenticationMiddleware,
+    BodyLimitMiddleware,
+    CsrfMiddleware,
+    SecurityHeadersMiddleware,
+)
+from security.operation import Spend
+from security.ratelimit import Decision
+from security.runtime import SecurityRuntime
 from upstreams.pool import create_http_client
 from upstreams.registry import Upstreams
 
@@ -41,6 +54,7 @@ def create_app(
     tracing = tracing if tracing is not None else create_tracing(settings)
     observer = GatewayObserver(metrics, tracing)
     monitor = HealthMonitor(settings.critical_upstreams, settings.ready_interval)
+    security = SecurityRuntime(settings.security, on_rate_limited=metrics.rate_limit_rejected)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -52,6 +66,7 @@ def create_app(
             observer=observer,
         )
         runtime.start(http, upstreams)
+        await security.start()
         observer.breakers_started(upstreams)
         monitor.start(upstreams)
         # With several workers the CLI serves the merged metrics port itself.
@@ -63,27 +78,46 @@ def create_app(
         finally:
             await monitor.stop()
             await runtime.stop()
+            await security.close()
             if stop_metrics is not None:
                 stop_metrics()
             if tracing is not None:
                 tracing.shutdown()
             metrics.process_exiting()
 
+    schema = create_schema(
+        cache_size=settings.cache_size,
+        limits=settings.security.limits,
+        spend=_graphql_spend(security),
+        on_violation=_log_violation,
+        introspection=settings.security.introspection,
+        hide_suggestions=settings.production,
+        extra_extensions=[OperationInfo],
+    )
     graphql = GatewayGraphQL(
-        create_schema(cache_size=settings.cache_size),
+        schema,
         runtime=runtime,
         request_timeout=settings.request_timeout,
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,
         on_batch=observer.loader_batch,
         tracing=tracing,
+        security=security,
+    )
+    passthrough = Passthrough(
+        runtime,
+        guard=make_guard(security, runtime),
+        config=PassthroughConfig(
+            trusted_proxies=security.trusted_proxies,
+            body_idle_timeout=settings.body_idle_timeout,
+        ),
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/ready", monitor.endpoint, methods=["GET"]),
         Mount(ASSETS_PATH, graphiql_assets(), name="graphiql-assets"),
-        Mount("/api", app=Passthrough(runtime), name="rest-passthrough"),
+        Mount("/api", app=passthrough, name="rest-passthrough"),
     ]
     if settings.metrics_port is None:
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
@@ -93,9 +127,57 @@ def create_app(
     ]
     if tracing is not None:
         middleware.append(Middleware(TracingMiddleware, tracing=tracing))
+    limits = settings.security.limits
+    middleware += [
+        Middleware(
+            SecurityHeadersMiddleware, trusted_proxies=settings.security.rate_limit.trusted_proxies
+        ),
+        *_cors(settings.security.cors_origins),
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=limits.max_body_bytes,
+            max_upload_bytes=limits.max_upload_bytes,
+        ),
+        Middleware(CsrfMiddleware),
+        Middleware(AuthenticationMiddleware, verifier=security.verifier, revocations=security),
+    ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.health = monitor
+    app.state.security = security
     return app
+
+
+def _graphql_spend(security: SecurityRuntime) -> Spend:
+    async def spend(context: Any, cost: int) -> Decision | None:
+        return await security.spend(context.principal, context.request.scope, cost)
+
+    return spend
+
+
+def _log_violation(context: Any, problem: str) -> None:
+    events.emit(events.LIMIT_VIOLATION, problem=problem)
+
+
+def _cors(origins: tuple[str, ...]) -> list[Middleware]:
+    """CORS for the listed origins only (none: no cross-origin browser access at all)."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "apollo-require-preflight",
+                "x-apollo-operation-name",
+                "x-request-id",
+            ],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        )
+    ]

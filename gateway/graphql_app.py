@@ -7,19 +7,26 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from gateway.graphiql import graphiql_page
 from gateway.observe import current_request
 from gateway.runtime import Runtime
+from graph.errors import classify
 from resolvers.context import Context
 from resolvers.loaders import BatchHook
+from security.operation import LIMIT_EXCEEDED
+from security.persisted import PersistedQueryError
+from security.runtime import SecurityRuntime
 from upstreams.config import CallContext
 
 if TYPE_CHECKING:
@@ -56,11 +63,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         max_page_size: int,
         on_batch: BatchHook | None = None,
         tracing: Tracing | None = None,
+        security: SecurityRuntime | None = None,
     ) -> None:
-        # The app's own schema object: the operation hook joins its extensions here.
-        if OperationInfo not in schema.extensions:
-            schema.extensions = (*schema.extensions, OperationInfo)
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        self._security = security
         self._runtime = runtime
         self._request_timeout = request_timeout
         self._default_page_size = default_page_size
@@ -82,11 +88,51 @@ class GatewayGraphQL(GraphQL[Context, None]):
             call,
             default_page_size=self._default_page_size,
             max_page_size=self._max_page_size,
+            principal=state.get("principal"),
+            sessions=self._security,
             request=request,
             response=response,
         )
         context.loaders.on_batch = self._on_batch
         return context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry answers a malformed request (bad JSON, too many batched operations,
+        a mutation over GET) with a plain-text error; answer a GraphQL error with a code."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            code = LIMIT_EXCEEDED if exc.reason == "Too many operations" else "BAD_REQUEST"
+            body = {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code}}]}
+            response = Response(
+                orjson.dumps(body), status_code=exc.status_code, media_type="application/json"
+            )
+        await response(scope, receive, send)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Persisted queries resolve to their document here, before Strawberry parses."""
+        if self._security is not None:
+            try:
+                request_data.query = await self._security.persisted.resolve(
+                    request_data.query, request_data.extensions
+                )
+            except PersistedQueryError as exc:
+                error = GraphQLError(exc.message, extensions={"code": exc.code})
+                return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         tracing = self._tracing
@@ -105,6 +151,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        if result.errors and any("code" not in (e.extensions or {}) for e in result.errors):
+            # Strawberry skips the extensions' operation exits when parsing fails inside
+            # an extension (the parser cache): classify what the ErrorCodes hook missed.
+            result.errors = [classify(e) for e in result.errors]
         stats = current_request()
         if stats is not None:
             errors = result.errors
@@ -115,6 +165,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 codes = {(e.extensions or {}).get("code") for e in errors}
                 stats.error_codes = tuple(sorted(str(c) for c in codes if c))
         return await super().process_result(request, result)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted query by hash carries no `query`, yet is an operation.
+        return "extensions" not in request.query_params and bool(
+            super().should_render_graphql_ide(request)
+        )
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_page())

@@ -8,12 +8,35 @@ defaults point at the sandbox started by ``make run``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from security.config import (
+    DEFAULT_ANONYMOUS_BURST,
+    DEFAULT_ANONYMOUS_RATE,
+    DEFAULT_AUDIENCE,
+    DEFAULT_BURST,
+    DEFAULT_ISSUER,
+    DEFAULT_JWT_SECRET,
+    DEFAULT_LEEWAY,
+    DEFAULT_MAX_ALIASES,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_COST,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_ROOT_FIELDS,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_RATE,
+    JwtConfig,
+    OperationLimits,
+    RateLimitConfig,
+    SecurityConfig,
+)
 from upstreams.config import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_MAX,
@@ -69,6 +92,7 @@ DEFAULT_SHUTDOWN_TIMEOUT = 20
 DEFAULT_READY_INTERVAL = 5.0
 DEFAULT_CRITICAL_UPSTREAMS = ("auth", "samples")
 DEFAULT_OTEL_SERVICE_NAME = "tracseq-gateway"
+DEFAULT_BODY_IDLE_TIMEOUT = 30.0
 
 
 class SettingsError(ValueError):
@@ -102,6 +126,9 @@ class Settings:
     otlp_endpoint: str | None = None  # None: tracing off
     otel_service_name: str = DEFAULT_OTEL_SERVICE_NAME
     trace_sample_ratio: float = 1.0
+    # Security: tokens, rate limits, operation limits, CORS, persisted queries, Redis.
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    body_idle_timeout: float = DEFAULT_BODY_IDLE_TIMEOUT
 
     @property
     def production(self) -> bool:
@@ -129,8 +156,9 @@ class Settings:
         urls = {
             name: r.url(f"{name.upper()}_URL", DEFAULT_UPSTREAM_URLS[name]) for name in SERVICES
         }
+        env = r.choice("ENV", "development", ENVIRONMENTS)
         s = cls(
-            env=r.choice("ENV", "development", ENVIRONMENTS),
+            env=env,
             host=r.text("HOST", DEFAULT_HOST),
             port=r.integer("PORT", DEFAULT_PORT, minimum=0, maximum=65535),
             log_level=r.choice("LOG_LEVEL", "info", LOG_LEVELS),
@@ -186,7 +214,15 @@ class Settings:
             otlp_endpoint=r.optional_url("OTLP_ENDPOINT"),
             otel_service_name=r.text("OTEL_SERVICE_NAME", DEFAULT_OTEL_SERVICE_NAME),
             trace_sample_ratio=r.fraction("TRACE_SAMPLE_RATIO", 1.0),
+            security=_security(r, production=env == "production"),
+            body_idle_timeout=r.seconds("PASSTHROUGH_BODY_IDLE_TIMEOUT", DEFAULT_BODY_IDLE_TIMEOUT),
         )
+        if s.production and (problems := s.security.production_problems()):
+            raise SettingsError(
+                "refusing to start in production: " + "; ".join(problems) + " (set "
+                "TRACSEQ_JWT_SECRET to a secret of your own, and TRACSEQ_CORS_ORIGINS to the "
+                "exact origins of your frontends)"
+            )
         if s.metrics_port is not None and s.metrics_port == s.port and s.port != 0:
             raise SettingsError(
                 f"{PREFIX}METRICS_PORT ({s.metrics_port}) must differ from {PREFIX}PORT"
@@ -197,6 +233,68 @@ class Settings:
                 f"{PREFIX}MAX_PAGE_SIZE ({s.max_page_size})"
             )
         return s
+
+
+def _security(r: _Reader, *, production: bool) -> SecurityConfig:
+    algorithm = r.choice("JWT_ALGORITHM", "HS256", ("hs256", "rs256")).upper()
+    jwt = r.build(
+        "JWT_*",
+        JwtConfig,
+        algorithm=algorithm,
+        secret=r.text("JWT_SECRET", DEFAULT_JWT_SECRET),
+        public_key=r.optional_text("JWT_PUBLIC_KEY"),
+        jwks_path=r.optional_text("JWT_JWKS_FILE"),
+        issuer=r.text("JWT_ISSUER", DEFAULT_ISSUER),
+        audience=r.text("JWT_AUDIENCE", DEFAULT_AUDIENCE),
+        leeway=r.seconds("JWT_LEEWAY", DEFAULT_LEEWAY, allow_zero=True),
+    )
+    proxies = r.networks("TRUSTED_PROXIES")
+    rate_limit = r.build(
+        "RATE_LIMIT_*",
+        RateLimitConfig,
+        enabled=r.boolean("RATE_LIMIT_ENABLED", True),
+        rate=r.seconds("RATE_LIMIT_RATE", DEFAULT_RATE),
+        burst=r.seconds("RATE_LIMIT_BURST", DEFAULT_BURST),
+        anonymous_rate=r.seconds("RATE_LIMIT_ANONYMOUS_RATE", DEFAULT_ANONYMOUS_RATE),
+        anonymous_burst=r.seconds("RATE_LIMIT_ANONYMOUS_BURST", DEFAULT_ANONYMOUS_BURST),
+        trusted_proxies=proxies,
+    )
+    limits = r.build(
+        "MAX_*",
+        OperationLimits,
+        max_depth=r.integer("MAX_DEPTH", DEFAULT_MAX_DEPTH),
+        max_aliases=r.integer("MAX_ALIASES", DEFAULT_MAX_ALIASES),
+        max_tokens=r.integer("MAX_TOKENS", DEFAULT_MAX_TOKENS),
+        max_root_fields=r.integer("MAX_ROOT_FIELDS", DEFAULT_MAX_ROOT_FIELDS),
+        max_batch=r.integer("MAX_BATCH_OPERATIONS", DEFAULT_MAX_BATCH),
+        max_body_bytes=r.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+        max_cost=r.integer("MAX_COST", DEFAULT_MAX_COST),
+        default_page_size=r.integer("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE),
+        max_page_size=r.integer("MAX_PAGE_SIZE", DEFAULT_MAX_PAGE_SIZE),
+    )
+    trusted_documents = r.optional_text("TRUSTED_DOCUMENTS")
+    trusted_only = r.boolean("TRUSTED_DOCUMENTS_ONLY", False)
+    if trusted_only and trusted_documents is None:
+        raise SettingsError(
+            f"{PREFIX}TRUSTED_DOCUMENTS_ONLY=true needs {PREFIX}TRUSTED_DOCUMENTS (a manifest)"
+        )
+    redis_url = r.optional_text("REDIS_URL")
+    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            f"{PREFIX}REDIS_URL={redis_url!r} is invalid: expected redis://, rediss:// or unix://"
+        )
+    return SecurityConfig(
+        production=production,
+        jwt=jwt,
+        rate_limit=rate_limit,
+        limits=limits,
+        cors_origins=r.words("CORS_ORIGINS"),
+        introspection=r.boolean("INTROSPECTION", not production),
+        trusted_documents_path=trusted_documents,
+        trusted_documents_only=trusted_only,
+        redis_url=redis_url,
+    )
 
 
 T = TypeVar("T")
@@ -281,6 +379,34 @@ class _Reader:
         if parts.query or parts.fragment:
             raise self._fail(name, value, "a base URL without query or fragment")
         return value.rstrip("/")
+
+    def optional_text(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise self._fail(name, value, "true or false")
+
+    def words(self, name: str) -> tuple[str, ...]:
+        """A comma list; empty when unset."""
+        return tuple(p.strip() for p in (self._raw(name) or "").split(",") if p.strip())
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        """A comma list of IP addresses or CIDR networks, each checked."""
+        entries = self.words(name)
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise self._fail(name, entry, "IP addresses or CIDR networks") from None
+        return entries
 
     def optional_port(self, name: str) -> int | None:
         """A port number, or None when the variable is unset or empty."""

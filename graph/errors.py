@@ -9,6 +9,7 @@ secret reaches a client, and it is logged with the request id.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,12 +122,38 @@ def classify(error: GraphQLError) -> GraphQLError:
     )
 
 
+_SUGGESTION = re.compile(r" Did you mean .*\?$")
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=error.extensions,
+    )
+
+
 class ErrorCodes(SchemaExtension):
-    """Classify every error of the operation's result (see the module docstring)."""
+    """Classify every error of the operation's result (see the module docstring); with
+    ``hide_suggestions`` (production), drop graphql-core's "Did you mean ...?" hints, which
+    would otherwise spell out the schema to a caller who may not introspect it."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        super().__init__()
+        self._hide_suggestions = hide_suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [classify(e) for e in errors]  # type: ignore[union-attr]
+            classified = [classify(e) for e in errors]
+            if self._hide_suggestions:
+                classified = [_without_suggestion(e) for e in classified]
+            result.errors = classified  # type: ignore[union-attr]

@@ -10,9 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from graph.pagination import Edge, PageInfo, encode_cursor, window
+from graph.permissions import requires
 from resolvers import notifications as notification_resolvers
 from resolvers import users as user_resolvers
 from resolvers.context import Context
+from security import rbac
 
 if TYPE_CHECKING:
     from graph.users import User
@@ -81,7 +83,10 @@ class Notification:
     delivery_attempts: int
     created_by_id: strawberry.ID | None
 
-    @strawberry.field(description="The user who sent it.")
+    @strawberry.field(
+        description="The user who sent it (administrators).",
+        permission_classes=[requires(rbac.ADMINISTER)],
+    )
     async def created_by(self, info: Info[Context, None]) -> LazyUser | None:
         from graph.users import User
 
@@ -155,7 +160,10 @@ def _wire(input: SendNotificationInput) -> dict[str, Any]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Notifications, newest first, as a cursor connection.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Notifications, newest first, as a cursor connection.",
+    )
     async def notifications(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> NotificationConnection | None:
@@ -178,7 +186,9 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Send a notification.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.ADMINISTER)], description="Send a notification."
+    )
     async def send_notification(
         self, info: Info[Context, None], input: SendNotificationInput
     ) -> Notification | None:

@@ -16,8 +16,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.pagination import Connection, window
+from graph.permissions import requires
 from resolvers import rag as rag_resolvers
 from resolvers.context import Context
+from security import rbac
 
 if TYPE_CHECKING:
     from graph.samples import Sample
@@ -133,7 +135,10 @@ class LabDocumentUpload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Ask a question of the lab's documents.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Ask a question of the lab's documents.",
+    )
     async def ask_lab(
         self,
         info: Info[Context, None],
@@ -145,7 +150,10 @@ class Query:
         record = await rag_resolvers.ask(info.context, question, session_id)
         return LabAnswer.from_record(record)
 
-    @strawberry.field(description="Processed submission documents, newest first.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Processed submission documents, newest first.",
+    )
     async def rag_submissions(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> RagSubmissionConnection | None:
@@ -160,8 +168,9 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
         description="Upload a lab submission document (multipart request; at most 10 MB) "
-        "for extraction."
+        "for extraction.",
     )
     async def upload_lab_document(
         self, info: Info[Context, None], file: Upload

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from graph.enums import SampleStatus
 from graph.errors import parse_id
 from graph.pagination import Connection, window
+from graph.permissions import requires
 from graph.sequencing import SequencingJob
 from graph.storage import SampleStorage
 from graph.templates import Template
@@ -24,6 +25,7 @@ from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers import users as user_resolvers
 from resolvers.context import Context
+from security import rbac
 
 
 @strawberry.type(description="A biological sample registered in the lab.")
@@ -70,7 +72,10 @@ class Sample:
         records = await sequencing_resolvers.jobs_for_sample(info.context, str(self.id))
         return [SequencingJob.from_record(r) for r in records]
 
-    @strawberry.field(description="The user who registered the sample.")
+    @strawberry.field(
+        description="The user who registered the sample (administrators).",
+        permission_classes=[requires(rbac.ADMINISTER)],
+    )
     async def created_by(self, info: Info[Context, None]) -> User | None:
         if self.created_by_id is None:
             return None
@@ -138,7 +143,10 @@ def _filters(f: SampleFilter | None) -> dict[str, object]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One sample by id or by barcode; null when there is none.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="One sample by id or by barcode; null when there is none.",
+    )
     async def sample(
         self,
         info: Info[Context, None],
@@ -148,7 +156,10 @@ class Query:
         record = await sample_resolvers.sample(info.context, id=id, barcode=barcode)
         return None if record is None else Sample.from_record(record)
 
-    @strawberry.field(description="Samples, newest first, as a cursor connection.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Samples, newest first, as a cursor connection.",
+    )
     async def samples(
         self,
         info: Info[Context, None],
@@ -237,13 +248,16 @@ class DeleteSamplePayload:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Register one sample.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.WRITE_SAMPLES)], description="Register one sample."
+    )
     async def create_sample(self, info: Info[Context, None], input: CreateSampleInput) -> Sample:
         record = await sample_resolvers.create_sample(info.context, _record(input))
         return Sample.from_record(record)
 
     @strawberry.mutation(
-        description="Register up to 1,000 samples in one call; one bad item fails alone."
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
+        description="Register up to 1,000 samples in one call; one bad item fails alone.",
     )
     async def create_samples(
         self,
@@ -269,7 +283,10 @@ class Mutation:
             results=results, created_count=created, failed_count=len(results) - created
         )
 
-    @strawberry.mutation(description="Change some fields of a sample.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
+        description="Change some fields of a sample.",
+    )
     async def update_sample(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateSampleInput
     ) -> Sample:
@@ -278,8 +295,9 @@ class Mutation:
         return Sample.from_record(record)
 
     @strawberry.mutation(
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
         description="Move a sample to another status. An illegal move is BAD_USER_INPUT with "
-        "`extensions.allowedNextStatuses`."
+        "`extensions.allowedNextStatuses`.",
     )
     async def change_sample_status(
         self, info: Info[Context, None], input: ChangeSampleStatusInput
@@ -294,7 +312,9 @@ class Mutation:
         )
         return Sample.from_record(record)
 
-    @strawberry.mutation(description="Delete a sample.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.DELETE_SAMPLES)], description="Delete a sample."
+    )
     async def delete_sample(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> DeleteSamplePayload:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from graph import notifications, rag, samples, sequencing, status, storage, templates, users
 from graph.errors import ErrorCodes
+from security.config import OperationLimits
+from security.operation import OperationGuard, Spend
 
 # Each domain module may define a root ``Query`` and a ``Mutation`` type; the graph's roots
 # are their union, in this order.
@@ -22,16 +32,38 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
 
 
-def create_schema(*, cache_size: int = 1000) -> strawberry.Schema:
-    """The gateway's schema; extensions are schema-level hooks only (none per field)."""
+def create_schema(
+    *,
+    cache_size: int = 1000,
+    limits: OperationLimits | None = None,
+    spend: Spend | None = None,
+    on_violation: Callable[[Any, str], None] | None = None,
+    introspection: bool = True,
+    hide_suggestions: bool = False,
+    extra_extensions: Sequence[Any] = (),
+) -> strawberry.Schema:
+    """The gateway's schema. Extensions are schema-level hooks only (none per field), in
+    this order: parse (cached, token-limited), validate (cached; introspection refused when
+    off), operation limits and cost with the rate-limit spend, error codes."""
+    limits = limits or OperationLimits()
+    extensions: list[Any] = [
+        # Factories: both caches live at module level, shared by every request.
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(ParserCache, maxsize=cache_size),
+    ]
+    if not introspection:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    extensions += [
+        partial(ValidationCache, maxsize=cache_size),
+        partial(OperationGuard, limits=limits, spend=spend, on_violation=on_violation),
+        partial(ErrorCodes, hide_suggestions=hide_suggestions),
+        *extra_extensions,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(auto_camel_case=True),
-        extensions=[
-            # Factories: both caches live at module level, shared by every request.
-            partial(ParserCache, maxsize=cache_size),
-            partial(ValidationCache, maxsize=cache_size),
-            ErrorCodes,
-        ],
+        config=StrawberryConfig(
+            auto_camel_case=True, batching_config={"max_operations": limits.max_batch}
+        ),
+        extensions=extensions,
     )

@@ -15,9 +15,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.pagination import Connection, window
+from graph.permissions import requires
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
+from security import rbac
 
 if TYPE_CHECKING:
     from graph.samples import Sample
@@ -147,11 +149,17 @@ class SequencingJob:
     created_at: datetime | None
     updated_at: datetime | None
 
-    @strawberry.field(description="Who created the job.")
+    @strawberry.field(
+        description="Who created the job (administrators).",
+        permission_classes=[requires(rbac.ADMINISTER)],
+    )
     async def created_by(self, info: Info[Context, None]) -> LazyUser | None:
         return await _user(info, self.created_by_id)
 
-    @strawberry.field(description="Who runs the job.")
+    @strawberry.field(
+        description="Who runs the job (administrators).",
+        permission_classes=[requires(rbac.ADMINISTER)],
+    )
     async def assigned_to(self, info: Info[Context, None]) -> LazyUser | None:
         return await _user(info, self.assigned_to_id)
 
@@ -253,7 +261,8 @@ class ChangeSequencingJobStatusInput:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="Sequencing jobs, newest first, as a cursor connection (`first` at most 100)."
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Sequencing jobs, newest first, as a cursor connection (`first` at most 100).",
     )
     async def sequencing_jobs(
         self,
@@ -270,7 +279,10 @@ class Query:
             [SequencingJob.from_record(r) for r in items], win, total
         )
 
-    @strawberry.field(description="One sequencing job by id; null when there is none.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="One sequencing job by id; null when there is none.",
+    )
     async def sequencing_job(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> SequencingJob | None:
@@ -280,7 +292,10 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a sequencing job and submit it (or keep a draft).")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.SUBMIT_SEQUENCING)],
+        description="Create a sequencing job and submit it (or keep a draft).",
+    )
     async def submit_sequencing_job(
         self, info: Info[Context, None], input: SubmitSequencingJobInput
     ) -> SequencingJob:
@@ -297,7 +312,10 @@ class Mutation:
         record = await sequencing_resolvers.submit(info.context, data, draft=input.draft)
         return SequencingJob.from_record(record)
 
-    @strawberry.mutation(description="Move a job to another status (not out of a final one).")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.SUBMIT_SEQUENCING)],
+        description="Move a job to another status (not out of a final one).",
+    )
     async def change_sequencing_job_status(
         self, info: Info[Context, None], input: ChangeSequencingJobStatusInput
     ) -> SequencingJob:
@@ -306,7 +324,10 @@ class Mutation:
         )
         return SequencingJob.from_record(record)
 
-    @strawberry.mutation(description="Cancel a job that has not finished.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.AUTHENTICATED)],
+        description="Cancel a job that has not finished.",
+    )
     async def cancel_sequencing_job(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> SequencingJob:

@@ -8,7 +8,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graph.permissions import requires
 from resolvers.context import Context
+from security import rbac
 
 
 @strawberry.enum(description="State of an upstream's circuit breaker.")
@@ -50,7 +52,8 @@ class GatewayStatus:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="Each upstream's health (probed now, concurrently) and breaker state."
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Each upstream's health (probed now, concurrently) and breaker state.",
     )
     async def gateway_status(self, info: Info[Context, None]) -> GatewayStatus:
         upstreams = info.context.upstreams

@@ -16,8 +16,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.pagination import Connection, window
+from graph.permissions import requires
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
+from security import rbac
 
 if TYPE_CHECKING:
     from graph.samples import Sample
@@ -314,7 +316,10 @@ class MoveSampleInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Every storage location, by name.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Every storage location, by name.",
+    )
     async def storage_locations(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> StorageLocationConnection | None:
@@ -325,14 +330,20 @@ class Query:
             [StorageLocation.from_record(r) for r in records], win
         )
 
-    @strawberry.field(description="One storage location by id; null when there is none.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="One storage location by id; null when there is none.",
+    )
     async def storage_location(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> StorageLocation | None:
         record = await storage_resolvers.location(info.context, id)
         return None if record is None else StorageLocation.from_record(record)
 
-    @strawberry.field(description="One storage container by id; null when there is none.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="One storage container by id; null when there is none.",
+    )
     async def container(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> StorageContainer | None:
@@ -342,7 +353,10 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Place a sample in a free storage position.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
+        description="Place a sample in a free storage position.",
+    )
     async def assign_sample_to_storage(
         self, info: Info[Context, None], input: AssignSampleToStorageInput
     ) -> SampleStorage:
@@ -356,7 +370,10 @@ class Mutation:
         )
         return SampleStorage.from_record(record)
 
-    @strawberry.mutation(description="Move a stored sample to another free position.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
+        description="Move a stored sample to another free position.",
+    )
     async def move_sample(self, info: Info[Context, None], input: MoveSampleInput) -> SampleStorage:
         record = await storage_resolvers.move_sample(
             info.context,

@@ -18,9 +18,11 @@ from strawberry.types import Info
 
 from graph.enums import TemplateFieldType, TemplateStatus
 from graph.pagination import Connection, window
+from graph.permissions import requires
 from resolvers import samples as sample_resolvers
 from resolvers import templates as template_resolvers
 from resolvers.context import Context
+from security import rbac
 
 if TYPE_CHECKING:
     from graph.samples import Sample
@@ -99,7 +101,10 @@ class Template:
         ordered = sorted(records, key=lambda r: int(r.get("sort_order") or 0))
         return [TemplateField.from_record(r) for r in ordered]
 
-    @strawberry.field(description="Samples recorded with this template, newest first.")
+    @strawberry.field(
+        description="Samples recorded with this template, newest first.",
+        permission_classes=[requires(rbac.READ_LIMS)],
+    )
     async def samples(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[LazySample] | None:
@@ -211,12 +216,18 @@ def _filters(f: TemplateFilter | None) -> dict[str, Any]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One template by id; null when there is none.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_TEMPLATES)],
+        description="One template by id; null when there is none.",
+    )
     async def template(self, info: Info[Context, None], id: strawberry.ID) -> Template | None:
         record = await template_resolvers.template(info.context, id)
         return None if record is None else Template.from_record(record)
 
-    @strawberry.field(description="Templates, newest first, as a cursor connection.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_TEMPLATES)],
+        description="Templates, newest first, as a cursor connection.",
+    )
     async def templates(
         self,
         info: Info[Context, None],
@@ -232,21 +243,30 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a template with its fields.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
+        description="Create a template with its fields.",
+    )
     async def create_template(
         self, info: Info[Context, None], input: CreateTemplateInput
     ) -> Template | None:
         record = await template_resolvers.create(info.context, _wire(input))
         return Template.from_record(record)
 
-    @strawberry.mutation(description="Change a template's attributes; its version goes up.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
+        description="Change a template's attributes; its version goes up.",
+    )
     async def update_template(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateTemplateInput
     ) -> Template | None:
         record = await template_resolvers.update(info.context, id, _wire(input))
         return Template.from_record(record)
 
-    @strawberry.mutation(description="Copy a template and its fields into a new DRAFT.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
+        description="Copy a template and its fields into a new DRAFT.",
+    )
     async def clone_template(
         self,
         info: Info[Context, None],
@@ -257,7 +277,10 @@ class Mutation:
         record = await template_resolvers.clone(info.context, id, name)
         return Template.from_record(record)
 
-    @strawberry.mutation(description="Set a template's status to ARCHIVED.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
+        description="Set a template's status to ARCHIVED.",
+    )
     async def archive_template(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> Template | None:

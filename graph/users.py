@@ -16,8 +16,11 @@ from strawberry.types import Info
 
 from graph.errors import parse_id
 from graph.pagination import Connection, window
+from graph.permissions import requires
 from resolvers import users as user_resolvers
 from resolvers.context import Context
+from security import events, rbac
+from upstreams.errors import UpstreamStatusError
 
 
 @strawberry.enum(description="What a user may do in the lab, lowest privilege first.")
@@ -125,19 +128,26 @@ class RefreshTokenInput:
 @strawberry.type
 class Query:
     @strawberry.field(
+        permission_classes=[requires(rbac.AUTHENTICATED)],
         description="The caller, from its bearer token; null when anonymous. A token that "
-        "is invalid, expired or logged out is an UNAUTHENTICATED error."
+        "is invalid, expired or logged out is an UNAUTHENTICATED error.",
     )
     async def me(self, info: Info[Context, None]) -> User | None:
         record = await user_resolvers.me(info.context)
         return None if record is None else User.from_record(record)
 
-    @strawberry.field(description="One user by id (administrators); null when there is none.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.ADMINISTER)],
+        description="One user by id (administrators); null when there is none.",
+    )
     async def user(self, info: Info[Context, None], id: strawberry.ID) -> User | None:
         record = await user_resolvers.user_by_id(info.context, parse_id(id, "id"))
         return None if record is None else User.from_record(record)
 
-    @strawberry.field(description="Every user (administrators), as a cursor connection.")
+    @strawberry.field(
+        permission_classes=[requires(rbac.ADMINISTER)],
+        description="Every user (administrators), as a cursor connection.",
+    )
     async def users(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> UserConnection | None:
@@ -153,9 +163,14 @@ class Mutation:
         description="Start a session. Wrong credentials are an UNAUTHENTICATED error."
     )
     async def login(self, info: Info[Context, None], input: LoginInput) -> AuthPayload | None:
-        record = await user_resolvers.login(
-            info.context, input.email, input.password, remember_me=input.remember_me
-        )
+        try:
+            record = await user_resolvers.login(
+                info.context, input.email, input.password, remember_me=input.remember_me
+            )
+        except UpstreamStatusError as exc:
+            if exc.status == 401:
+                events.emit(events.LOGIN_FAILED, email=input.email[:256], code=exc.code)
+            raise
         return AuthPayload.from_record(record)
 
     @strawberry.mutation(
@@ -167,7 +182,10 @@ class Mutation:
         record = await user_resolvers.refresh(info.context, input.refresh_token)
         return AuthPayload.from_record(record)
 
-    @strawberry.mutation(description="End the caller's own session; its tokens stop working.")
+    @strawberry.mutation(
+        permission_classes=[requires(rbac.AUTHENTICATED)],
+        description="End the caller's own session; its tokens stop working.",
+    )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload | None:
         session_id = await user_resolvers.logout(info.context)
         return LogoutPayload(session_id=strawberry.ID(session_id), success=True)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from resolvers.loaders import Loaders
+from security.principal import Principal
 from upstreams.config import CallContext
 from upstreams.registry import Upstreams
+
+
+class Sessions(Protocol):
+    """What the gateway keeps of sessions: a session that ends is revoked here too, so its
+    tokens stop working at the gateway and not only at the auth service."""
+
+    async def revoke(self, session_id: str, expires_at: float) -> None: ...
+
+    def principal_of_token(self, token: str) -> Principal | None: ...
 
 
 @dataclass(slots=True)
@@ -23,8 +33,15 @@ class Context:
     request_id: str
     default_page_size: int
     max_page_size: int
+    principal: Principal | None = None
+    sessions: Sessions | None = None
     request: Any = None
     response: Any = None
+
+    @property
+    def actor(self) -> str | None:
+        """The caller's user id, recorded upstream as who created or changed a thing."""
+        return None if self.principal is None else self.principal.id
 
     @classmethod
     def create(
@@ -34,6 +51,8 @@ class Context:
         *,
         default_page_size: int,
         max_page_size: int,
+        principal: Principal | None = None,
+        sessions: Sessions | None = None,
         request: Any = None,
         response: Any = None,
     ) -> Context:
@@ -44,6 +63,8 @@ class Context:
             request_id=call.request_id or "",
             default_page_size=default_page_size,
             max_page_size=max_page_size,
+            principal=principal,
+            sessions=sessions,
             request=request,
             response=response,
         )

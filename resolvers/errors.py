@@ -43,3 +43,11 @@ def parse_id(value: str, argument: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise BadUserInput(f"`{argument}` is not a valid id: {value[:64]!r}") from None
+
+
+class Unauthenticated(GraphError):
+    code = UNAUTHENTICATED
+
+
+class Forbidden(GraphError):
+    code = FORBIDDEN

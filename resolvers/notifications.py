@@ -54,5 +54,7 @@ async def send(ctx: Context, data: Mapping[str, Any]) -> Record:
         raise BadUserInput("`recipients` must name at least one recipient, none empty")
     if not data.get("channels"):
         raise BadUserInput("`channels` must name at least one channel")
+    if ctx.actor is not None:
+        data = {**data, "created_by": ctx.actor}
     record: Record = await ctx.upstreams.notifications.create(ctx.call, data)
     return record

@@ -75,6 +75,8 @@ class ItemOutcome:
 
 
 async def create_sample(ctx: Context, data: Record) -> Record:
+    if ctx.actor is not None:
+        data = {**data, "created_by": ctx.actor}
     record = await ctx.upstreams.samples.create(ctx.call, data)
     ctx.loaders.prime(ctx.upstreams.samples.get_many, [record])
     return record
@@ -86,6 +88,8 @@ async def create_samples(
     """Create many samples in one upstream call; each item reports its own outcome."""
     if not 1 <= len(items) <= MAX_BATCH:
         raise BadUserInput(f"`input` must hold 1 to {MAX_BATCH} samples, got {len(items)}")
+    if ctx.actor is not None:
+        items = [{**item, "created_by": ctx.actor} for item in items]
     result = await ctx.upstreams.samples.create_batch(ctx.call, items, template_id=template_id)
     created = list(result.get("created_samples") or [])
     failed = {
@@ -112,6 +116,8 @@ async def create_samples(
 async def update_sample(ctx: Context, sample_id: str, changes: Record) -> Record:
     if not changes:
         raise BadUserInput("`input` changes nothing: give at least one field")
+    if ctx.actor is not None:
+        changes = {**changes, "updated_by": ctx.actor}
     try:
         return await ctx.upstreams.samples.update(ctx.call, sample_id, changes)
     except UpstreamNotFound:

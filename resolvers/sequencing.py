@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.errors import parse_id
+from resolvers.errors import Forbidden, NotFound, Unauthenticated, parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
+from security import rbac
 from upstreams.config import CallContext
 from upstreams.services import SequencingClient, fan_out
 
@@ -88,6 +89,8 @@ async def submit(ctx: Context, data: Mapping[str, Any], *, draft: bool) -> Recor
         if body.get(key) is not None:
             body[key] = parse_id(str(body[key]), f"input.{_camel(key)}")
     body = {k: v for k, v in body.items() if v is not None}
+    if ctx.actor is not None:
+        body["created_by"] = ctx.actor
     created = await ctx.upstreams.sequencing.create(ctx.call, body)
     if not draft:
         created = await ctx.upstreams.sequencing.change_status(
@@ -105,7 +108,21 @@ async def change_status(ctx: Context, job_id: str, status: str, notes: str | Non
 
 
 async def cancel(ctx: Context, job_id: str) -> Record:
-    record = await ctx.upstreams.sequencing.cancel(ctx.call, parse_id(job_id, "id"))
+    """Cancel a job: its creator, a principal investigator or an administrator may."""
+    key = parse_id(job_id, "id")
+    principal = ctx.principal
+    if principal is None:
+        raise Unauthenticated("Log in first: cancelling a job needs a bearer token")
+    # The rule's roles may cancel any job; anyone else only a job they created.
+    if not rbac.allows(rbac.CANCEL_SEQUENCING, principal):
+        existing = await job(ctx, key)
+        if existing is None:
+            raise NotFound(f"No sequencing job with id {key}")
+        if str(existing.get("created_by")) != principal.id:
+            raise Forbidden(
+                "Only the job's creator, a principal investigator or an administrator may cancel it"
+            )
+    record = await ctx.upstreams.sequencing.cancel(ctx.call, key)
     _prime(ctx, [record])
     return record
 

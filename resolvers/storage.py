@@ -207,6 +207,7 @@ async def assign_sample(
         "position_identifier": position_identifier,
         "storage_conditions": storage_conditions,
         "notes": notes,
+        "assigned_by": ctx.actor,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     await ctx.upstreams.storage.assign(ctx.call, body)
@@ -225,7 +226,12 @@ async def move_sample(
     """Move a stored sample to another position (or box)."""
     sample_key = parse_id(sample_id, "input.sampleId")
     body: dict[str, Any] = {"new_container_id": parse_id(container_id, "input.containerId")}
-    optional = {"new_position_identifier": position_identifier, "reason": reason, "notes": notes}
+    optional = {
+        "new_position_identifier": position_identifier,
+        "reason": reason,
+        "notes": notes,
+        "moved_by": ctx.actor,
+    }
     body.update({k: v for k, v in optional.items() if v is not None})
     await ctx.upstreams.storage.move(ctx.call, sample_key, body)
     return await _placed(ctx, sample_key)

@@ -80,6 +80,8 @@ def _check_name(data: Mapping[str, Any]) -> None:
 
 async def create(ctx: Context, data: Mapping[str, Any]) -> Record:
     _check_name(data)
+    if ctx.actor is not None:
+        data = {**data, "created_by": ctx.actor}
     record: Record = await ctx.upstreams.templates.create(ctx.call, data)
     return record
 

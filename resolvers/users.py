@@ -12,43 +12,12 @@ import dataclasses
 import uuid
 from typing import Any
 
-import jwt
-
 from resolvers.context import Context
-from resolvers.errors import UNAUTHENTICATED, BadUserInput, GraphError
+from resolvers.errors import BadUserInput, GraphError, Unauthenticated
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamStatusError
 
 Record = dict[str, Any]
-
-
-class Unauthenticated(GraphError):
-    code = UNAUTHENTICATED
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, else None."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def unverified_claims(authorization: str | None) -> dict[str, Any] | None:
-    """The claims of the caller's bearer token, decoded WITHOUT verifying it.
-
-    Used only to read the session id (``jti``) that logout ends; auth itself checks the
-    token on every call it receives. This is the one place where the gateway reads a token:
-    the place where verification goes.
-    """
-    token = bearer_token(authorization)
-    if token is None:
-        return None
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    return claims if isinstance(claims, dict) else None
 
 
 def _as_unauthenticated(exc: UpstreamStatusError) -> GraphError | UpstreamStatusError:
@@ -83,7 +52,7 @@ async def users(ctx: Context) -> list[Record]:
 
 async def me(ctx: Context) -> Record | None:
     """The caller's own user; None for an anonymous caller (no upstream call)."""
-    if bearer_token(ctx.call.authorization) is None:
+    if ctx.principal is None:
         return None
     return await session_user(ctx, ctx.call)
 
@@ -112,22 +81,31 @@ async def login(ctx: Context, email: str, password: str, *, remember_me: bool) -
 
 
 async def refresh(ctx: Context, refresh_token: str) -> Record:
-    if not refresh_token.strip():
+    """A new token pair; the refresh token's session ends, at auth and here."""
+    token = refresh_token.strip()
+    if not token:
         raise BadUserInput("`refreshToken` must not be empty")
     try:
-        return await ctx.upstreams.auth.refresh(ctx.call, refresh_token.strip())
+        record: Record = await ctx.upstreams.auth.refresh(ctx.call, token)
     except UpstreamStatusError as exc:
         raise _as_unauthenticated(exc) from None
+    if ctx.sessions is not None and (old := ctx.sessions.principal_of_token(token)):
+        await ctx.sessions.revoke(old.session_id, old.expires_at)
+    return record
 
 
 async def logout(ctx: Context) -> str:
-    """End the caller's session (the ``jti`` of its token); returns the session id."""
-    claims = unverified_claims(ctx.call.authorization)
-    session_id = None if claims is None else claims.get("jti")
-    if not isinstance(session_id, str) or not session_id:
+    """End the caller's session (its verified token's ``jti``), at auth and at the gateway;
+    returns the session id."""
+    principal = ctx.principal
+    if principal is None:
         raise Unauthenticated("Log in first: logout ends the session of the caller's token")
     try:
-        await ctx.upstreams.auth.logout(ctx.call, session_id)
+        await ctx.upstreams.auth.logout(ctx.call, principal.session_id)
     except UpstreamStatusError as exc:
         raise _as_unauthenticated(exc) from None
-    return session_id
+    finally:
+        # Revoked here even when auth fails: the caller asked for its session to end.
+        if ctx.sessions is not None:
+            await ctx.sessions.revoke(principal.session_id, principal.expires_at)
+    return principal.session_id

@@ -69,11 +69,13 @@ class _Walker:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         default_page_size: int,
+        max_page_size: int,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.default_page_size = default_page_size
+        self.max_page_size = max_page_size
         self.aliases = 0
         self.max_depth = 0
 
@@ -82,11 +84,15 @@ class _Walker:
             if arg.name.value != "first":
                 continue
             value = arg.value
+            given: Any = None
             if isinstance(value, IntValueNode):
-                return max(0, int(value.value))
-            if isinstance(value, VariableNode):
+                given = int(value.value)
+            elif isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)
-                return max(0, given) if isinstance(given, int) else None
+            if not isinstance(given, int):
+                return None
+            # A `first` out of range is refused by its field before any upstream call.
+            return given if 0 <= given <= self.max_page_size else 0
         return None
 
     def _fields(self, selection_set: SelectionSetNode, seen: frozenset[str]) -> Iterator[FieldNode]:
@@ -133,13 +139,14 @@ def measure(
     variables: Mapping[str, Any] | None,
     *,
     default_page_size: int,
+    max_page_size: int = 1000,
 ) -> Measure:
     root = {
         "query": schema.query_type,
         "mutation": schema.mutation_type,
         "subscription": schema.subscription_type,
     }[operation.operation.value]
-    walker = _Walker(schema, fragments, variables or {}, default_page_size)
+    walker = _Walker(schema, fragments, variables or {}, default_page_size, max_page_size)
     cost = walker.cost(operation.selection_set, root, 1)
     root_fields = sum(1 for _ in walker._fields(operation.selection_set, frozenset()))
     return Measure(
@@ -209,6 +216,7 @@ class OperationGuard(SchemaExtension):
             fragments,
             ctx.variables,
             default_page_size=self._limits.default_page_size,
+            max_page_size=self._limits.max_page_size,
         )
         self._cost = m.cost
         problem = violation(m, self._limits)

@@ -6,16 +6,19 @@ import dataclasses
 import os
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from sandbox.runner import SandboxProcess
+from security.config import DEFAULT_JWT_SECRET, RateLimitConfig
 
 REDIS_URL = os.environ.get("TRACSEQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -52,19 +55,68 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def sandbox_settings(sb: SandboxProcess, **overrides: Any) -> Settings:
-    """Gateway settings pointing at the test sandbox."""
-    return dataclasses.replace(Settings(upstream_urls=dict(sb.urls), env="test"), **overrides)
+def sandbox_settings(
+    sb: SandboxProcess, *, rate_limit: RateLimitConfig | None = None, **overrides: Any
+) -> Settings:
+    """Gateway settings pointing at the test sandbox. Rate limiting is off unless a test
+    passes its own ``rate_limit``: most tests run many costly queries as one principal."""
+    base = Settings(upstream_urls=dict(sb.urls), env="test")
+    security = dataclasses.replace(
+        base.security, rate_limit=rate_limit or RateLimitConfig(enabled=False)
+    )
+    return dataclasses.replace(base, security=security, **overrides)
+
+
+def mint_token(
+    role: str = "lab_administrator",
+    *,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    secret: str = DEFAULT_JWT_SECRET,
+    lifetime: int = 3600,
+    **claims: Any,
+) -> str:
+    """An access token as the sandbox's auth service issues it, signed with the shared dev
+    secret. Its session is not one auth knows: good for the gateway's own checks and the
+    services that do not look at tokens; tests of auth itself log in for real."""
+    now = int(time.time())
+    payload = {
+        "sub": user_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"test-user/{role}")),
+        "email": f"{role}@tests.tracseq.lab",
+        "role": role,
+        "iat": now,
+        "exp": now + lifetime,
+        "iss": "auth-service",
+        "aud": "lab-management-system",
+        "jti": session_id or str(uuid.uuid4()),
+        **claims,
+    }
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def auth_header(role: str = "lab_administrator", **options: Any) -> dict[str, str]:
+    """An Authorization header with a ``mint_token`` for ``role``."""
+    return {"authorization": f"Bearer {mint_token(role, **options)}"}
 
 
 @asynccontextmanager
-async def gateway_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway_client(
+    settings: Settings, *, role: str | None = "lab_administrator", token: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway app with its lifespan running, reached in-process; its upstream calls are
-    real HTTP to the sandbox."""
+    real HTTP to the sandbox. Requests carry a bearer token for ``role`` (or ``token``);
+    ``role=None`` without a token is an anonymous caller."""
     app = create_app(settings)
+    headers = {}
+    if token is None and role is not None:
+        token = mint_token(role)
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway.test", headers=headers
+        ) as c:
             yield c
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -126,11 +126,14 @@ def test_service_and_hpa_target_the_deployment() -> None:
 
 def test_configmap_and_compose_settings_are_valid_gateway_settings() -> None:
     config = manifests()["ConfigMap"]["data"]
-    settings = Settings.from_env(config)  # raises, naming the variable, if one is wrong
-    assert settings.production
-    assert settings.workers >= 1
     secret = manifests()["Secret"]
     assert all(key.startswith("TRACSEQ_") for key in secret["stringData"])
+    # What the pod sees: both, through envFrom. Raises, naming the variable, if one is wrong.
+    settings = Settings.from_env({**config, **secret["stringData"]})
+    assert settings.production
+    assert settings.workers >= 1
+    with pytest.raises(SettingsError, match="production"):
+        Settings.from_env(config)  # without the Secret: the default dev secret is refused
 
     compose = load_all(DEPLOY / "docker-compose.yml")[0]
     services = compose["services"]

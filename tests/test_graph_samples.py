@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from tests.conftest import SandboxControl, gateway_client, mint_token, sandbox_settings
 
 SAMPLES_WITH_TEMPLATE = """
 query Samples($first: Int, $after: String) {
@@ -134,7 +134,8 @@ async def test_graphiql_is_served_on_get(sandbox: Any) -> None:
 async def test_request_id_and_authorization_are_forwarded_upstream(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    headers = {"x-request-id": "trace-42.abc", "authorization": "Bearer some.jwt.token"}
+    token = mint_token("lab_technician")
+    headers = {"x-request-id": "trace-42.abc", "authorization": f"Bearer {token}"}
     async with gateway_client(sandbox_settings(sandbox)) as client:
         response = await client.post(
             "/graphql",
@@ -150,7 +151,7 @@ async def test_request_id_and_authorization_are_forwarded_upstream(
         for s in ("samples", "templates")
     }
     assert [len(v) for v in seen.values()] == [1, 1]
-    assert all(v[0]["authorization"] == "Bearer some.jwt.token" for v in seen.values())
+    assert all(v[0]["authorization"] == f"Bearer {token}" for v in seen.values())
 
 
 async def test_malformed_request_id_is_replaced_not_forwarded(

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from tests.conftest import SandboxControl, gateway_client, mint_token, sandbox_settings
 from tests.test_graph_samples import gql
 from upstreams.config import Timeouts
 
@@ -218,17 +218,23 @@ async def test_job_creators_load_once_per_distinct_user(
         control.reset_stats()
         body = await _gql_as(client, headers, query)
         requests = (control.requests("sequencing"), control.requests("auth"))
-        anonymous = await gql(client, query)
+        control.reset_stats()
+        technician = await _gql_as(
+            client, {"authorization": f"Bearer {mint_token('lab_technician')}"}, query
+        )
+        technician_auth_calls = control.requests("auth")
     nodes = [e["node"] for e in body["data"]["sequencingJobs"]["edges"]]
     assert all(n["createdBy"]["id"] == n["createdById"] for n in nodes)
     creators = {n["createdById"] for n in nodes}
     assert 1 < len(creators) < 20
     assert requests == (1, len(creators))
-    # Without a token auth refuses the lookups: only createdBy is null, with a code.
-    anonymous_nodes = [e["node"] for e in anonymous["data"]["sequencingJobs"]["edges"]]
-    assert [n["createdById"] for n in anonymous_nodes] == [n["createdById"] for n in nodes]
-    assert all(n["createdBy"] is None for n in anonymous_nodes)
-    assert {e["extensions"]["code"] for e in anonymous["errors"]} == {"UNAUTHENTICATED"}
+    # Users are for administrators: a technician sees the jobs, createdBy null with a code,
+    # and the gateway asks auth nothing.
+    tech_nodes = [e["node"] for e in technician["data"]["sequencingJobs"]["edges"]]
+    assert [n["createdById"] for n in tech_nodes] == [n["createdById"] for n in nodes]
+    assert all(n["createdBy"] is None for n in tech_nodes)
+    assert {e["extensions"]["code"] for e in technician["errors"]} == {"FORBIDDEN"}
+    assert technician_auth_calls == 0
 
 
 async def test_submit_change_status_and_cancel_a_job(sandbox: Any, control: SandboxControl) -> None:

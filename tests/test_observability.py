@@ -8,9 +8,9 @@ import io
 import logging
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -18,14 +18,13 @@ import orjson
 import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.logging import configure_logging
 from gateway.metrics import MAX_OPERATION_NAMES, Metrics
 from gateway.observe import GatewayObserver
 from gateway.settings import Settings
-from tests.conftest import SandboxControl, sandbox_settings
+from tests.conftest import SandboxControl, auth_header, sandbox_settings
 from upstreams.client import UpstreamClient
 from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamConfig
 
@@ -36,18 +35,16 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @asynccontextmanager
-async def served(app: Any, principal: Any = None) -> AsyncIterator[httpx.AsyncClient]:
-    """``app`` with its lifespan running; ``principal`` stands in for authentication."""
-
-    async def with_principal(scope: Scope, receive: Receive, send: Send) -> None:
-        if principal is not None and scope["type"] == "http":
-            scope.setdefault("state", {})["principal"] = principal
-        await app(scope, receive, send)
-
-    asgi: ASGIApp = with_principal
+async def served(app: Any, user_id: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """``app`` with its lifespan running; requests carry a token for ``user_id`` (an
+    administrator's), or a token of a random user."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://gateway.test",
+            headers=auth_header(user_id=user_id),
+        ) as c:
             yield c
 
 
@@ -179,7 +176,7 @@ async def test_json_access_line_and_upstream_lines_carry_the_id_the_upstream_rec
 ) -> None:
     one = seeded_sample(sandbox)
     app = create_app(sandbox_settings(sandbox))
-    async with served(app, principal=SimpleNamespace(id="user-7")) as client:
+    async with served(app, user_id="user-7") as client:
         control.reset_stats()
         response = await client.post(
             "/graphql",
@@ -229,7 +226,7 @@ async def test_access_line_has_error_codes_and_a_generated_id_for_a_malformed_on
     assert line["request_id"] == generated
     assert line["operation_name"] is None
     assert line["error_codes"] == ["UPSTREAM_UNAVAILABLE"]
-    assert line["principal"] is None
+    assert line["principal"] == str(uuid.uuid5(uuid.NAMESPACE_URL, "test-user/lab_administrator"))
     failed = [line for line in log_lines(json_log) if line["event"] == "upstream.request"]
     assert failed[0]["level"] == "warning"
     assert failed[0]["outcome"] == "unavailable"

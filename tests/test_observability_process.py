@@ -17,7 +17,7 @@ from typing import IO, Any
 import httpx
 import orjson
 
-from tests.conftest import SandboxControl, free_port
+from tests.conftest import SandboxControl, auth_header, free_port
 from tests.test_observability import SAMPLES, find, scrape, seeded_sample
 
 
@@ -52,6 +52,10 @@ class GatewayProcess:
         return self.proc.wait(timeout)
 
 
+# Production refuses the development secret: these gateways verify tokens with this one.
+PROCESS_SECRET = "process-test-secret-0123456789-abcdefghij"
+
+
 @contextmanager
 def gateway_process(sandbox: Any, **env: str) -> Iterator[GatewayProcess]:
     """``tracseq-gateway serve`` on a free port in front of the sandbox, until the block
@@ -61,6 +65,7 @@ def gateway_process(sandbox: Any, **env: str) -> Iterator[GatewayProcess]:
         **os.environ,
         "TRACSEQ_PORT": str(port),
         "TRACSEQ_ENV": "production",
+        "TRACSEQ_JWT_SECRET": PROCESS_SECRET,
         "TRACSEQ_READY_INTERVAL": "60",
         **{f"TRACSEQ_{name.upper()}_URL": url for name, url in sandbox.urls.items()},
         **env,
@@ -119,7 +124,7 @@ def test_two_workers_merge_their_metrics_and_log_json_with_the_forwarded_request
             response = httpx.post(
                 f"{gateway.url}/graphql",
                 json={"query": SAMPLES, "variables": one},
-                headers={"X-Request-ID": f"mp-{sent}"},
+                headers={"X-Request-ID": f"mp-{sent}", **auth_header(secret=PROCESS_SECRET)},
                 timeout=10,
             )
             assert response.status_code == 200

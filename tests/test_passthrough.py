@@ -39,7 +39,7 @@ from gateway.rest_routes import ROUTES, LegacyRoute, RouteMap, markdown_table
 from gateway.runtime import Runtime
 from sandbox.runner import SandboxProcess
 from sandbox.seed import DEMO_USERS
-from tests.conftest import free_port, gateway_client, sandbox_settings
+from tests.conftest import auth_header, free_port, gateway_client, mint_token, sandbox_settings
 from upstreams.config import BreakerPolicy, BulkheadPolicy, RetryPolicy, Timeouts
 from upstreams.pool import create_http_client
 from upstreams.registry import Upstreams
@@ -348,13 +348,14 @@ async def test_guard_answers_instead_of_the_upstream(
 async def test_request_headers_hop_by_hop_dropped_forwarding_set(
     sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
+    token = mint_token("lab_technician")
     async with gateway_client(sandbox_settings(sandbox)) as client:
         response = await client.post(
             ECHO,
             params={"ids": "a,b", "search": "foo bar", "plus": "+"},  # ids=a%2Cb
             content=b"payload",
             headers={
-                "Authorization": "Bearer abc",
+                "Authorization": f"Bearer {token}",
                 "X-Request-ID": "legacy-client-42",
                 "Connection": "keep-alive, X-Named-Hop",
                 "X-Named-Hop": "drop me",
@@ -389,7 +390,7 @@ async def test_request_headers_hop_by_hop_dropped_forwarding_set(
         "forwarded",
     ):
         assert hop not in received, hop
-    assert received["authorization"] == ["Bearer abc"]
+    assert received["authorization"] == [f"Bearer {token}"]
     assert received["x-custom"] == ["kept"]
     assert received["accept-encoding"] == ["br"]
     assert received["x-request-id"] == ["legacy-client-42"]
@@ -593,7 +594,7 @@ def test_large_bodies_stream_through_a_running_gateway(
     gateway_process: str, control: SandboxControl
 ) -> None:
     pid = _PIDS[gateway_process]
-    with httpx.Client(base_url=gateway_process, timeout=30) as client:
+    with httpx.Client(base_url=gateway_process, timeout=30, headers=auth_header()) as client:
         client.get(f"{BYTES}?n={MB}").raise_for_status()  # warm up the pool and the code
         client.post(ECHO, content=b"x" * MB).raise_for_status()
         baseline = _status_kb(pid, "VmRSS")
@@ -640,7 +641,7 @@ def _streams(control: SandboxControl) -> dict[str, int]:
 def test_client_leaving_mid_download_cancels_the_upstream(
     gateway_process: str, control: SandboxControl
 ) -> None:
-    with httpx.Client(base_url=gateway_process, timeout=10) as client:
+    with httpx.Client(base_url=gateway_process, timeout=10, headers=auth_header()) as client:
         params = {"n": 512 * MB, "chunk": 65536, "delay_ms": 5}
         with client.stream("GET", BYTES, params=params) as download:
             assert download.status_code == 200
@@ -657,6 +658,7 @@ def test_client_leaving_mid_upload_cancels_the_upstream(
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         head = (
             f"POST {ECHO} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {64 * MB}\r\n"
+            f"Authorization: {auth_header()['authorization']}\r\n"
             "Content-Type: application/octet-stream\r\n\r\n"
         )
         sock.sendall(head.encode() + PATTERN * 4)

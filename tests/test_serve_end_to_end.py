@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import auth_header, free_port
 
 
 @pytest.fixture
@@ -56,7 +56,9 @@ def gateway_process(sandbox: Any) -> Iterator[str]:
 
 def test_served_gateway_answers_samples_with_templates(gateway_process: str) -> None:
     query = "{ samples(first: 20) { totalCount edges { node { id name template { name } } } } }"
-    response = httpx.post(f"{gateway_process}/graphql", json={"query": query}, timeout=10)
+    response = httpx.post(
+        f"{gateway_process}/graphql", json={"query": query}, headers=auth_header(), timeout=10
+    )
     assert response.status_code == 200
     body = response.json()
     assert "errors" not in body

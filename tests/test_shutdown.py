@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SandboxControl
-from tests.test_observability_process import GatewayProcess, gateway_process
+from tests.conftest import SandboxControl, auth_header
+from tests.test_observability_process import PROCESS_SECRET, GatewayProcess, gateway_process
 
 # uvicorn shuts down gracefully, then re-raises the signal it caught, as a process that
 # honours SIGTERM should: the exit status says "terminated by SIGTERM".
@@ -24,7 +24,13 @@ def _start_slow_request(
     pool: ThreadPoolExecutor, gateway: GatewayProcess, sandbox: Any
 ) -> Future[httpx.Response]:
     """A GraphQL request whose samples call the sandbox holds; returns once it is there."""
-    future = pool.submit(httpx.post, f"{gateway.url}/graphql", json={"query": QUERY}, timeout=30)
+    future = pool.submit(
+        httpx.post,
+        f"{gateway.url}/graphql",
+        json={"query": QUERY},
+        headers=auth_header(secret=PROCESS_SECRET),
+        timeout=30,
+    )
     stats = f"{sandbox.urls['samples']}/_sandbox/stats"
     deadline = time.monotonic() + 10
     while httpx.get(stats).json()["in_flight"] < 1:
