@@ -581,3 +581,14 @@ async def test_an_expired_deadline_sends_nothing_and_spares_the_breaker(
         await samples.list(CallContext(deadline=time.monotonic() - 1))
     assert control.requests("samples") == 0
     assert client.breaker.state is BreakerState.CLOSED
+
+
+async def test_a_cookie_one_answer_sets_never_rides_on_another_callers_request(
+    sandbox: SandboxProcess, http: httpx.AsyncClient
+) -> None:
+    client = UpstreamClient(_config(sandbox, "samples"), http)
+    setting = await client.request(CTX, "GET", "/_sandbox/echo", params={"cookie": "1"})
+    later = await client.request(CallContext(request_id="other"), "GET", "/_sandbox/echo")
+    assert "cookie" not in {name for name, _ in setting["headers"]}
+    assert "cookie" not in {name for name, _ in later["headers"]}
+    assert not http.cookies

@@ -8,6 +8,9 @@ per request by ``UpstreamClient``; the transport honours the ``connect`` and ``r
 
 from __future__ import annotations
 
+from http.cookiejar import DefaultCookiePolicy
+
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -33,11 +36,21 @@ def create_http_client(
         max_keepalive_connections=keepalive,
         keepalive_expiry=keepalive_expiry,
     )
+
+    def session() -> aiohttp.ClientSession:
+        # No cookie jar: the pool is shared by every caller, so a cookie one upstream
+        # answer set must never ride along on another caller's request.
+        connector = aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=keepalive_expiry)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
     # trust_env=False: proxy variables would mount httpx's own (slow) transport beside ours,
     # and upstream URLs are explicit settings anyway.
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits, trust_env=False),
+    client = httpx.AsyncClient(
+        transport=AiohttpTransport(limits=limits, trust_env=False, client=session),
         limits=limits,
         trust_env=False,
         follow_redirects=False,
     )
+    # httpx keeps a cookie jar of its own too: make it refuse every cookie.
+    client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return client
