@@ -35,192 +35,35 @@ import argparse
 import hashlib
 import json
 import os
-import re
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.harness import (
+    MB,
+    RESULTS,
+    Gateway,
+    RssSampler,
+    ensure_wrk,
+    pin,
+    placement,
+    reset_peak_rss,
+    status_bytes,
+    wrk,
+    wrk_version,
+)
 from sandbox.runner import SandboxProcess
 
-RESULTS = Path(__file__).resolve().parent / "results"
-MB = 1024 * 1024
 PATTERN = bytes(range(256)) * 1024
 THROUGHPUT_TARGET = 0.6
 ADDED_P99_TARGET_MS = 2.0
 RSS_GROWTH_TARGET_MB = 50.0
-
-# Prints one JSON line from wrk's own statistics; paces requests when WRK_INTERVAL_MS is set.
-WRK_SCRIPT = r"""
-local interval = tonumber(os.getenv("WRK_INTERVAL_MS") or "0")
-if interval > 0 then
-  local low = math.max(1, math.floor(interval * 0.5))
-  local high = math.max(low, math.ceil(interval * 1.5))
-  function delay()
-    return math.random(low, high)
-  end
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, ' ..
-    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "p999_us": %d, "max_us": %d, "mean_us": %.1f}\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, latency.mean))
-end
-"""
-
-
-@dataclass(frozen=True)
-class Placement:
-    name: str
-    driver: str | None
-    sandbox: str | None
-    gateway: str | None
-
-    def describe(self) -> str:
-        if self.driver is None:
-            return "one CPU: no pinning"
-        return (
-            f"driver (wrk, this script) on CPU {self.driver}; "
-            f"sandbox on CPU {self.sandbox}; gateway on CPU {self.gateway}"
-        )
-
-
-def placement(name: str) -> Placement:
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return Placement(name, None, None, None)
-    driver, rest = str(cpus[0]), ",".join(str(c) for c in cpus[1:])
-    if name == "gateway-alone":
-        return Placement(name, driver, driver, rest)
-    return Placement(name, driver, rest, rest)
-
-
-def pin(pid: int, cpus: str | None) -> None:
-    if cpus is not None:
-        subprocess.run(
-            ["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True
-        )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Gateway:
-    """``tracseq-gateway serve`` as a child process in front of the sandbox."""
-
-    def __init__(self, urls: dict[str, str], cpus: str | None) -> None:
-        self.port = free_port()
-        env = {**os.environ, "TRACSEQ_PORT": str(self.port), "TRACSEQ_LOG_LEVEL": "warning"}
-        env.update({f"TRACSEQ_{name.upper()}_URL": url for name, url in urls.items()})
-        command = [sys.executable, "-m", "gateway.cli", "serve"]
-        if cpus is not None:
-            command = ["taskset", "-c", cpus, *command]
-        self.proc = subprocess.Popen(
-            command,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the gateway exited during startup")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError("the gateway did not start within 30 s")
-            time.sleep(0.1)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-
-def wrk(
-    url: str, *, duration: float, connections: int, cpus: str | None, interval_ms: float = 0
-) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
-    try:
-        command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:.0f}s", "-s", script.name]
-        command.append(url)
-        if cpus is not None:
-            command = ["taskset", "-c", cpus, *command]
-        env = {**os.environ, "WRK_INTERVAL_MS": f"{interval_ms:.3f}"}
-        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(script.name)
-    match = re.search(r"^WRK_JSON (.*)$", out, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"wrk printed no report:\n{out}")
-    result: dict[str, Any] = json.loads(match.group(1))
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
-
-
-def status_bytes(pid: int, field: str) -> int:
-    text = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
-    return int(match.group(1)) * 1024 if match else 0
-
-
-class RssSampler:
-    """VmRSS of a process every 5 ms, in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, status_bytes(self.pid, "VmRSS"))
-            self.samples += 1
-            time.sleep(0.005)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def pattern_chunks(total: int) -> Iterator[bytes]:
@@ -244,12 +87,7 @@ def streaming_memory(gateway: Gateway, total: int) -> dict[str, Any]:
         time.sleep(0.2)
         rss_before = status_bytes(pid, "VmRSS")
         hwm_before = status_bytes(pid, "VmHWM")
-        hwm_reset = False
-        try:  # "5" resets the peak RSS (VmHWM) to the current RSS
-            Path(f"/proc/{pid}/clear_refs").write_text("5")
-            hwm_reset = True
-        except OSError:
-            pass
+        hwm_reset = reset_peak_rss(pid)
         with RssSampler(pid) as sampler:
             started = time.perf_counter()
             upload = client.post(
@@ -344,11 +182,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "loadavg_at_end": os.getloadavg(),
             "python": sys.version.split()[0],
-            "wrk": subprocess.run(
-                ["wrk", "-v"], capture_output=True, text=True
-            ).stdout.splitlines()[0]
-            if shutil.which("wrk")
-            else None,
+            "wrk": wrk_version(),
         },
         "placement": {"name": where.name, "description": where.describe()},
         "request": "GET /samples/{id} direct vs GET /api/samples/{id} through the gateway",
@@ -450,8 +284,7 @@ def main() -> None:
     parser.add_argument("--placement", choices=("split", "gateway-alone"), default="split")
     parser.add_argument("--output", type=Path, default=RESULTS / "passthrough")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    ensure_wrk()
     report = run(args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import structlog
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
@@ -50,7 +51,9 @@ def route_template(scope: Scope) -> str:
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     if not template:
         return UNMATCHED
-    # Inside a mount, root_path has grown by the mount's (static) prefix.
+    if isinstance(route, Mount):
+        return str(template)  # a mount's template is already whole: "/api/{path}"
+    # A route inside a mount: root_path has grown by the mount's (static) prefix.
     prefix = scope.get("root_path", "")[len(scope.get("app_root_path", "")) :]
     return str(prefix + template)
 

@@ -159,6 +159,8 @@ class Passthrough:
         if route is None:
             await _error(scope, receive, send, 404, "NOT_FOUND", "no such API route")
             return
+        # The legacy prefix names the route in logs and metrics (bounded: the map is fixed).
+        scope.setdefault("state", {})["route_template"] = f"{route.prefix}/{{path}}"
         denied = await self.guard(Request(scope), route)
         if denied is not None:
             await denied(scope, receive, send)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import logging
 import os
 import socket
 import time
@@ -13,9 +15,12 @@ from typing import Any
 
 import httpx
 import jwt
+import orjson
 import pytest
+import structlog
 
 from gateway.app import create_app
+from gateway.logging import configure_logging
 from gateway.settings import Settings
 from sandbox.runner import SandboxProcess
 from security.config import DEFAULT_JWT_SECRET, RateLimitConfig
@@ -176,3 +181,22 @@ def control(sandbox: SandboxProcess) -> Iterator[SandboxControl]:
     yield ctl
     ctl.clear_faults()
     ctl.close()
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """JSON log lines of this test, at debug level, in a buffer."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(Settings(log_format="json", log_level="debug"), stream=stream, cache=False)
+    try:
+        yield stream
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in stream.getvalue().splitlines() if line.strip()]

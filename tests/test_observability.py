@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import logging
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
-from gateway.logging import configure_logging
 from gateway.metrics import MAX_OPERATION_NAMES, Metrics
 from gateway.observe import GatewayObserver
 from gateway.settings import Settings
-from tests.conftest import SandboxControl, auth_header, sandbox_settings
+from tests.conftest import SandboxControl, auth_header, log_lines, sandbox_settings
 from upstreams.client import UpstreamClient
 from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamConfig
 
@@ -150,25 +146,6 @@ def test_operation_name_labels_are_bounded() -> None:
         metrics.operation_label(f"Op{i}")
     assert metrics.operation_label("OneTooMany") == "other"
     assert metrics.operation_label("Samples") == "Samples"  # known names keep their label
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """JSON log lines of this test, at debug level, in a buffer."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    configure_logging(Settings(log_format="json", log_level="debug"), stream=stream, cache=False)
-    try:
-        yield stream
-    finally:
-        structlog.reset_defaults()
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
 async def test_json_access_line_and_upstream_lines_carry_the_id_the_upstream_received(

@@ -39,7 +39,14 @@ from gateway.rest_routes import ROUTES, LegacyRoute, RouteMap, markdown_table
 from gateway.runtime import Runtime
 from sandbox.runner import SandboxProcess
 from sandbox.seed import DEMO_USERS
-from tests.conftest import auth_header, free_port, gateway_client, mint_token, sandbox_settings
+from tests.conftest import (
+    auth_header,
+    free_port,
+    gateway_client,
+    log_lines,
+    mint_token,
+    sandbox_settings,
+)
 from upstreams.config import BreakerPolicy, BulkheadPolicy, RetryPolicy, Timeouts
 from upstreams.pool import create_http_client
 from upstreams.registry import Upstreams
@@ -685,3 +692,15 @@ async def _tiny_gateway(
             yield c
     finally:
         await runtime.stop()
+
+
+async def test_access_log_names_the_legacy_route_not_the_raw_path(
+    sandbox: SandboxProcess, json_log: Any
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        await client.get("/api/templates/00000000-0000-4000-8000-000000000000")
+        metrics = (await client.get("/metrics")).text
+    (line,) = [x for x in log_lines(json_log) if x["event"] == "request" and x["status"] == 404]
+    assert line["route"] == "/api/templates/{path}"
+    assert 'route="/api/templates/{path}"' in metrics
+    assert "00000000-0000-4000-8000-000000000000" not in metrics

@@ -22,10 +22,10 @@ from tests.conftest import (
     SandboxControl,
     auth_header,
     gateway_client,
+    log_lines,
     mint_token,
     sandbox_settings,
 )
-from tests.test_observability import json_log, log_lines  # noqa: F401 - the fixture
 
 SAMPLES = "{ samples(first: 2) { totalCount edges { node { id } } } }"
 TEMPLATES = "{ templates(first: 2) { totalCount edges { node { id name } } } }"
@@ -253,7 +253,7 @@ def _limited(sandbox: Any, **limits: Any) -> Settings:
 async def test_graphql_spends_its_cost_and_is_refused_with_retry_after(
     sandbox: Any,
     control: SandboxControl,
-    json_log: io.StringIO,  # noqa: F811
+    json_log: io.StringIO,
 ) -> None:
     settings = _limited(sandbox, rate=1, burst=500)
     big = "{ samples(first: 100) { edges { node { id template { name } } } } }"
