@@ -116,6 +116,10 @@ class _Walker:
                 self.aliases += 1
             if node.selection_set is None:
                 continue  # scalars and enums are free
+            if node.name.value.startswith("__"):
+                # Introspection (GraphiQL's own query nests 15 deep) is bounded by the
+                # schema and switched off as a whole in production: not counted here.
+                continue
             definition = fields.get(node.name.value)
             child_type, is_list = _unwrap(definition.type) if definition else (None, False)
             children = self.cost(node.selection_set, child_type, depth + 1)

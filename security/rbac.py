@@ -115,3 +115,14 @@ def route_rule(path: str, method: str) -> str | None:
         if best is None or len(rule.prefix) > len(best.prefix):
             best = rule
     return None if best is None else best.rule
+
+
+def markdown_tables() -> str:
+    """The rules and the route table as the README prints them."""
+    lines = ["| rule | who |", "|---|---|"]
+    lines += [f"| `{rule}` | {RULE_DESCRIPTIONS[rule]} |" for rule in RULES]
+    lines += ["", "| legacy path prefix | methods | rule |", "|---|---|---|"]
+    for r in ROUTE_RULES:
+        methods = " ".join(sorted(r.methods)) or "any"
+        lines.append(f"| `{r.prefix}` | {methods} | `{r.rule}` |")
+    return "\n".join(lines)

@@ -163,3 +163,18 @@ def test_manifest_with_a_wrong_hash_is_refused(tmp_path: Any) -> None:
     path.write_text(json.dumps({"0" * 64: "{ samples { totalCount } }"}))
     with pytest.raises(ValueError, match="does not match"):
         load_manifest(str(path))
+
+
+def test_readme_prints_the_rbac_tables_of_the_code() -> None:
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    assert rbac.markdown_tables() in readme.read_text(encoding="utf-8")
+
+
+def test_introspection_is_not_held_to_the_depth_and_cost_limits() -> None:
+    from graphql import get_introspection_query
+
+    m = _measure(get_introspection_query())
+    assert m.depth <= 2
+    assert m.cost == 1
