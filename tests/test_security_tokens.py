@@ -168,3 +168,14 @@ async def test_redis_revocation_is_shared_and_expires_with_the_token(redis_clien
     ttl = await redis_client.ttl(f"tracseq:revoked:{session}")
     assert 0 < ttl <= 31
     await redis_client.delete(f"tracseq:revoked:{session}")
+
+
+def test_a_verified_token_is_remembered_for_a_while_then_verified_again() -> None:
+    now = [time.time()]
+    verifier = TokenVerifier(JwtConfig(leeway=0), clock=lambda: now[0])
+    token = hs256(claims(exp=int(now[0]) + 3600))
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # remembered, not verified again
+    now[0] += 61  # past the cache's bound: verified afresh
+    assert verifier.verify(token) is not first
+    assert verifier.verify(token).id == first.id
