@@ -36,5 +36,14 @@ unit: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/tracseq-gateway export-schema
 
+# The benchmark suite (bench/README.md): starts the sandbox and the gateway, drives every
+# scenario with wrk (installed with apt-get when missing and run as root) and writes
+# bench/results/bench.{md,json,png}; ~8 minutes. bench-quick: every scenario briefly, ~1 min.
+bench: $(STAMP)
+	$(BIN)/python -m bench.suite
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.suite --quick
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

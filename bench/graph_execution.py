@@ -47,6 +47,7 @@ from graphql import (
 from graph.enums import SampleStatus
 from graph.schema import create_schema
 from resolvers.context import Context
+from security.principal import Principal
 from upstreams.config import CallContext
 from upstreams.services import Page
 
@@ -64,6 +65,14 @@ query BigList($first: Int) {
 """
 
 RESULTS = Path(__file__).parent / "results"
+# Every field needs an authenticated caller: the one the gateway would build from a token.
+BENCH_PRINCIPAL = Principal(
+    id="00000000-0000-4000-8000-00000000bea0",
+    email="bench@tracseq.lab",
+    role="lab_administrator",
+    session_id="bench",
+    expires_at=float("inf"),
+)
 
 
 def make_records(n: int) -> list[dict[str, Any]]:
@@ -177,6 +186,7 @@ async def run(n: int, rounds: int) -> dict[str, Any]:
             CallContext(),
             default_page_size=50,
             max_page_size=n,
+            principal=BENCH_PRINCIPAL,
         )
 
     core_result = execute(core_schema, document, variable_values=variables)

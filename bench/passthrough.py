@@ -59,11 +59,16 @@ from bench.harness import (
     wrk_version,
 )
 from sandbox.runner import SandboxProcess
+from sandbox.tokens import mint_token
 
 PATTERN = bytes(range(256)) * 1024
 THROUGHPUT_TARGET = 0.6
 ADDED_P99_TARGET_MS = 2.0
 RSS_GROWTH_TARGET_MB = 50.0
+
+# The same header goes to the sandbox directly (which ignores it) and through the gateway,
+# which needs a caller that may read samples.
+AUTH = {"Authorization": f"Bearer {mint_token('lab_technician', lifetime=6 * 3600)}"}
 
 
 def pattern_chunks(total: int) -> Iterator[bytes]:
@@ -81,7 +86,7 @@ def streaming_memory(gateway: Gateway, total: int) -> dict[str, Any]:
     expected = hashlib.sha256()
     for chunk in pattern_chunks(total):
         expected.update(chunk)
-    with httpx.Client(base_url=gateway.url, timeout=60) as client:
+    with httpx.Client(base_url=gateway.url, timeout=60, headers=AUTH) as client:
         client.post(echo, content=b"x" * MB).raise_for_status()  # warm up
         client.get(data, params={"n": MB}).raise_for_status()
         time.sleep(0.2)
@@ -141,16 +146,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "passthrough": f"{gateway.url}/api/samples/{sample_id}",
             }
             direct_body = httpx.get(targets["direct"]).content
-            relayed_body = httpx.get(targets["passthrough"]).content
+            relayed_body = httpx.get(targets["passthrough"], headers=AUTH).content
             if direct_body != relayed_body:
                 raise RuntimeError("the passthrough's answer differs from the upstream's")
             for url in targets.values():  # warm up both paths and the pool
-                wrk(url, duration=2, connections=args.connections, cpus=where.driver)
+                wrk(url, duration=2, connections=args.connections, cpus=where.driver, headers=AUTH)
             rounds: dict[str, list[dict[str, Any]]] = {"direct": [], "passthrough": []}
             for _ in range(args.rounds):
                 for name, url in targets.items():
                     result = wrk(
-                        url, duration=args.duration, connections=args.connections, cpus=where.driver
+                        url,
+                        duration=args.duration,
+                        connections=args.connections,
+                        cpus=where.driver,
+                        headers=AUTH,
                     )
                     rounds[name].append(result)
                     print(f"  max {name:<12} {_line(result)}")
@@ -167,6 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     connections=paced_connections,
                     cpus=where.driver,
                     interval_ms=interval_ms,
+                    headers=AUTH,
                 )
                 print(f"  half {name:<11} {_line(paced[name])}")
             memory = streaming_memory(gateway, args.stream_mb * MB)

@@ -8,13 +8,11 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import jwt
 import orjson
 import pytest
 import structlog
@@ -23,7 +21,8 @@ from gateway.app import create_app
 from gateway.logging import configure_logging
 from gateway.settings import Settings
 from sandbox.runner import SandboxProcess
-from security.config import DEFAULT_JWT_SECRET, RateLimitConfig
+from sandbox.tokens import mint_token
+from security.config import RateLimitConfig
 
 REDIS_URL = os.environ.get("TRACSEQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -70,33 +69,6 @@ def sandbox_settings(
         base.security, rate_limit=rate_limit or RateLimitConfig(enabled=False)
     )
     return dataclasses.replace(base, security=security, **overrides)
-
-
-def mint_token(
-    role: str = "lab_administrator",
-    *,
-    user_id: str | None = None,
-    session_id: str | None = None,
-    secret: str = DEFAULT_JWT_SECRET,
-    lifetime: int = 3600,
-    **claims: Any,
-) -> str:
-    """An access token as the sandbox's auth service issues it, signed with the shared dev
-    secret. Its session is not one auth knows: good for the gateway's own checks and the
-    services that do not look at tokens; tests of auth itself log in for real."""
-    now = int(time.time())
-    payload = {
-        "sub": user_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"test-user/{role}")),
-        "email": f"{role}@tests.tracseq.lab",
-        "role": role,
-        "iat": now,
-        "exp": now + lifetime,
-        "iss": "auth-service",
-        "aud": "lab-management-system",
-        "jti": session_id or str(uuid.uuid4()),
-        **claims,
-    }
-    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def auth_header(role: str = "lab_administrator", **options: Any) -> dict[str, str]:

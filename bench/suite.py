@@ -1,0 +1,821 @@
+"""The benchmark suite behind ``make bench`` (and ``make bench-quick``).
+
+    .venv/bin/python -m bench.suite [--quick] [--duration 10] [--soak 300] [--output PATH]
+
+Starts the sandbox (``SandboxProcess``) and one ``tracseq-gateway serve`` process (one
+worker, rate limiting off: every request is the same principal; health probes hourly so
+that they do not count as upstream requests), pins the driver, the sandbox and the gateway
+to CPUs (``bench.harness.placement``), and drives each scenario with wrk:
+
+- S1 a tiny query, ``sample(id) { id name status }``;
+- S2 a nested list: 50 samples with template, storage and sequencingJobs;
+- S3 a big list: 1,000 samples x 10 fields (one connection: a latency scenario);
+- S4 a mutation, ``createSample`` (last, so that its new samples do not change S2/S3);
+- S5 the REST passthrough, ``GET /api/samples/{id}``;
+- S6 the same GET straight at the sandbox: S5's baseline;
+- S7 S2 sent as an APQ hash (registered once beforehand).
+
+For each: requests per second, p50/p95/p99 latency (wrk), gateway overhead (the
+``tracseq_gateway_overhead_seconds`` histogram, scraped before and after: its mean, and
+p50/p99 interpolated in its buckets), upstream requests per operation (counted at the
+sandbox, ``/_sandbox/stats``), the gateway's CPU (from /proc) and peak RSS. Then:
+
+- S1 again at half its maximum rate, paced: the overhead target is judged there, where
+  the histogram measures the gateway's own work rather than requests queued behind others;
+- upstream requests for 100 samples with template, storage and sequencingJobs, through a
+  gateway with ``TRACSEQ_BATCH_EXTENSIONS=all`` and one with ``=none``;
+- the graph's execution cost against graphql-core alone (``bench.graph_execution``);
+- the soak: S2 for 5 minutes at 70% of its maximum rate; RSS growth after the first fifth
+  (the warm-up), and no 5xx.
+
+Writes ``bench/results/bench.{md,json,png}`` (``bench-quick.*`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import graph_execution
+from bench.harness import (
+    MB,
+    RESULTS,
+    Gateway,
+    Placement,
+    RssSampler,
+    cpu_seconds,
+    ensure_wrk,
+    pin,
+    placement,
+    wrk,
+    wrk_version,
+)
+from bench.report import histogram_quantile, latency_chart, markdown_table
+from sandbox.runner import SandboxProcess
+from sandbox.tokens import mint_token
+from security.persisted import sha256_hex
+
+# The targets of the issue, on a 2-CPU machine with one gateway worker.
+S1_MIN_RPS = 2000
+S2_MIN_RPS = 400
+S3_MAX_P50_MS = 40.0
+S5_MIN_RATIO = 0.6
+S1_MAX_OVERHEAD_P99_MS = 2.0
+SOAK_MAX_RSS_GROWTH = 0.10
+SOAK_RATE_FRACTION = 0.7
+BATCHED_MAX_REQUESTS = 4
+
+GATEWAY_ENV = {
+    "TRACSEQ_RATE_LIMIT_ENABLED": "false",  # one principal drives all the load
+    "TRACSEQ_READY_INTERVAL": "3600",  # health probes would count as upstream requests
+    "TRACSEQ_WORKERS": "1",
+}
+
+S1 = "query S1($id: ID!) { sample(id: $id) { id name status } }"
+S2 = """query S2 {
+  samples(first: 50) { edges { node {
+    id name status
+    template { id name }
+    storage { path location { name } }
+    sequencingJobs { id name status }
+  } } }
+}"""
+S3 = """query S3 {
+  samples(first: 1000) { edges { node {
+    id name barcode status sampleType volume concentration unit createdAt updatedAt
+  } } }
+}"""
+S4 = "mutation S4($input: CreateSampleInput!) { createSample(input: $input) { id barcode } }"
+RELATIONS_100 = """query Relations100 {
+  samples(first: 100) { edges { node {
+    id templateId
+    template { name }
+    storage { path position { id } location { name } containerChain { containerType } }
+    sequencingJobs { id name status }
+  } } }
+}"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    target: str  # "gateway" or "sandbox"
+    path: str
+    method: str = "GET"
+    body: bytes | None = None
+    connections: int = 32
+
+    def url(self, gateway: str, samples: str) -> str:
+        return (gateway if self.target == "gateway" else samples) + self.path
+
+
+def _graphql(
+    document: str | None, variables: Mapping[str, Any] | None = None, **extra: Any
+) -> bytes:
+    payload: dict[str, Any] = {}
+    if document is not None:
+        payload["query"] = document
+    if variables:
+        payload["variables"] = dict(variables)
+    payload.update(extra)
+    return json.dumps(payload).encode()
+
+
+def _apq(document: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(document)}}
+
+
+def scenarios(sample_id: str) -> list[Scenario]:
+    """In run order: S4 last (it adds samples, which S2 and S3 would then list)."""
+    post = "POST"
+    return [
+        Scenario("S1", "tiny query: sample(id) { id name status }", "gateway", "/graphql", post,
+                 _graphql(S1, {"id": sample_id})),
+        Scenario("S2", "50 samples + template, storage, sequencingJobs", "gateway", "/graphql",
+                 post, _graphql(S2)),
+        Scenario("S3", "1,000 samples x 10 fields (1 connection)", "gateway", "/graphql", post,
+                 _graphql(S3), connections=1),
+        Scenario("S7", "S2 as an APQ hash", "gateway", "/graphql", post,
+                 _graphql(None, extensions=_apq(S2))),
+        Scenario("S5", "passthrough GET /api/samples/{id}", "gateway",
+                 f"/api/samples/{sample_id}"),
+        Scenario("S6", "GET /samples/{id} at the sandbox (S5's baseline)", "sandbox",
+                 f"/samples/{sample_id}"),
+        Scenario("S4", "mutation createSample", "gateway", "/graphql", post,
+                 _graphql(S4, {"input": {"name": "bench", "sampleType": "plasma", "volume": 1.0}})),
+    ]  # fmt: skip
+
+
+# -- readings from the gateway and the sandbox --------------------------------------------
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Prometheus text exposition as ``(name, labels, value)`` samples."""
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        if match:
+            labels = dict(_LABEL.findall(match.group(2) or ""))
+            samples.append((match.group(1), labels, float(match.group(3))))
+    return samples
+
+
+@dataclass
+class Snapshot:
+    """What a scenario's readings are differences of."""
+
+    metrics: list[tuple[str, dict[str, str], float]]
+    upstream: int
+    cpu: float
+    at: float
+
+
+class Probe:
+    """Reads the gateway's /metrics and CPU, and the sandbox's request counts."""
+
+    def __init__(self, gateway: Gateway, sandbox_urls: Mapping[str, str]) -> None:
+        self.gateway = gateway
+        self.sandbox_urls = dict(sandbox_urls)
+        self.http = httpx.Client(timeout=10)
+
+    def reset_upstream(self) -> None:
+        for url in self.sandbox_urls.values():
+            self.http.post(f"{url}/_sandbox/stats/reset").raise_for_status()
+
+    def upstream_counts(self) -> dict[str, int]:
+        return {
+            name: int(self.http.get(f"{url}/_sandbox/stats").json()["requests"])
+            for name, url in self.sandbox_urls.items()
+        }
+
+    def snapshot(self) -> Snapshot:
+        text = self.http.get(f"{self.gateway.url}/metrics").text
+        return Snapshot(
+            parse_metrics(text),
+            sum(self.upstream_counts().values()),
+            cpu_seconds(self.gateway.pid),
+            time.monotonic(),
+        )
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until the gateway has answered what wrk left queued when it stopped (the
+        scrape itself is the one request in flight), so that no scenario's tail spills into
+        the next one's readings."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.http.get(f"{self.gateway.url}/metrics").text
+            if _sum(parse_metrics(text), "tracseq_http_requests_in_flight") <= 1:
+                return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _sum(metrics: list[tuple[str, dict[str, str], float]], name: str, **match: Any) -> float:
+    total = 0.0
+    for sample, labels, value in metrics:
+        if sample == name and all(
+            (labels.get(k) in v) if isinstance(v, tuple) else labels.get(k) == v
+            for k, v in match.items()
+        ):
+            total += value
+    return total
+
+
+def overhead(before: Snapshot, after: Snapshot) -> dict[str, Any]:
+    """The overhead histogram's change between two snapshots, /metrics scrapes excluded."""
+    name = "tracseq_gateway_overhead_seconds"
+    routes = {
+        labels["route"]
+        for sample, labels, _ in after.metrics
+        if sample == f"{name}_count" and labels.get("route") not in ("/metrics", "/health")
+    }
+    route = tuple(routes)
+    bounds = sorted(
+        {labels["le"] for s, labels, _ in after.metrics if s == f"{name}_bucket"},
+        key=lambda le: float(le),
+    )
+    buckets = [
+        (
+            float(le),
+            _sum(after.metrics, f"{name}_bucket", le=le, route=route)
+            - _sum(before.metrics, f"{name}_bucket", le=le, route=route),
+        )
+        for le in bounds
+    ]
+    count = _sum(after.metrics, f"{name}_count", route=route) - _sum(
+        before.metrics, f"{name}_count", route=route
+    )
+    total = _sum(after.metrics, f"{name}_sum", route=route) - _sum(
+        before.metrics, f"{name}_sum", route=route
+    )
+
+    def ms(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds * 1000, 3)
+
+    return {
+        "count": int(count),
+        "mean_ms": ms(total / count) if count else None,
+        "p50_ms": ms(histogram_quantile(0.5, buckets)),
+        "p99_ms": ms(histogram_quantile(0.99, buckets)),
+    }
+
+
+def http_5xx(before: Snapshot, after: Snapshot) -> int:
+    fives = tuple(str(s) for s in range(500, 600))
+    name = "tracseq_http_requests_total"
+    return int(_sum(after.metrics, name, status=fives) - _sum(before.metrics, name, status=fives))
+
+
+# -- one run of one scenario ---------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    gateway: Gateway
+    sandbox: SandboxProcess
+    where: Placement
+    probe: Probe
+    token: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def load(
+        self, scenario: Scenario, *, duration: float, interval_ms: float = 0, connections: int = 0
+    ) -> dict[str, Any]:
+        """One wrk run of ``scenario`` with every reading; ``connections`` 0: its own."""
+        url = scenario.url(self.gateway.url, self.sandbox.urls["samples"])
+        headers = dict(self.headers) if scenario.target == "gateway" else {}
+        if scenario.body is not None:
+            headers["Content-Type"] = "application/json"
+        before = self.probe.snapshot()
+        with RssSampler(self.gateway.pid, every=0.05) as rss:
+            result = wrk(
+                url,
+                duration=duration,
+                connections=connections or scenario.connections,
+                cpus=self.where.driver,
+                interval_ms=interval_ms,
+                method=scenario.method,
+                body=scenario.body,
+                headers=headers,
+            )
+        busy = cpu_seconds(self.gateway.pid) - before.cpu
+        wall = time.monotonic() - before.at
+        self.probe.wait_idle()
+        after = self.probe.snapshot()
+        requests = max(1, result["requests"])
+        reading = overhead(before, after) if scenario.target == "gateway" else None
+        # Every request the gateway finished, those wrk no longer waited for included.
+        served = max(1, reading["count"]) if reading else requests
+        return {
+            "requests": result["requests"],
+            "rps": round(result["rps"], 1),
+            "p50_ms": result["p50_us"] / 1000,
+            "p95_ms": result["p95_us"] / 1000,
+            "p99_ms": result["p99_us"] / 1000,
+            "max_ms": result["max_us"] / 1000,
+            "non_2xx": result["non_2xx"],
+            "socket_errors": result["socket_errors"],
+            "http_5xx": http_5xx(before, after),
+            "overhead": reading,
+            "upstream_per_request_under_load": round(
+                (after.upstream - before.upstream) / requests, 3
+            )
+            if scenario.target == "gateway"
+            else None,
+            "gateway_cpu_pct": round(100 * busy / wall, 1),
+            "gateway_cpu_us_per_req": round((after.cpu - before.cpu) / served * 1e6)
+            if scenario.target == "gateway"
+            else None,
+            "gateway_peak_rss_mb": round(rss.peak / MB, 1),
+            "connections": connections or scenario.connections,
+            "duration_s": duration,
+            "interval_ms": round(interval_ms, 3),
+        }
+
+
+def check(response: httpx.Response, scenario: str) -> None:
+    """A scenario's request must succeed before it is timed: status and GraphQL errors."""
+    if response.status_code != 200:
+        raise RuntimeError(f"{scenario}: HTTP {response.status_code}: {response.text[:500]}")
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        if isinstance(body, dict) and body.get("errors"):
+            raise RuntimeError(f"{scenario}: GraphQL errors: {body['errors']}")
+
+
+def verify(bench: Bench, scenario: Scenario) -> int:
+    """Send the scenario's request once, alone: it must succeed. Returns the upstream
+    requests it made, counted at the sandbox (exact, unlike a count over a wrk run, which
+    includes the requests still in flight when wrk stops)."""
+    url = scenario.url(bench.gateway.url, bench.sandbox.urls["samples"])
+    headers = dict(bench.headers) if scenario.target == "gateway" else {}
+    if scenario.body is not None:
+        headers["content-type"] = "application/json"
+    bench.probe.reset_upstream()
+    response = httpx.request(
+        scenario.method, url, content=scenario.body, headers=headers, timeout=30
+    )
+    check(response, scenario.key)
+    return sum(bench.probe.upstream_counts().values())
+
+
+def batching(sandbox: SandboxProcess, where: Placement, token: str) -> dict[str, Any]:
+    """Upstream requests for 100 samples with template, storage and sequencingJobs, with
+    the batch extensions on and off, counted at the sandbox."""
+    result: dict[str, Any] = {}
+    for mode in ("all", "none"):
+        env = {**GATEWAY_ENV, "TRACSEQ_BATCH_EXTENSIONS": mode}
+        with Gateway(sandbox.urls, where.gateway, env) as gateway:
+            probe = Probe(gateway, sandbox.urls)
+            try:
+                probe.reset_upstream()
+                response = httpx.post(
+                    f"{gateway.url}/graphql",
+                    json={"query": RELATIONS_100},
+                    headers={"authorization": f"Bearer {token}"},
+                    timeout=60,
+                )
+                check(response, f"batching ({mode})")
+                counts = probe.upstream_counts()
+            finally:
+                probe.close()
+        nodes = [e["node"] for e in response.json()["data"]["samples"]["edges"]]
+        keys = {
+            "samples": 0,
+            "templates": len({n["templateId"] for n in nodes if n["templateId"]}),
+            "storage": len({n["id"] for n in nodes}),
+            "sequencing": len({n["id"] for n in nodes}),
+        }
+        per_service = {s: counts.get(s, 0) for s in keys}
+        total = sum(counts.values())
+        if mode == "all":
+            bound = BATCHED_MAX_REQUESTS
+            met = total <= bound
+        else:
+            bound = sum(1 + k for k in keys.values() if k) + 1
+            met = all(per_service[s] <= 1 + k for s, k in keys.items())
+        result[mode] = {
+            "samples_returned": len(nodes),
+            "requests": per_service,
+            "others": total - sum(per_service.values()),
+            "total": total,
+            "distinct_keys": keys,
+            "bound": bound,
+            "met": met,
+        }
+        print(f"  batch extensions={mode}: {total} upstream requests {per_service}", flush=True)
+    return result
+
+
+def soak(bench: Bench, scenario: Scenario, max_rps: float, duration: float) -> dict[str, Any]:
+    """``scenario`` at 70% of ``max_rps`` for ``duration`` s; RSS after the first fifth."""
+    connections = 16
+    target = max_rps * SOAK_RATE_FRACTION
+    interval = connections / target * 1000
+    calibration = bench.load(scenario, duration=max(2.0, duration / 60), interval_ms=interval)
+    # wrk's delay() comes on top of each response: subtract the latency it observed.
+    latency_ms = max(0.0, connections / max(calibration["rps"], 1e-9) * 1000 - interval)
+    interval = max(1.0, connections / target * 1000 - latency_ms)
+    url = scenario.url(bench.gateway.url, bench.sandbox.urls["samples"])
+    headers = {**bench.headers, "Content-Type": "application/json"}
+    before = bench.probe.snapshot()
+    with RssSampler(bench.gateway.pid, every=1.0) as rss:
+        result = wrk(
+            url,
+            duration=duration,
+            connections=connections,
+            cpus=bench.where.driver,
+            interval_ms=interval,
+            method=scenario.method,
+            body=scenario.body,
+            headers=headers,
+        )
+    bench.probe.wait_idle()
+    after = bench.probe.snapshot()
+    warmup = duration / 5
+    settled = [b for t, b in rss.series if t >= warmup]
+    baseline = next((b for t, b in rss.series if t >= warmup), rss.series[-1][1])
+    peak_after = max(settled or [baseline])
+    growth = (peak_after - baseline) / baseline
+    fives = http_5xx(before, after)
+    return {
+        "scenario": scenario.key,
+        "duration_s": duration,
+        "warmup_s": warmup,
+        "target_rps": round(target, 1),
+        "achieved_rps": round(result["rps"], 1),
+        "connections": connections,
+        "interval_ms": round(interval, 2),
+        "requests": result["requests"],
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "rss_start_mb": round(rss.series[0][1] / MB, 1),
+        "rss_after_warmup_mb": round(baseline / MB, 1),
+        "rss_peak_after_warmup_mb": round(peak_after / MB, 1),
+        "rss_end_mb": round(rss.series[-1][1] / MB, 1),
+        "rss_growth_pct": round(growth * 100, 2),
+        "rss_series_mb": [
+            (round(t), round(b / MB, 1)) for t, b in rss.series[:: max(1, len(rss.series) // 60)]
+        ],
+        "http_5xx": fives,
+        "non_2xx": result["non_2xx"],
+        "socket_errors": result["socket_errors"],
+        "met": growth < SOAK_MAX_RSS_GROWTH and fives == 0 and result["non_2xx"] == 0,
+    }
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    started = time.monotonic()
+    print(f"{name} ...", flush=True)
+    yield
+    print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.monotonic()
+    where = placement(args.placement)
+    if where.driver is not None:
+        os.sched_setaffinity(0, {int(c) for c in where.driver.split(",")})
+    with _stage("graph execution vs graphql-core (in-process, before any load)"):
+        execution = asyncio.run(graph_execution.run(1000, args.execution_rounds))
+        print(f"  ratio {execution['ratio']}", flush=True)
+    token = mint_token()
+    results: dict[str, dict[str, Any]] = {}
+    with SandboxProcess() as sandbox:
+        pin(sandbox.pid, where.sandbox)
+        with Gateway(sandbox.urls, where.gateway, GATEWAY_ENV) as gateway:
+            probe = Probe(gateway, sandbox.urls)
+            bench = Bench(
+                gateway, sandbox, where, probe, token, {"Authorization": f"Bearer {token}"}
+            )
+            try:
+                listing = httpx.get(f"{sandbox.urls['samples']}/samples", params={"page_size": 1})
+                sample_id = listing.json()["data"]["samples"][0]["id"]
+                # Register S2's document for S7's APQ hash.
+                registered = httpx.post(
+                    f"{gateway.url}/graphql",
+                    json={"query": S2, "extensions": _apq(S2)},
+                    headers={"authorization": f"Bearer {token}"},
+                    timeout=30,
+                )
+                check(registered, "S7 registration")
+                for scenario in scenarios(sample_id):
+                    upstream = verify(bench, scenario)
+                    with _stage(f"{scenario.key} {scenario.title}"):
+                        bench.load(scenario, duration=args.warmup)
+                        result = bench.load(scenario, duration=args.duration)
+                        result["upstream_per_op"] = (
+                            upstream if scenario.target == "gateway" else None
+                        )
+                        results[scenario.key] = {"title": scenario.title, **result}
+                        print(f"  {_line(result)}", flush=True)
+                    if scenario.key == "S1":
+                        with _stage("S1 at half its maximum rate (the overhead target)"):
+                            paced_connections = 8
+                            rate = result["rps"] / 2
+                            paced = bench.load(
+                                scenario,
+                                duration=args.duration,
+                                connections=paced_connections,
+                                interval_ms=paced_connections / rate * 1000,
+                            )
+                            paced["upstream_per_op"] = upstream
+                            results["S1-half"] = {
+                                "title": f"S1 paced at ~{rate:.0f} req/s",
+                                **paced,
+                            }
+                            print(f"  {_line(paced)}", flush=True)
+                    if scenario.key == "S6":  # S4 comes next and adds samples: soak first
+                        with _stage(f"soak: S2 at 70% of {results['S2']['rps']:.0f} req/s"):
+                            s2 = next(s for s in scenarios(sample_id) if s.key == "S2")
+                            soaked = soak(bench, s2, results["S2"]["rps"], args.soak)
+                            growth, fives = soaked["rss_growth_pct"], soaked["http_5xx"]
+                            print(f"  RSS growth {growth}%, 5xx {fives}", flush=True)
+                        with _stage("upstream requests per operation, batch extensions on/off"):
+                            batched = batching(sandbox, where, token)
+            finally:
+                probe.close()
+    return {
+        "benchmark": "suite",
+        "quick": args.quick,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.monotonic() - started),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_at_end": os.getloadavg(),
+            "python": sys.version.split()[0],
+            "wrk": wrk_version(),
+        },
+        "placement": {
+            "name": where.name,
+            "description": where.describe(),
+            "driver": where.driver,
+            "sandbox": where.sandbox,
+            "gateway": where.gateway,
+        },
+        "settings": {
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "soak_s": args.soak,
+            "gateway_env": GATEWAY_ENV,
+            "driver": "wrk, 1 thread, a Lua script for the POST bodies and pacing",
+        },
+        "scenarios": results,
+        "soak": soaked,
+        "batching": batched,
+        "graph_execution": execution,
+        "targets": targets(results, soaked, batched, execution),
+    }
+
+
+def targets(
+    results: Mapping[str, Any], soaked: Mapping[str, Any], batched: Mapping[str, Any],
+    execution: Mapping[str, Any],
+) -> list[dict[str, Any]]:  # fmt: skip
+    s5, s6 = results["S5"]["rps"], results["S6"]["rps"]
+    overhead_p99 = results["S1-half"]["overhead"]["p99_ms"]
+    rows = [
+        ("S1 throughput", f">= {S1_MIN_RPS} req/s", f"{results['S1']['rps']:.0f} req/s",
+         results["S1"]["rps"] >= S1_MIN_RPS),
+        ("S2 throughput", f">= {S2_MIN_RPS} req/s", f"{results['S2']['rps']:.0f} req/s",
+         results["S2"]["rps"] >= S2_MIN_RPS),
+        ("S3 p50 latency", f"<= {S3_MAX_P50_MS:.0f} ms", f"{results['S3']['p50_ms']:.1f} ms",
+         results["S3"]["p50_ms"] <= S3_MAX_P50_MS),
+        ("S5 / S6 throughput", f">= {S5_MIN_RATIO}", f"{s5 / s6:.3f} ({s5:.0f} / {s6:.0f})",
+         s5 / s6 >= S5_MIN_RATIO),
+        ("S1 gateway overhead p99 (at half load)", f"<= {S1_MAX_OVERHEAD_P99_MS} ms",
+         f"{overhead_p99} ms (mean {results['S1-half']['overhead']['mean_ms']} ms)",
+         overhead_p99 is not None and overhead_p99 <= S1_MAX_OVERHEAD_P99_MS),
+        ("soak: RSS growth after warm-up", f"< {SOAK_MAX_RSS_GROWTH:.0%}",
+         f"{soaked['rss_growth_pct']}%", soaked["rss_growth_pct"] < SOAK_MAX_RSS_GROWTH * 100),
+        ("soak: 5xx answers", "0", str(soaked["http_5xx"] + soaked["socket_errors"]),
+         soaked["http_5xx"] == 0 and soaked["socket_errors"] == 0),
+        ("100 samples + relations, batch extensions on", f"<= {BATCHED_MAX_REQUESTS} requests",
+         str(batched["all"]["total"]), batched["all"]["met"]),
+        ("same, batch extensions off", "<= 1 + distinct keys per relation",
+         str(batched["none"]["total"]), batched["none"]["met"]),
+        ("execution vs graphql-core (1,000 x 10)", f"<= {execution['target_ratio']}",
+         f"{execution['ratio']} ({execution['gateway_ms']} / {execution['graphql_core_ms']} ms)",
+         execution["ratio"] <= execution["target_ratio"]),
+    ]  # fmt: skip
+    return [{"target": t, "bound": b, "measured": m, "met": bool(ok)} for t, b, m, ok in rows]
+
+
+def _line(result: Mapping[str, Any]) -> str:
+    o = result["overhead"] or {}
+    return (
+        f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:.2f}  p99 {result['p99_ms']:.2f} ms  "
+        f"overhead mean {o.get('mean_ms')} ms  upstream/op {result['upstream_per_op']}  "
+        f"cpu {result['gateway_cpu_pct']}%  errors {result['non_2xx'] + result['socket_errors']}"
+    )
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+SCENARIO_ORDER = ("S1", "S1-half", "S2", "S3", "S4", "S5", "S6", "S7")
+
+
+def scenario_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    rows = []
+    for key in SCENARIO_ORDER:
+        r = results.get(key)
+        if r is None:
+            continue
+        o = r["overhead"] or {}
+        errors = r["non_2xx"] + r["socket_errors"]
+        rows.append(
+            (
+                key,
+                r["title"],
+                f"{r['rps']:.0f}",
+                _fmt(r["p50_ms"]),
+                _fmt(r["p95_ms"]),
+                _fmt(r["p99_ms"]),
+                f"{_fmt(o.get('mean_ms'), 3)} / {_fmt(o.get('p50_ms'), 3)} / "
+                f"{_fmt(o.get('p99_ms'), 3)}"
+                if o
+                else "-",
+                _fmt(r["upstream_per_op"]),
+                f"{r['gateway_cpu_pct']:.0f}%"
+                + (
+                    f" ({r['gateway_cpu_us_per_req']} µs/req)"
+                    if r["gateway_cpu_us_per_req"]
+                    else ""
+                ),
+                _fmt(r["gateway_peak_rss_mb"], 1),
+                errors,
+            )
+        )
+    headers = (
+        "scenario", "what", "req/s", "p50 ms", "p95 ms", "p99 ms",
+        "overhead mean / p50 / p99 ms", "upstream req/op", "gateway CPU", "gateway peak RSS MB",
+        "errors",
+    )  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+def markdown(report: Mapping[str, Any], chart_name: str) -> str:
+    machine, where, settings = report["machine"], report["placement"], report["settings"]
+    load = ", ".join(f"{x:.2f}" for x in machine["loadavg_at_end"])
+    soak_r, batched, execution = report["soak"], report["batching"], report["graph_execution"]
+    lines = [
+        "# Benchmark suite"
+        + (" (quick smoke run: numbers are indicative only)" if report["quick"] else ""),
+        "",
+        f"{report['when']}; {machine['cpus']} CPUs; Python {machine['python']}; "
+        f"{machine['wrk']}; load average at the end {load}; {report['elapsed_s']} s in all.",
+        f"Placement: {where['description']}. One gateway worker; "
+        + ", ".join(f"`{k}={v}`" for k, v in settings["gateway_env"].items())
+        + f". Each scenario: wrk (1 thread) for {settings['duration_s']:.0f} s after a "
+        f"{settings['warmup_s']:.0f} s warm-up, 32 connections unless noted.",
+        "",
+        "## Scenarios",
+        "",
+        scenario_table(report["scenarios"]),
+        "Overhead: the `tracseq_gateway_overhead_seconds` histogram over the run (request "
+        "time minus the time an upstream call was pending); the mean is exact, p50/p99 are "
+        "interpolated inside its buckets (…, 0.5, 1, 2.5, 5 ms, …). Under saturation it "
+        "includes time spent behind other requests on the event loop, hence S1-half. "
+        "Upstream req/op: the requests the sandbox counted for one operation sent alone. "
+        "CPU: the gateway's user + system time over the wall time (100% = one core).",
+        "",
+        f"![latency percentiles]({chart_name})",
+        "",
+        "## Targets",
+        "",
+        markdown_table(
+            ("target", "bound", "measured", "result"),
+            (
+                (t["target"], t["bound"], t["measured"], "met" if t["met"] else "**missed**")
+                for t in report["targets"]
+            ),
+        ),
+        "## Upstream requests for 100 samples with template, storage and sequencingJobs",
+        "",
+        markdown_table(
+            (
+                "batch extensions",
+                "samples",
+                "templates",
+                "storage",
+                "sequencing",
+                "other",
+                "total",
+                "distinct keys (templates / samples)",
+                "bound",
+                "result",
+            ),
+            (
+                (
+                    mode,
+                    r["requests"]["samples"],
+                    r["requests"]["templates"],
+                    r["requests"]["storage"],
+                    r["requests"]["sequencing"],
+                    r["others"],
+                    r["total"],
+                    f"{r['distinct_keys']['templates']} / {r['distinct_keys']['storage']}",
+                    f"<= {BATCHED_MAX_REQUESTS} in all"
+                    if mode == "all"
+                    else "<= 1 + distinct keys per relation",
+                    "met" if r["met"] else "**missed**",
+                )
+                for mode, r in batched.items()
+            ),
+        ),
+        "## Soak",
+        "",
+        f"S2 for {soak_r['duration_s']:.0f} s at {soak_r['achieved_rps']:.0f} req/s "
+        f"(target {soak_r['target_rps']:.0f}: 70% of S2's maximum; {soak_r['connections']} "
+        f"paced connections), {soak_r['requests']} requests, p50 {soak_r['p50_ms']:.2f} ms, "
+        f"p99 {soak_r['p99_ms']:.2f} ms. Gateway RSS {soak_r['rss_start_mb']} MB at the start, "
+        f"{soak_r['rss_after_warmup_mb']} MB after the {soak_r['warmup_s']:.0f} s warm-up, "
+        f"peak {soak_r['rss_peak_after_warmup_mb']} MB after it "
+        f"(+{soak_r['rss_growth_pct']}%), {soak_r['rss_end_mb']} MB at the end; "
+        f"5xx {soak_r['http_5xx']}, other non-2xx {soak_r['non_2xx']}, "
+        f"socket errors {soak_r['socket_errors']}.",
+        "",
+        "## Execution cost against graphql-core",
+        "",
+        f"{execution['scenario']}, in-process over in-memory records, median of "
+        f"{execution['rounds']} alternating rounds: graphql-core alone "
+        f"{execution['graphql_core_ms']} ms, the gateway's schema {execution['gateway_ms']} ms, "
+        f"ratio {execution['ratio']} (target <= {execution['target_ratio']}); "
+        "see `bench/graph_execution.py`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(report: dict[str, Any], output: Path) -> Path:
+    """The JSON, the chart and the markdown beside each other; returns the markdown's path."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    rows = [
+        (key, [r["p50_ms"], r["p95_ms"], r["p99_ms"]])
+        for key in SCENARIO_ORDER
+        if (r := report["scenarios"].get(key)) is not None
+    ]
+    chart = output.with_suffix(".png")
+    chart.write_bytes(latency_chart(rows))
+    text = markdown(report, chart.name)
+    path = output.with_suffix(".md")
+    path.write_text(text)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="every scenario briefly (~1 min)")
+    parser.add_argument("--duration", type=float, help="seconds per scenario (10; quick 2)")
+    parser.add_argument("--warmup", type=float, help="seconds of warm-up per scenario (2; quick 1)")
+    parser.add_argument("--soak", type=float, help="seconds of soak (300; quick 15)")
+    parser.add_argument("--execution-rounds", type=int, help="graph execution rounds (30; quick 5)")
+    parser.add_argument(
+        "--placement", choices=("separate", "gateway-alone", "split"), default="separate"
+    )
+    parser.add_argument("--output", type=Path, help="report path without suffix")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.duration = args.duration or (2.0 if quick else 10.0)
+    args.warmup = args.warmup or (1.0 if quick else 2.0)
+    args.soak = args.soak or (15.0 if quick else 300.0)
+    args.execution_rounds = args.execution_rounds or (5 if quick else 30)
+    args.output = args.output or RESULTS / ("bench-quick" if quick else "bench")
+    ensure_wrk()
+    report = run(args)
+    path = write(report, args.output)
+    print(path.read_text())
+    print(f"report: {path} (+ .json, .png)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The benchmark's report writing, without load: the PNG writer, the chart, the tables."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import suite
+from bench.report import histogram_quantile, latency_chart, markdown_table, png_bytes
+
+
+def _decode_png(data: bytes) -> tuple[int, int, bytes]:
+    """Width, height and RGB pixels of an 8-bit RGB PNG with filter 0 rows."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert zlib.crc32(kind + body) & 0xFFFFFFFF == crc
+        chunks[kind] = body
+        pos += 12 + length
+    width, height, depth, color, *_ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert (depth, color) == (8, 2)
+    raw = zlib.decompress(chunks[b"IDAT"])
+    rows = [raw[y * (width * 3 + 1) : (y + 1) * (width * 3 + 1)] for y in range(height)]
+    assert all(row[0] == 0 for row in rows)
+    assert b"IEND" in chunks
+    return width, height, b"".join(row[1:] for row in rows)
+
+
+def test_png_round_trips_its_pixels() -> None:
+    pixels = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30])
+    assert _decode_png(png_bytes(2, 2, pixels)) == (2, 2, pixels)
+    with pytest.raises(ValueError, match="does not match"):
+        png_bytes(3, 2, pixels)
+
+
+def test_latency_chart_draws_bars_on_white() -> None:
+    width, height, pixels = _decode_png(
+        latency_chart([("S1", [1.0, 2.0, 5.0]), ("S3", [40.0, 60.0, 120.0])], width=400)
+    )
+    assert (width, height) == (400, 480)
+    colors = {pixels[i : i + 3] for i in range(0, len(pixels), 3)}
+    assert b"\xff\xff\xff" in colors
+    assert bytes((76, 120, 168)) in colors  # the p50 bars
+    assert bytes((228, 87, 86)) in colors  # the p99 bars
+
+
+def test_markdown_table_escapes_pipes() -> None:
+    assert markdown_table(("a", "b"), [(1, "x|y")]) == "| a | b |\n|---|---|\n| 1 | x\\|y |\n"
+
+
+def test_histogram_quantile_interpolates_like_prometheus() -> None:
+    buckets = [(0.001, 50.0), (0.002, 90.0), (0.005, 100.0), (float("inf"), 100.0)]
+    assert histogram_quantile(0.5, buckets) == pytest.approx(0.001)
+    assert histogram_quantile(0.7, buckets) == pytest.approx(0.0015)
+    assert histogram_quantile(0.99, buckets) == pytest.approx(0.0047)
+    assert histogram_quantile(0.5, [(float("inf"), 0.0)]) is None
+
+
+def test_parse_metrics_and_overhead_difference() -> None:
+    def exposition(counts: tuple[int, int, int], total: float) -> str:
+        b1, b2, inf = counts
+        name = "tracseq_gateway_overhead_seconds"
+        return "\n".join(
+            [
+                "# HELP ignored",
+                f'{name}_bucket{{route="/graphql",le="0.001"}} {b1}',
+                f'{name}_bucket{{route="/graphql",le="0.0025"}} {b2}',
+                f'{name}_bucket{{route="/graphql",le="+Inf"}} {inf}',
+                f'{name}_count{{route="/graphql"}} {inf}',
+                f'{name}_sum{{route="/graphql"}} {total}',
+                f'{name}_count{{route="/metrics"}} 7',
+                'tracseq_http_requests_total{method="POST",route="/graphql",status="503"} 2',
+            ]
+        )
+
+    before = suite.Snapshot(suite.parse_metrics(exposition((10, 10, 10), 0.005)), 0, 0.0, 0.0)
+    after = suite.Snapshot(suite.parse_metrics(exposition((60, 110, 110), 0.105)), 0, 0.0, 1.0)
+    reading = suite.overhead(before, after)
+    assert reading["count"] == 100
+    assert reading["mean_ms"] == pytest.approx(1.0)
+    assert reading["p50_ms"] == pytest.approx(1.0)
+    assert reading["p99_ms"] == pytest.approx(2.47)
+    assert suite.http_5xx(before, after) == 0
+
+
+def _scenario(title: str, rps: float, gateway: bool = True) -> dict[str, Any]:
+    overhead = {"count": 10, "mean_ms": 0.8, "p50_ms": 0.7, "p99_ms": 1.9} if gateway else None
+    return {
+        "title": title,
+        "rps": rps,
+        "p50_ms": 1.5,
+        "p95_ms": 3.0,
+        "p99_ms": 4.5,
+        "non_2xx": 0,
+        "socket_errors": 0,
+        "overhead": overhead,
+        "upstream_per_op": 1 if gateway else None,
+        "gateway_cpu_pct": 99.0,
+        "gateway_cpu_us_per_req": 900 if gateway else None,
+        "gateway_peak_rss_mb": 80.0,
+    }
+
+
+def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
+    scenarios = {key: _scenario(f"scenario {key}", 1000.0) for key in suite.SCENARIO_ORDER}
+    scenarios["S6"] = _scenario("baseline", 2000.0, gateway=False)
+    soak = {
+        "duration_s": 15.0, "warmup_s": 3.0, "target_rps": 100.0, "achieved_rps": 98.0,
+        "connections": 16, "requests": 1470, "p50_ms": 2.0, "p99_ms": 9.0,
+        "rss_start_mb": 80.0, "rss_after_warmup_mb": 81.0, "rss_peak_after_warmup_mb": 82.0,
+        "rss_end_mb": 81.5, "rss_growth_pct": 1.23, "http_5xx": 0, "non_2xx": 0,
+        "socket_errors": 0,
+    }  # fmt: skip
+    counts = {"samples": 1, "templates": 1, "storage": 1, "sequencing": 1}
+    keys = {"samples": 0, "templates": 12, "storage": 100, "sequencing": 100}
+    batching = {
+        mode: {"requests": counts, "others": 0, "total": 4, "distinct_keys": keys, "met": True}
+        for mode in ("all", "none")
+    }
+    execution = {
+        "scenario": "1000 samples x 10 scalar fields", "rounds": 5,
+        "graphql_core_ms": 50.0, "gateway_ms": 60.0, "ratio": 1.2, "target_ratio": 1.3,
+    }  # fmt: skip
+    report = {
+        "quick": True,
+        "when": "2026-01-01T00:00:00+00:00",
+        "elapsed_s": 60,
+        "machine": {"cpus": 2, "loadavg_at_end": (1.0, 1.0, 1.0), "python": "3.11", "wrk": "wrk"},
+        "placement": {"description": "driver on CPU 0; gateway on CPU 1"},
+        "settings": {"duration_s": 2.0, "warmup_s": 1.0, "gateway_env": {"TRACSEQ_X": "1"}},
+        "scenarios": scenarios,
+        "soak": soak,
+        "batching": batching,
+        "graph_execution": execution,
+        "targets": suite.targets(scenarios, soak, batching, execution),
+    }
+    path = suite.write(report, tmp_path / "bench")
+    text = path.read_text()
+    assert "| S1 | scenario S1 | 1000 |" in text
+    assert "| S5 / S6 throughput | >= 0.6 | 0.500 (1000 / 2000) | **missed** |" in text
+    assert "| S1 gateway overhead p99 (at half load) | <= 2.0 ms |" in text
+    assert "![latency percentiles](bench.png)" in text
+    assert (tmp_path / "bench.json").read_text().startswith("{")
+    width, height, _ = _decode_png((tmp_path / "bench.png").read_bytes())
+    assert (width, height) == (960, 480)
