@@ -42,9 +42,14 @@ class SecurityRuntime:
         )
         self._on_rate_limited = on_rate_limited
         self._redis: Any = None
-        self._revocations: Revocations = MemoryRevocations()
-        self._buckets: Buckets = MemoryBuckets()
-        self.persisted = self._persisted(MemoryQueryStore())
+        # The in-memory stores serve alone without Redis, and stand in when Redis fails
+        # (a shared store that is down must not turn every request into a 500).
+        self._memory_revocations = MemoryRevocations()
+        self._memory_buckets = MemoryBuckets()
+        self._memory_queries = MemoryQueryStore()
+        self._revocations: Revocations = self._memory_revocations
+        self._buckets: Buckets = self._memory_buckets
+        self.persisted = self._persisted(self._memory_queries)
 
     def _persisted(self, store: QueryStore) -> PersistedQueries:
         return PersistedQueries(
@@ -59,7 +64,9 @@ class SecurityRuntime:
         self._redis = redis.asyncio.from_url(self.config.redis_url)
         self._revocations = RedisRevocations(self._redis)
         self._buckets = RedisBuckets(self._redis)
-        self.persisted = self._persisted(RedisQueryStore(self._redis))
+        self.persisted = self._persisted(
+            _Fallback(RedisQueryStore(self._redis), self._memory_queries)
+        )
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -69,11 +76,26 @@ class SecurityRuntime:
     # -- revocations (the AuthenticationMiddleware's store) ----------------------------------
 
     async def revoke(self, session_id: str, expires_at: float) -> None:
-        await self._revocations.revoke(session_id, expires_at)
+        # This process remembers every revocation itself too, so it holds while Redis
+        # is away.
+        await self._memory_revocations.revoke(session_id, expires_at)
+        if self._revocations is not self._memory_revocations:
+            try:
+                await self._revocations.revoke(session_id, expires_at)
+            except STORE_ERRORS as exc:
+                _store_down("revocations", exc)
         events.emit(events.SESSION_REVOKED, session=session_id)
 
     async def is_revoked(self, session_id: str) -> bool:
-        return await self._revocations.is_revoked(session_id)
+        if await self._memory_revocations.is_revoked(session_id):
+            return True
+        if self._revocations is self._memory_revocations:
+            return False
+        try:
+            return await self._revocations.is_revoked(session_id)
+        except STORE_ERRORS as exc:
+            _store_down("revocations", exc)
+            return False
 
     def principal_of_token(self, token: str) -> Principal | None:
         """The principal a token names when it verifies; None otherwise."""
@@ -97,9 +119,50 @@ class SecurityRuntime:
             address = client_address(scope, self.trusted_proxies)
             key = f"ip:{address}"
             rate, burst, limit = limits.anonymous_rate, limits.anonymous_burst, "anonymous"
-        decision = await self._buckets.spend(key, cost, rate, burst)
+        try:
+            decision = await self._buckets.spend(key, cost, rate, burst)
+        except STORE_ERRORS as exc:
+            _store_down("rate limits", exc)  # this process's own buckets stand in
+            decision = await self._memory_buckets.spend(key, cost, rate, burst)
         if not decision.allowed:
             events.emit(events.RATE_LIMITED, key=key, cost=cost, retry_after=decision.retry_after)
             if self._on_rate_limited is not None:
                 self._on_rate_limited(limit)
         return decision
+
+
+# What a failing Redis raises (redis-py's errors, or the socket's).
+STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+try:
+    from redis.exceptions import RedisError
+
+    STORE_ERRORS = (*STORE_ERRORS, RedisError)
+except ImportError:  # pragma: no cover - redis is a runtime dependency
+    pass
+
+
+def _store_down(store: str, exc: BaseException) -> None:
+    events.emit(events.STORE_UNAVAILABLE, store=store, error=type(exc).__name__)
+
+
+class _Fallback:
+    """A query store that falls back to this process's memory when the shared one fails."""
+
+    def __init__(self, primary: QueryStore, fallback: QueryStore) -> None:
+        self._primary = primary
+        self._fallback = fallback
+
+    async def get(self, digest: str) -> str | None:
+        try:
+            found = await self._primary.get(digest)
+        except STORE_ERRORS as exc:
+            _store_down("persisted queries", exc)
+            found = None
+        return found if found is not None else await self._fallback.get(digest)
+
+    async def put(self, digest: str, document: str) -> None:
+        await self._fallback.put(digest, document)
+        try:
+            await self._primary.put(digest, document)
+        except STORE_ERRORS as exc:
+            _store_down("persisted queries", exc)

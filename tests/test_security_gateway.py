@@ -518,3 +518,26 @@ def test_production_refuses_the_dev_secret_and_wildcard_cors(
 def test_auth_header_helper_mints_verifiable_tokens() -> None:
     header = auth_header("guest")
     assert header["authorization"].startswith("Bearer ")
+
+
+async def test_an_unreachable_redis_degrades_to_this_process_memory_not_to_errors(
+    sandbox: Any, json_log: io.StringIO
+) -> None:
+    from tests.conftest import free_port
+
+    base = _limited(sandbox, rate=0.01, burst=2)
+    settings = dataclasses.replace(
+        base,
+        security=dataclasses.replace(base.security, redis_url=f"redis://127.0.0.1:{free_port()}/0"),
+    )
+    document = "query Down { templates(first: 1) { totalCount } }"
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": _sha(document)}}
+    async with gateway_client(settings, role="lab_technician") as client:
+        first = await client.post("/graphql", json={"query": document, "extensions": ext})
+        by_hash = await client.post("/graphql", json={"extensions": ext})
+        limited = await client.get("/api/templates")
+    assert first.status_code == by_hash.status_code == 200
+    assert "errors" not in by_hash.json()
+    assert limited.status_code == 429  # the local bucket still holds the budget
+    down = [x for x in log_lines(json_log) if x["event"] == "security.store_unavailable"]
+    assert {x["store"] for x in down} >= {"revocations", "rate limits", "persisted queries"}
