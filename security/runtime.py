@@ -42,6 +42,7 @@ class SecurityRuntime:
         )
         self._on_rate_limited = on_rate_limited
         self._redis: Any = None
+        self._store_errors: tuple[type[BaseException], ...] = SOCKET_ERRORS
         # The in-memory stores serve alone without Redis, and stand in when Redis fails
         # (a shared store that is down must not turn every request into a 500).
         self._memory_revocations = MemoryRevocations()
@@ -59,13 +60,17 @@ class SecurityRuntime:
     async def start(self) -> None:
         if self.config.redis_url is None:
             return
+        # Imported only when configured: redis-py pulls in OpenTelemetry when that is
+        # installed, and tracing must cost nothing while it is off.
         import redis.asyncio
+        from redis.exceptions import RedisError
 
+        self._store_errors = (*SOCKET_ERRORS, RedisError)
         self._redis = redis.asyncio.from_url(self.config.redis_url)
         self._revocations = RedisRevocations(self._redis)
         self._buckets = RedisBuckets(self._redis)
         self.persisted = self._persisted(
-            _Fallback(RedisQueryStore(self._redis), self._memory_queries)
+            _Fallback(RedisQueryStore(self._redis), self._memory_queries, self._store_errors)
         )
 
     async def close(self) -> None:
@@ -82,7 +87,7 @@ class SecurityRuntime:
         if self._revocations is not self._memory_revocations:
             try:
                 await self._revocations.revoke(session_id, expires_at)
-            except STORE_ERRORS as exc:
+            except self._store_errors as exc:
                 _store_down("revocations", exc)
         events.emit(events.SESSION_REVOKED, session=session_id)
 
@@ -93,7 +98,7 @@ class SecurityRuntime:
             return False
         try:
             return await self._revocations.is_revoked(session_id)
-        except STORE_ERRORS as exc:
+        except self._store_errors as exc:
             _store_down("revocations", exc)
             return False
 
@@ -121,7 +126,7 @@ class SecurityRuntime:
             rate, burst, limit = limits.anonymous_rate, limits.anonymous_burst, "anonymous"
         try:
             decision = await self._buckets.spend(key, cost, rate, burst)
-        except STORE_ERRORS as exc:
+        except self._store_errors as exc:
             _store_down("rate limits", exc)  # this process's own buckets stand in
             decision = await self._memory_buckets.spend(key, cost, rate, burst)
         if not decision.allowed:
@@ -131,14 +136,9 @@ class SecurityRuntime:
         return decision
 
 
-# What a failing Redis raises (redis-py's errors, or the socket's).
-STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
-try:
-    from redis.exceptions import RedisError
-
-    STORE_ERRORS = (*STORE_ERRORS, RedisError)
-except ImportError:  # pragma: no cover - redis is a runtime dependency
-    pass
+# What a failing Redis raises: the socket's errors, and redis-py's RedisError (added when
+# Redis is configured, see ``start``).
+SOCKET_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
 
 
 def _store_down(store: str, exc: BaseException) -> None:
@@ -148,14 +148,20 @@ def _store_down(store: str, exc: BaseException) -> None:
 class _Fallback:
     """A query store that falls back to this process's memory when the shared one fails."""
 
-    def __init__(self, primary: QueryStore, fallback: QueryStore) -> None:
+    def __init__(
+        self,
+        primary: QueryStore,
+        fallback: QueryStore,
+        store_errors: tuple[type[BaseException], ...],
+    ) -> None:
         self._primary = primary
         self._fallback = fallback
+        self._store_errors = store_errors
 
     async def get(self, digest: str) -> str | None:
         try:
             found = await self._primary.get(digest)
-        except STORE_ERRORS as exc:
+        except self._store_errors as exc:
             _store_down("persisted queries", exc)
             found = None
         return found if found is not None else await self._fallback.get(digest)
@@ -164,5 +170,5 @@ class _Fallback:
         await self._fallback.put(digest, document)
         try:
             await self._primary.put(digest, document)
-        except STORE_ERRORS as exc:
+        except self._store_errors as exc:
             _store_down("persisted queries", exc)
