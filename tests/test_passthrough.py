@@ -13,12 +13,8 @@ import asyncio
 import dataclasses
 import hashlib
 import http.client
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -47,6 +43,7 @@ from tests.conftest import (
     mint_token,
     sandbox_settings,
 )
+from tests.processes import gateway_process as start_gateway
 from upstreams.config import BreakerPolicy, BulkheadPolicy, RetryPolicy, Timeouts
 from upstreams.pool import create_http_client
 from upstreams.registry import Upstreams
@@ -521,39 +518,9 @@ async def test_full_bulkhead_is_503_with_retry_after(
 
 @pytest.fixture(scope="module")
 def gateway_process(sandbox: SandboxProcess) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "TRACSEQ_PORT": str(port), "TRACSEQ_LOG_LEVEL": "warning"}
-    env.update({f"TRACSEQ_{name.upper()}_URL": url for name, url in sandbox.urls.items()})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("the gateway exited during startup")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("gateway did not start within 30 s")
-            time.sleep(0.1)
-        _PIDS[base] = proc.pid
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    with start_gateway(sandbox, TRACSEQ_LOG_LEVEL="warning") as gateway:
+        _PIDS[gateway.url] = gateway.proc.pid
+        yield gateway.url
 
 
 _PIDS: dict[str, int] = {}

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import SandboxControl, auth_header
-from tests.test_observability_process import PROCESS_SECRET, GatewayProcess, gateway_process
+from tests.processes import PROCESS_SECRET, PRODUCTION, GatewayProcess, gateway_process
 
 # uvicorn shuts down gracefully, then re-raises the signal it caught, as a process that
 # honours SIGTERM should: the exit status says "terminated by SIGTERM".
@@ -42,7 +42,7 @@ def _start_slow_request(
 def test_in_flight_request_completes_during_shutdown(sandbox: Any, control: SandboxControl) -> None:
     control.fault("samples", delay_ms=1500, times=1)
     with (
-        gateway_process(sandbox, TRACSEQ_SHUTDOWN_TIMEOUT="10") as gateway,
+        gateway_process(sandbox, **PRODUCTION, TRACSEQ_SHUTDOWN_TIMEOUT="10") as gateway,
         ThreadPoolExecutor(1) as pool,
     ):
         in_flight = _start_slow_request(pool, gateway, sandbox)
@@ -78,7 +78,7 @@ def test_shutdown_timeout_bounds_how_long_in_flight_requests_may_take(
 ) -> None:
     control.fault("samples", delay_ms=3500, times=1)
     with (
-        gateway_process(sandbox, TRACSEQ_SHUTDOWN_TIMEOUT="1") as gateway,
+        gateway_process(sandbox, **PRODUCTION, TRACSEQ_SHUTDOWN_TIMEOUT="1") as gateway,
         ThreadPoolExecutor(1) as pool,
     ):
         in_flight = _start_slow_request(pool, gateway, sandbox)
