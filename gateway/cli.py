@@ -95,6 +95,9 @@ def _run(app: Any, settings: Settings, **extra: Any) -> None:
         access_log=False,  # the gateway writes its own access line
         lifespan="on",
         timeout_graceful_shutdown=settings.shutdown_timeout,
+        # X-Forwarded-* is believed only from TRACSEQ_TRUSTED_PROXIES, by the gateway
+        # itself: uvicorn must not rewrite the client address from it first.
+        proxy_headers=False,
         **extra,
     )
 

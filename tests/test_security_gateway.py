@@ -541,3 +541,23 @@ async def test_an_unreachable_redis_degrades_to_this_process_memory_not_to_error
     assert limited.status_code == 429  # the local bucket still holds the budget
     down = [x for x in log_lines(json_log) if x["event"] == "security.store_unavailable"]
     assert {x["store"] for x in down} >= {"revocations", "rate limits", "persisted queries"}
+
+
+def test_a_spoofed_x_forwarded_for_does_not_buy_a_fresh_budget(sandbox: Any) -> None:
+    from tests.processes import gateway_process
+
+    env = {
+        "TRACSEQ_RATE_LIMIT_ANONYMOUS_RATE": "0.01",
+        "TRACSEQ_RATE_LIMIT_ANONYMOUS_BURST": "2",
+    }
+    with gateway_process(sandbox, **env) as gateway:
+        statuses = [
+            httpx.post(
+                f"{gateway.url}/api/auth/login",
+                json={},
+                headers={"x-forwarded-for": f"198.51.100.{i}"},
+                timeout=10,
+            ).status_code
+            for i in range(3)
+        ]
+    assert statuses[2] == 429
