@@ -62,12 +62,14 @@ async def test_anonymous_callers_may_log_in_and_introspect_but_read_nothing(
         assert control.requests() == 0
         logged_in = (await post(client, login, i={"email": email, "password": password})).json()
         health = await client.get("/health")
+        ready = await client.get("/ready")
         metrics = await client.get("/metrics")
     assert samples["data"] is None or samples["data"]["samples"] is None
     assert codes(samples) == ["UNAUTHENTICATED"]
     assert schema["data"]["__schema"]["queryType"]["name"] == "Query"
     assert logged_in["data"]["login"]["role"] == "LAB_TECHNICIAN"
     assert health.status_code == metrics.status_code == 200
+    assert ready.status_code in (200, 503)  # readiness, whatever it is, without a token
 
 
 @pytest.mark.parametrize(
