@@ -97,6 +97,19 @@ async def gateway_client(
             yield c
 
 
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST one GraphQL operation; the answer's JSON (it must be HTTP 200)."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    """The ``extensions.code`` of each error of a GraphQL answer."""
+    return [e["extensions"]["code"] for e in body.get("errors") or []]
+
+
 class SandboxControl:
     """The sandbox's /_sandbox endpoints: request counts and fault injection."""
 

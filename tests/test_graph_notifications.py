@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
-
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
 
 LIST = """
 query($first: Int, $after: String) {
@@ -28,17 +26,6 @@ mutation($input: SendNotificationInput!) {
   }
 }
 """
-
-
-async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
 def message(**extra: Any) -> dict[str, Any]:

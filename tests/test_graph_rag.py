@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import orjson
 
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
 from upstreams.config import Timeouts
 
 ASK = """
@@ -49,13 +49,6 @@ Volume: 15 uL
 """
 
 
-async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def upload(
     client: httpx.AsyncClient, content: bytes, filename: str = "submission.txt"
 ) -> httpx.Response:
@@ -71,10 +64,6 @@ async def upload(
         # Multipart is a "simple" content type: CSRF prevention wants a preflight header.
         headers={"apollo-require-preflight": "true"},
     )
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
 async def test_ask_lab_links_sources_to_the_samples_they_name(

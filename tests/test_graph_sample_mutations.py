@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
-from tests.test_graph_samples import gql
+from tests.conftest import SandboxControl, gateway_client, gql, sandbox_settings
 
 CREATE = """
 mutation Create($input: CreateSampleInput!) {

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from tests.conftest import SandboxControl, gateway_client, mint_token, sandbox_settings
+from tests.conftest import SandboxControl, gateway_client, gql, mint_token, sandbox_settings
 
 SAMPLES_WITH_TEMPLATE = """
 query Samples($first: Int, $after: String) {
@@ -17,13 +15,6 @@ query Samples($first: Int, $after: String) {
   }
 }
 """
-
-
-async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_samples_with_template_batched_in_two_upstream_requests(

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, gateway_client, mint_token, sandbox_settings
-from tests.test_graph_samples import gql
+from tests.conftest import SandboxControl, gateway_client, gql, mint_token, sandbox_settings
 from upstreams.config import Timeouts
 
 ADMIN = ("admin@tracseq.lab", "admin-tracseq")

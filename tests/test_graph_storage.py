@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
-from tests.test_graph_samples import gql
+from tests.conftest import SandboxControl, gateway_client, gql, sandbox_settings
 from upstreams.config import Timeouts
 
 MISSING = "00000000-0000-4000-8000-000000000000"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
-
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
 from upstreams.config import Timeouts
 
 TEMPLATES_WITH_FIELDS = """
@@ -50,17 +48,6 @@ mutation($id: ID!, $input: CloneTemplateInput) {
 }
 """
 ARCHIVE = "mutation($id: ID!) { archiveTemplate(id: $id) { id status } }"
-
-
-async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
 def new_template(**extra: Any) -> dict[str, Any]:

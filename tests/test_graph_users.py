@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from sandbox.seed import DEMO_USERS
-from tests.conftest import SandboxControl, gateway_client, sandbox_settings
+from tests.conftest import SandboxControl, codes, gateway_client, sandbox_settings
 
 ADMIN = DEMO_USERS[0]
 GUEST = DEMO_USERS[-1]
@@ -50,10 +50,6 @@ async def login(client: httpx.AsyncClient, account: tuple[str, str, str]) -> dic
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["login"]
     return payload
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
 async def test_login_me_logout_and_the_old_token_fails(

@@ -21,6 +21,7 @@ from security.config import OperationLimits, RateLimitConfig
 from tests.conftest import (
     SandboxControl,
     auth_header,
+    codes,
     gateway_client,
     log_lines,
     mint_token,
@@ -37,10 +38,6 @@ async def post(
     return await client.post(
         "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
     )
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors") or []]
 
 
 def _user(role: str) -> tuple[str, str, str]:
