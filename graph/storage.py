@@ -72,6 +72,28 @@ def _page(ctx: Context, first: int | None, after: str | None) -> Any:
     )
 
 
+async def _containers(
+    ctx: Context,
+    by: str,
+    key: str,
+    container_type: ContainerType | None,
+    first: int | None,
+    after: str | None,
+) -> StorageContainerConnection:
+    """A page of the containers whose ``by`` field (location or parent) is ``key``."""
+    win = _page(ctx, first, after)
+    items, total = await storage_resolvers.containers_page(
+        ctx,
+        by=by,
+        key=key,
+        container_type=container_type.value if container_type else None,
+        win=win,
+    )
+    return StorageContainerConnection.build(
+        [StorageContainer.from_record(r) for r in items], win, total
+    )
+
+
 @strawberry.type(description="Capacity of a location or container, in sample positions.")
 class StorageCapacity:
     total: int
@@ -125,17 +147,8 @@ class StorageLocation:
         first: int | None = None,
         after: str | None = None,
     ) -> StorageContainerConnection | None:
-        ctx = info.context
-        win = _page(ctx, first, after)
-        items, total = await storage_resolvers.containers_page(
-            ctx,
-            by="location_id",
-            key=str(self.id),
-            container_type=container_type.value if container_type else None,
-            win=win,
-        )
-        return StorageContainerConnection.build(
-            [StorageContainer.from_record(r) for r in items], win, total
+        return await _containers(
+            info.context, "location_id", str(self.id), container_type, first, after
         )
 
     @classmethod
@@ -188,17 +201,8 @@ class StorageContainer:
         first: int | None = None,
         after: str | None = None,
     ) -> StorageContainerConnection | None:
-        ctx = info.context
-        win = _page(ctx, first, after)
-        items, total = await storage_resolvers.containers_page(
-            ctx,
-            by="parent_container_id",
-            key=str(self.id),
-            container_type=container_type.value if container_type else None,
-            win=win,
-        )
-        return StorageContainerConnection.build(
-            [StorageContainer.from_record(r) for r in items], win, total
+        return await _containers(
+            info.context, "parent_container_id", str(self.id), container_type, first, after
         )
 
     @strawberry.field(description="The location that holds this container.")
