@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 
 from graph import notifications, rag, samples, sequencing, status, storage, templates, users
 from graph.errors import ErrorCodes
+from graph.execution import GatewayExecutor
 from security.config import OperationLimits
 from security.operation import OperationGuard, Spend
 
@@ -66,4 +67,5 @@ def create_schema(
             auto_camel_case=True, batching_config={"max_operations": limits.max_batch}
         ),
         extensions=extensions,
+        execution_context_class=GatewayExecutor,
     )

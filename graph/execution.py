@@ -1,0 +1,127 @@
+"""The executor: graphql-core's, with a fast path for plain-attribute leaf fields.
+
+graphql-core completes every field the same way: a ``Path``, a resolve-info tuple, the
+resolver call, two awaitable checks, ``complete_value`` and ``complete_leaf_value``. For a
+scalar or enum field without a resolver (most fields of a large list) that is several
+microseconds to read one attribute. Here such a field is read and coerced directly; any
+value that is not a plain success (null on a non-null field, a value the scalar rejects,
+an attribute that raises) goes back through ``execute_field``, which produces exactly the
+error, path and null propagation that graphql-core would have. Every other field (with a
+resolver, arguments, an object or list type, ``__typename``) takes the normal path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from graphql import (
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.pyutils import Path, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+# field name -> (python attribute, coercion of the leaf type, non-null)
+_Plan = dict[str, tuple[str, Callable[[Any], Any], bool]]
+_PLANS: WeakKeyDictionary[GraphQLObjectType, _Plan] = WeakKeyDictionary()
+
+
+def leaf_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> _Plan:
+    """The fields of ``parent_type`` that the fast path may read: leaf-typed, no arguments,
+    no resolver, no field extensions (permissions), Strawberry's ``getattr`` resolver."""
+    plan = _PLANS.get(parent_type)
+    if plan is not None:
+        return plan
+    plan = {}
+    for name, field_def in parent_type.fields.items():
+        definition = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if (
+            definition is None
+            or field_def.args
+            or not getattr(field_def.resolve, "_is_default", False)
+            or not definition.is_basic_field
+            or definition.default_resolver is not getattr
+        ):
+            continue
+        field_type = field_def.type
+        non_null = isinstance(field_type, GraphQLNonNull)
+        leaf = field_type.of_type if non_null else field_type
+        if is_leaf_type(leaf):
+            assert isinstance(leaf, GraphQLLeafType)
+            plan[name] = (definition.python_name, leaf.coerce_output_value, non_null)
+    _PLANS[parent_type] = plan
+    return plan
+
+
+class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor with plain leaf fields read directly (see the module doc)."""
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        *rest: Any,
+    ) -> Any:
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, *rest)
+        plan = leaf_plan(self.schema, parent_type)
+        if not plan:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, *rest)
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                node = field_details_list[0].node
+                leaf = plan.get(node.name.value)
+                if leaf is not None and not node.arguments:
+                    attribute, coerce, non_null = leaf
+                    try:
+                        value = getattr(source_value, attribute)
+                        if value is None:
+                            if not non_null:
+                                results[response_name] = None
+                                continue
+                        elif not isinstance(value, Exception):
+                            coerced = coerce(value)
+                            if coerced is not None and coerced is not Undefined:
+                                results[response_name] = coerced
+                                continue
+                    except Exception:  # noqa: S110 - execute_field reports it below
+                        pass
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, parent_type.name),
+                    *rest,
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        pending.append(response_name)
+        except Exception:
+            if pending:
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not pending:
+            return results
+        return self._gather(results, pending)
+
+    async def _gather(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        if len(pending) == 1:
+            name = pending[0]
+            results[name] = await results[name]
+            return results
+        values = await gather_with_cancel(*(results[name] for name in pending))
+        results.update(zip(pending, values, strict=True))
+        return results
