@@ -26,7 +26,10 @@ sandbox, ``/_sandbox/stats``), the gateway's CPU (from /proc) and peak RSS. Then
   gateway with ``TRACSEQ_BATCH_EXTENSIONS=all`` and one with ``=none``;
 - the graph's execution cost against graphql-core alone (``bench.graph_execution``);
 - the soak: S2 for 5 minutes at 70% of its maximum rate; RSS growth after the first fifth
-  (the warm-up), and no 5xx.
+  (the warm-up), and no 5xx;
+- the floors (``bench.floors``): a bare aiohttp relay driven like S5, a bare Strawberry
+  view driven like S1, and graphql-core alone on S2's document: what the stack allows
+  with none of the gateway's features, beside the targets they bound.
 
 Writes ``bench/results/bench.{md,json,png}`` (``bench-quick.*`` with ``--quick``).
 """
@@ -49,7 +52,7 @@ from typing import Any
 
 import httpx
 
-from bench import graph_execution
+from bench import floors, graph_execution
 from bench.harness import (
     MB,
     RESULTS,
@@ -555,6 +558,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             print(f"  RSS growth {growth}%, 5xx {fives}", flush=True)
                         with _stage("upstream requests per operation, batch extensions on/off"):
                             batched = batching(sandbox, where, token)
+                with _stage("floors: the stack without the gateway's features"):
+                    floor = run_floors(bench, sample_id, args)
             finally:
                 probe.close()
     return {
@@ -586,25 +591,45 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "soak": soaked,
         "batching": batched,
         "graph_execution": execution,
-        "targets": targets(results, soaked, batched, execution),
+        "floors": floor,
+        "targets": targets(results, soaked, batched, execution, floor),
     }
+
+
+def run_floors(bench: Bench, sample_id: str, args: argparse.Namespace) -> dict[str, Any]:
+    """``bench.floors`` on the gateway's CPU, driven like S5 and S1, and S2's execution."""
+    upstream = bench.sandbox.urls["samples"]
+    common: dict[str, Any] = {
+        "cpus": bench.where.gateway, "driver": bench.where.driver,
+        "duration": args.duration, "warmup": args.warmup,
+    }  # fmt: skip
+    relay = floors.measure("relay", upstream, f"/api/samples/{sample_id}", **common)
+    print(f"  relay {relay['rps']:.0f} req/s", flush=True)
+    body = _graphql(S1, {"id": sample_id})
+    view = floors.measure("strawberry", upstream, "/", method="POST", body=body, **common)
+    print(f"  strawberry view {view['rps']:.0f} req/s", flush=True)
+    s2 = floors.s2_execution()
+    print(f"  S2 in graphql-core alone {s2['ms_per_operation']} ms", flush=True)
+    return {"relay": relay, "strawberry": view, "s2_execution": s2}
 
 
 def targets(
     results: Mapping[str, Any], soaked: Mapping[str, Any], batched: Mapping[str, Any],
-    execution: Mapping[str, Any],
+    execution: Mapping[str, Any], floor: Mapping[str, Any],
 ) -> list[dict[str, Any]]:  # fmt: skip
     s5, s6 = results["S5"]["rps"], results["S6"]["rps"]
+    relay, view = floor["relay"]["rps"], floor["strawberry"]["rps"]
+    s2_floor = floor["s2_execution"]["max_rps_one_core"]
     overhead_p99 = results["S1-half"]["overhead"]["p99_ms"]
     rows = [
         ("S1 throughput", f">= {S1_MIN_RPS} req/s", f"{results['S1']['rps']:.0f} req/s",
-         results["S1"]["rps"] >= S1_MIN_RPS),
+         results["S1"]["rps"] >= S1_MIN_RPS, f"{view:.0f} req/s (bare Strawberry view)"),
         ("S2 throughput", f">= {S2_MIN_RPS} req/s", f"{results['S2']['rps']:.0f} req/s",
-         results["S2"]["rps"] >= S2_MIN_RPS),
+         results["S2"]["rps"] >= S2_MIN_RPS, f"{s2_floor} req/s (graphql-core alone)"),
         ("S3 p50 latency", f"<= {S3_MAX_P50_MS:.0f} ms", f"{results['S3']['p50_ms']:.1f} ms",
          results["S3"]["p50_ms"] <= S3_MAX_P50_MS),
         ("S5 / S6 throughput", f">= {S5_MIN_RATIO}", f"{s5 / s6:.3f} ({s5:.0f} / {s6:.0f})",
-         s5 / s6 >= S5_MIN_RATIO),
+         s5 / s6 >= S5_MIN_RATIO, f"{relay / s6:.3f} ({relay:.0f} / {s6:.0f}, bare relay)"),
         ("S1 gateway overhead p99 (at half load)", f"<= {S1_MAX_OVERHEAD_P99_MS} ms",
          f"{overhead_p99} ms (mean {results['S1-half']['overhead']['mean_ms']} ms)",
          overhead_p99 is not None and overhead_p99 <= S1_MAX_OVERHEAD_P99_MS),
@@ -620,7 +645,10 @@ def targets(
          f"{execution['ratio']} ({execution['gateway_ms']} / {execution['graphql_core_ms']} ms)",
          execution["ratio"] <= execution["target_ratio"]),
     ]  # fmt: skip
-    return [{"target": t, "bound": b, "measured": m, "met": bool(ok)} for t, b, m, ok in rows]
+    return [
+        {"target": t, "bound": b, "measured": m, "met": bool(ok), "floor": (rest or [None])[0]}
+        for t, b, m, ok, *rest in rows
+    ]
 
 
 def _line(result: Mapping[str, Any]) -> str:
@@ -712,12 +740,19 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
         "## Targets",
         "",
         markdown_table(
-            ("target", "bound", "measured", "result"),
+            ("target", "bound", "measured", "result", "floor: the stack alone"),
             (
-                (t["target"], t["bound"], t["measured"], "met" if t["met"] else "**missed**")
+                (
+                    t["target"],
+                    t["bound"],
+                    t["measured"],
+                    "met" if t["met"] else "**missed**",
+                    t.get("floor") or "-",
+                )
                 for t in report["targets"]
             ),
         ),
+        floors_text(report["floors"]),
         "## Upstream requests for 100 samples with template, storage and sequencingJobs",
         "",
         markdown_table(
@@ -773,6 +808,24 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def floors_text(floor: Mapping[str, Any]) -> str:
+    relay, view, s2 = floor["relay"], floor["strawberry"], floor["s2_execution"]
+    return (
+        "Floors (`bench/floors.py`), on the gateway's CPU and driven like the scenario they "
+        "bound: what this stack allows with none of the gateway's features. **Bare relay**: "
+        "uvicorn (httptools, uvloop) and one aiohttp session relaying `GET /api/samples/{id}`,"
+        f" no guards, breaker, header hygiene, logs or metrics: {relay['rps']:.0f} req/s, "
+        f"p50 {relay['p50_ms']:.2f} ms. **Bare Strawberry view**: Strawberry's ASGI view, "
+        "parser and validation caches, one resolver fetching the sample with aiohttp, no "
+        "authentication, limits, DataLoader, breaker, logs or metrics: "
+        f"{view['rps']:.0f} req/s, p50 {view['p50_ms']:.2f} ms. **graphql-core alone** on "
+        "S2's document over in-memory records (no HTTP, no Strawberry, no upstream calls): "
+        f"{s2['ms_per_operation']} ms an operation, at most {s2['max_rps_one_core']} req/s "
+        "on one core. A target above its floor cannot be met by the gateway's code on this "
+        "stack.\n"
+    )
 
 
 def write(report: dict[str, Any], output: Path) -> Path:

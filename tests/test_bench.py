@@ -1,4 +1,5 @@
-"""The benchmark's report writing, without load: the PNG writer, the chart, the tables."""
+"""The benchmark's report writing, without load: the PNG writer, the chart, the tables; and
+the floor programs, which must answer like the scenarios they bound."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from bench import suite
+from bench import floors, suite
 from bench.report import histogram_quantile, latency_chart, markdown_table, png_bytes
+from sandbox.runner import SandboxProcess
 
 
 def _decode_png(data: bytes) -> tuple[int, int, bytes]:
@@ -128,6 +131,11 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "scenario": "1000 samples x 10 scalar fields", "rounds": 5,
         "graphql_core_ms": 50.0, "gateway_ms": 60.0, "ratio": 1.2, "target_ratio": 1.3,
     }  # fmt: skip
+    floor = {
+        "relay": {"rps": 1300.0, "p50_ms": 1.0, "p99_ms": 2.0, "errors": 0},
+        "strawberry": {"rps": 1900.0, "p50_ms": 2.0, "p99_ms": 4.0, "errors": 0},
+        "s2_execution": {"rounds": 200, "ms_per_operation": 4.0, "max_rps_one_core": 250},
+    }
     report = {
         "quick": True,
         "when": "2026-01-01T00:00:00+00:00",
@@ -139,14 +147,53 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "soak": soak,
         "batching": batching,
         "graph_execution": execution,
-        "targets": suite.targets(scenarios, soak, batching, execution),
+        "floors": floor,
+        "targets": suite.targets(scenarios, soak, batching, execution, floor),
     }
     path = suite.write(report, tmp_path / "bench")
     text = path.read_text()
     assert "| S1 | scenario S1 | 1000 |" in text
-    assert "| S5 / S6 throughput | >= 0.6 | 0.500 (1000 / 2000) | **missed** |" in text
+    assert (
+        "| S5 / S6 throughput | >= 0.6 | 0.500 (1000 / 2000) | **missed** "
+        "| 0.650 (1300 / 2000, bare relay) |"
+    ) in text
+    assert "| S1 throughput | >= 2000 req/s | 1000 req/s | **missed** | 1900 req/s" in text
+    assert "| S3 p50 latency | <= 40 ms | 1.5 ms | met | - |" in text
+    assert "at most 250 req/s on one core" in text
     assert "| S1 gateway overhead p99 (at half load) | <= 2.0 ms |" in text
     assert "![latency percentiles](bench.png)" in text
     assert (tmp_path / "bench.json").read_text().startswith("{")
     width, height, _ = _decode_png((tmp_path / "bench.png").read_bytes())
     assert (width, height) == (960, 480)
+
+
+def _first_sample(sandbox: SandboxProcess) -> dict[str, Any]:
+    listing = httpx.get(f"{sandbox.urls['samples']}/samples", params={"page_size": 1})
+    sample: dict[str, Any] = listing.json()["data"]["samples"][0]
+    return sample
+
+
+def test_relay_floor_answers_what_the_sample_service_answers(sandbox: SandboxProcess) -> None:
+    sample = _first_sample(sandbox)
+    direct = httpx.get(f"{sandbox.urls['samples']}/samples/{sample['id']}")
+    with floors.serving("relay", sandbox.urls["samples"], None) as url:
+        relayed = httpx.get(f"{url}/api/samples/{sample['id']}")
+    assert relayed.status_code == direct.status_code == 200
+    assert relayed.json() == direct.json()
+
+
+def test_strawberry_floor_answers_s1(sandbox: SandboxProcess) -> None:
+    sample = _first_sample(sandbox)
+    body = {"query": suite.S1, "variables": {"id": sample["id"]}}
+    with floors.serving("strawberry", sandbox.urls["samples"], None) as url:
+        answer = httpx.post(url + "/", json=body)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "data": {"sample": {"id": sample["id"], "name": sample["name"], "status": sample["status"]}}
+    }
+
+
+def test_s2_floor_executes_s2_shape_without_errors() -> None:
+    reading = floors.s2_execution(rounds=8)
+    assert reading["ms_per_operation"] > 0
+    assert abs(reading["max_rps_one_core"] - 1000 / reading["ms_per_operation"]) <= 1
