@@ -40,7 +40,7 @@ from security.http import (
 from security.operation import Spend
 from security.ratelimit import Decision
 from security.runtime import SecurityRuntime
-from upstreams.pool import create_http_client
+from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
 
 
@@ -58,7 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        http = create_http_client(max_connections=settings.http_max_connections)
+        http = create_http_pool(max_connections=settings.http_max_connections)
         upstreams = Upstreams(
             settings.upstream_configs(),
             http,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
+from upstreams.pool import HttpPool
 from upstreams.registry import Upstreams
 
 
@@ -13,7 +12,7 @@ from upstreams.registry import Upstreams
 class Runtime:
     """Filled in by the lifespan on startup and emptied on shutdown."""
 
-    _http: httpx.AsyncClient | None = field(default=None)
+    _http: HttpPool | None = field(default=None)
     _upstreams: Upstreams | None = field(default=None)
 
     @property
@@ -23,13 +22,13 @@ class Runtime:
         return self._upstreams
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> HttpPool:
         """The shared pool itself, for streamed calls (the REST passthrough)."""
         if self._http is None:
             raise RuntimeError("the gateway is not started: the HTTP pool is not ready")
         return self._http
 
-    def start(self, http: httpx.AsyncClient, upstreams: Upstreams) -> None:
+    def start(self, http: HttpPool, upstreams: Upstreams) -> None:
         self._http, self._upstreams = http, upstreams
 
     async def stop(self) -> None:

@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from tests.conftest import SandboxControl, auth_header, log_lines, sandbox_settings
 from upstreams.client import UpstreamClient
 from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamConfig
+from upstreams.pool import HttpPool
 
 # One sample and its template: a samples call, then a templates call through a DataLoader.
 SAMPLES = "query Samples($id: ID) { sample(id: $id) { id template { name } } }"
@@ -271,12 +272,12 @@ async def test_upstream_request_carries_trace_context_and_request_id() -> None:
         seen.append(request.headers)
         return httpx.Response(200, json={"success": True, "data": {"id": "s1"}})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        observer = GatewayObserver(Metrics(), tracing)
-        client = UpstreamClient(
-            UpstreamConfig(name="samples", base_url="http://samples.test"), http, observer=observer
-        )
-        await client.request(CallContext(request_id="rid-9"), "GET", "/samples/s1")
+    http = HttpPool(httpx.MockTransport(handler))
+    observer = GatewayObserver(Metrics(), tracing)
+    client = UpstreamClient(
+        UpstreamConfig(name="samples", base_url="http://samples.test"), http, observer=observer
+    )
+    await client.request(CallContext(request_id="rid-9"), "GET", "/samples/s1")
     (span,) = exporter.get_finished_spans()
     (headers,) = seen
     assert headers["x-request-id"] == "rid-9"

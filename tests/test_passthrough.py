@@ -45,7 +45,7 @@ from tests.conftest import (
 )
 from tests.processes import gateway_process as start_gateway
 from upstreams.config import BreakerPolicy, BulkheadPolicy, RetryPolicy, Timeouts
-from upstreams.pool import create_http_client
+from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
 
 if TYPE_CHECKING:
@@ -650,7 +650,7 @@ async def _tiny_gateway(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A tiny app of just the passthrough (a custom guard or config) over the sandbox."""
     runtime = Runtime()
-    pool = create_http_client()
+    pool = create_http_pool()
     runtime.start(pool, Upstreams(sandbox_settings(sandbox).upstream_configs(), pool))
     app = Starlette(routes=[Mount("/api", app=Passthrough(runtime, **options))])
     try:

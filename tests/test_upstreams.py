@@ -22,7 +22,7 @@ from httpx_aiohttp import AiohttpTransport
 from sandbox.runner import SandboxProcess
 from sandbox.seed import DEMO_USERS
 from upstreams.breaker import BreakerState
-from upstreams.client import UpstreamClient
+from upstreams.client import UpstreamClient, query_string
 from upstreams.config import (
     BreakerPolicy,
     BulkheadPolicy,
@@ -37,7 +37,7 @@ from upstreams.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from upstreams.pool import create_http_client
+from upstreams.pool import HttpPool, create_http_pool
 from upstreams.registry import SERVICES, Upstreams
 from upstreams.services import Page, SamplesClient
 
@@ -79,14 +79,14 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = create_http_client(max_connections=300)
-    yield client
-    await client.aclose()
+async def http() -> AsyncIterator[HttpPool]:
+    pool = create_http_pool(max_connections=300)
+    yield pool
+    await pool.aclose()
 
 
 @pytest.fixture
-async def upstreams(sandbox: SandboxProcess, http: httpx.AsyncClient) -> Upstreams:
+async def upstreams(sandbox: SandboxProcess, http: HttpPool) -> Upstreams:
     return Upstreams({name: _config(sandbox, name) for name in SERVICES}, http)
 
 
@@ -95,7 +95,7 @@ def _config(sb: SandboxProcess, name: str, **overrides: Any) -> UpstreamConfig:
 
 
 def _samples(
-    sb: SandboxProcess, http: httpx.AsyncClient, **overrides: Any
+    sb: SandboxProcess, http: HttpPool, **overrides: Any
 ) -> tuple[SamplesClient, UpstreamClient]:
     injected = {k: overrides.pop(k) for k in ("clock", "sleep", "rng") if k in overrides}
     client = UpstreamClient(_config(sb, "samples", **overrides), http, **injected)
@@ -252,7 +252,7 @@ async def test_every_service_reports_healthy(upstreams: Upstreams) -> None:
 
 
 async def test_breaker_opens_fails_fast_half_opens_and_closes(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     clock = FakeClock()
     samples, client = _samples(
@@ -283,7 +283,7 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
 
 
 async def test_client_errors_do_not_open_the_breaker(
-    sandbox: SandboxProcess, http: httpx.AsyncClient
+    sandbox: SandboxProcess, http: HttpPool
 ) -> None:
     samples, client = _samples(sandbox, http, breaker=BreakerPolicy(failure_threshold=2))
     for _ in range(4):
@@ -296,7 +296,7 @@ async def test_client_errors_do_not_open_the_breaker(
 
 
 async def test_get_is_retried_on_503(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     slept: list[float] = []
 
@@ -312,7 +312,7 @@ async def test_get_is_retried_on_503(
 
 
 async def test_post_is_never_retried(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(sandbox, http, retry=RetryPolicy(attempts=5), sleep=_no_sleep)
     control.fault("samples", status=503, methods=["POST"])
@@ -323,7 +323,7 @@ async def test_post_is_never_retried(
 
 
 async def test_retries_never_run_past_the_deadline(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(
         sandbox,
@@ -344,7 +344,7 @@ async def test_retries_never_run_past_the_deadline(
 
 
 async def test_a_slow_answer_is_a_timeout(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(sandbox, http, timeouts=Timeouts(connect=0.5, read=0.2, total=2))
     control.fault("samples", delay_ms=1000, methods=["GET"])
@@ -356,7 +356,7 @@ async def test_a_slow_answer_is_a_timeout(
 
 
 async def test_a_dropped_connection_is_unavailable(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(sandbox, http)
     control.fault("samples", status=0, methods=["POST"])
@@ -394,9 +394,7 @@ def unaccepting_port() -> Iterator[int]:
     server.close()
 
 
-async def test_stopped_upstream_is_unavailable_fast(
-    http: httpx.AsyncClient, closed_port: int
-) -> None:
+async def test_stopped_upstream_is_unavailable_fast(http: HttpPool, closed_port: int) -> None:
     config = UpstreamConfig(
         name="storage",
         base_url=f"http://127.0.0.1:{closed_port}",
@@ -414,7 +412,7 @@ async def test_stopped_upstream_is_unavailable_fast(
 
 
 async def test_unaccepting_upstream_fails_within_connect_timeout(
-    http: httpx.AsyncClient, unaccepting_port: int
+    http: HttpPool, unaccepting_port: int
 ) -> None:
     config = UpstreamConfig(
         name="storage",
@@ -437,7 +435,8 @@ async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
 ) -> None:
     limit = 10
     counting = CountingTransport(AiohttpTransport(limits=httpx.Limits(max_connections=300)))
-    async with httpx.AsyncClient(transport=counting, trust_env=False) as http:
+    http = HttpPool(counting)
+    try:
         samples, client = _samples(
             sandbox, http, bulkhead=BulkheadPolicy(max_concurrency=limit, queue_timeout=10)
         )
@@ -446,6 +445,8 @@ async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
         control.wait_idle("samples")
         control.reset_stats()
         results = await asyncio.gather(*(samples.get(CTX, first) for _ in range(200)))
+    finally:
+        await http.aclose()
     assert all(r["id"] == first for r in results)
     assert client.bulkhead.max_in_flight == limit
     assert counting.peak <= limit
@@ -455,7 +456,7 @@ async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
 
 
 async def test_bulkhead_full_fails_fast(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(
         sandbox, http, bulkhead=BulkheadPolicy(max_concurrency=2, queue_timeout=0.05)
@@ -471,7 +472,7 @@ async def test_bulkhead_full_fails_fast(
 
 
 async def test_get_many_batch_is_one_request_and_aligned(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(sandbox, http, batch=True)
     ids = [s["id"] for s in (await samples.list(CTX, page_size=3)).items]
@@ -483,7 +484,7 @@ async def test_get_many_batch_is_one_request_and_aligned(
 
 
 async def test_get_many_without_batch_fans_out_once_per_distinct_id(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, _ = _samples(sandbox, http, batch=False)
     ids = [s["id"] for s in (await samples.list(CTX, page_size=3)).items]
@@ -511,7 +512,7 @@ async def test_get_many_of_templates_and_jobs_batch(
 
 
 async def test_get_many_answers_none_for_ids_that_cannot_exist(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     for batch in (True, False):
         samples, _ = _samples(sandbox, http, batch=batch)
@@ -520,7 +521,7 @@ async def test_get_many_answers_none_for_ids_that_cannot_exist(
 
 
 async def test_sample_locations_many_batch_and_fan_out_agree(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     configs = {name: _config(sandbox, name) for name in SERVICES}
     upstreams = Upstreams(configs, http)
@@ -556,7 +557,7 @@ async def test_jobs_for_samples_is_one_call_aligned_per_sample(
 
 
 async def test_breaker_opening_mid_retry_reports_the_upstream_error(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, client = _samples(
         sandbox,
@@ -574,7 +575,7 @@ async def test_breaker_opening_mid_retry_reports_the_upstream_error(
 
 
 async def test_an_expired_deadline_sends_nothing_and_spares_the_breaker(
-    sandbox: SandboxProcess, http: httpx.AsyncClient, control: SandboxControl
+    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     samples, client = _samples(sandbox, http, breaker=BreakerPolicy(failure_threshold=1))
     with pytest.raises(UpstreamTimeout):
@@ -584,11 +585,27 @@ async def test_an_expired_deadline_sends_nothing_and_spares_the_breaker(
 
 
 async def test_a_cookie_one_answer_sets_never_rides_on_another_callers_request(
-    sandbox: SandboxProcess, http: httpx.AsyncClient
+    sandbox: SandboxProcess, http: HttpPool
 ) -> None:
     client = UpstreamClient(_config(sandbox, "samples"), http)
     setting = await client.request(CTX, "GET", "/_sandbox/echo", params={"cookie": "1"})
     later = await client.request(CallContext(request_id="other"), "GET", "/_sandbox/echo")
     assert "cookie" not in {name for name, _ in setting["headers"]}
     assert "cookie" not in {name for name, _ in later["headers"]}
-    assert not http.cookies
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ids": "a,b,c", "page": 2},
+        {"q": "plasma samples/2024 & more", "empty": ""},
+        {"active": True, "archived": False, "skipped": None},
+        {"status": ["validated", "in storage"], "volume": 1.5},
+        {"name": "Müller"},
+    ],
+)
+def test_query_strings_are_spelled_as_httpx_spells_params(params: dict[str, Any]) -> None:
+    """A filter left as None is not sent at all (httpx would send ``name=``)."""
+    given = {k: v for k, v in params.items() if v is not None}
+    expected = httpx.Request("GET", "http://upstream.test/x", params=given).url.query.decode()
+    assert query_string(params) == expected

@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -37,6 +38,7 @@ from upstreams.errors import (
     UpstreamUnavailable,
 )
 from upstreams.normalize import canonical, envelope_failure, normalize, parse_error, unwrap
+from upstreams.pool import HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay, may_retry
 
 HEALTH_PATHS: Mapping[str, str] = {"rag": "/api/v1/health"}
@@ -75,7 +77,7 @@ class UpstreamClient:
     def __init__(
         self,
         config: UpstreamConfig,
-        http: httpx.AsyncClient,
+        http: HttpPool,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -289,18 +291,26 @@ class UpstreamClient:
             headers.update(extra_headers)
         if content is not None:
             headers["Content-Type"] = "application/json"
-        query = {k: v for k, v in (params or {}).items() if v is not None}
+        url = self._base_url + path
+        if params:
+            query = query_string(params)
+            if query:
+                url += "?" + query
         try:
+            request = httpx.Request(
+                method,
+                url,
+                content=content,
+                files=files,
+                headers=headers,
+                extensions={"timeout": timeout.as_dict()},
+            )
             async with asyncio.timeout(remaining):
-                response = await self._http.request(
-                    method,
-                    self._base_url + path,
-                    params=query or None,
-                    content=content,
-                    files=files,
-                    headers=headers,
-                    timeout=timeout,
-                )
+                response = await self._http.send(request)
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
         except TimeoutError as exc:
             raise UpstreamTimeout(name, "no answer within the call's time budget") from exc
         except httpx.TimeoutException as exc:
@@ -310,7 +320,6 @@ class UpstreamClient:
         except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
             raise UpstreamUnavailable(name, _connect_failure(exc)) from exc
 
-        body = response.content
         if response.status_code >= 400:
             raise parse_error(name, response.status_code, body)
         if not body.strip():
@@ -325,6 +334,18 @@ class UpstreamClient:
         if failure is not None:
             raise UpstreamStatusError(name, response.status_code, failure)
         return normalize(unwrap(name, payload))
+
+
+def query_string(params: Params) -> str:
+    """``params`` as a query string, spelled as httpx spells ``params=``: None left out,
+    booleans ``true``/``false``, a list or tuple as repeated keys."""
+    items: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        for one in value if isinstance(value, list | tuple) else (value,):
+            items.append((key, "true" if one is True else "false" if one is False else str(one)))
+    return urlencode(items)
 
 
 def _connect_failure(exc: BaseException) -> str:

@@ -8,11 +8,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-import httpx
-
 from upstreams.breaker import TransitionHook
 from upstreams.client import CallObserver, UpstreamClient
 from upstreams.config import UpstreamConfig
+from upstreams.pool import HttpPool
 from upstreams.services import (
     AuthClient,
     NotificationsClient,
@@ -33,7 +32,7 @@ class Upstreams:
     def __init__(
         self,
         configs: Mapping[str, UpstreamConfig],
-        http: httpx.AsyncClient,
+        http: HttpPool,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
