@@ -9,6 +9,7 @@ tracseq-gateway export-schema   write the printed SDL to schema.graphql
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -40,7 +41,18 @@ def app_factory() -> Starlette:
 
     settings = _load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move everything allocated so far (modules, the schema, the app) out of the cyclic
+    garbage collector's sight: none of it is ever garbage. Without this a full collection
+    walks all of it: 25-42 ms with the event loop stopped, measured under S1 at ~360 req/s,
+    and the largest latencies of a run were those pauses (max 36-49 ms, 7-8 ms after)."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(settings: Settings) -> None:
@@ -61,7 +73,9 @@ def serve(settings: Settings) -> None:
     if settings.workers == 1:
         from gateway.app import create_app
 
-        _run(create_app(settings), settings)
+        app = create_app(settings)
+        freeze_startup_heap()
+        _run(app, settings)
         return
     owned_dir = None
     if not os.environ.get(MULTIPROC_ENV):
