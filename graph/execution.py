@@ -17,10 +17,12 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLID,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
@@ -28,9 +30,12 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-# field name -> (python attribute, coercion of the leaf type, non-null)
-_Plan = dict[str, tuple[str, Callable[[Any], Any], bool]]
+# field name -> (python attribute, coercion of the leaf type, non-null, str passes as is)
+_Leaf = tuple[str, Callable[[Any], Any], bool, bool]
+_Plan = dict[str, _Leaf]
 _PLANS: WeakKeyDictionary[GraphQLObjectType, _Plan] = WeakKeyDictionary()
+# Built-in scalars whose coercion returns a str unchanged.
+_STRINGS = (GraphQLString, GraphQLID)
 
 
 def leaf_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> _Plan:
@@ -55,13 +60,46 @@ def leaf_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> _Plan:
         leaf = field_type.of_type if non_null else field_type
         if is_leaf_type(leaf):
             assert isinstance(leaf, GraphQLLeafType)
-            plan[name] = (definition.python_name, leaf.coerce_output_value, non_null)
+            strings = any(leaf is scalar for scalar in _STRINGS)
+            plan[name] = (definition.python_name, leaf.coerce_output_value, non_null, strings)
     _PLANS[parent_type] = plan
     return plan
 
 
+# One entry per response key of a selection: the key, its field group, and the leaf plan
+# entry when the fast path may read it.
+_Row = tuple[str, Any, _Leaf | None]
+
+
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor with plain leaf fields read directly (see the module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core collects a selection once per (type, field group) and hands the same
+        # grouped field set to every item of a list: its rows are worked out once too.
+        # Keyed by identity, with the key objects kept alive so that no id is reused.
+        self._rows: dict[tuple[int, int], tuple[Any, Any, list[_Row] | None]] = {}
+
+    def _rows_for(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[_Row] | None:
+        key = (id(grouped_field_set), id(parent_type))
+        cached = self._rows.get(key)
+        if cached is not None:
+            return cached[2]
+        rows: list[_Row] | None = None
+        if not (self.middleware_manager is not None and self.middleware_manager.middlewares):
+            plan = leaf_plan(self.schema, parent_type)
+            rows = []
+            for response_name, field_details_list in grouped_field_set.items():
+                node = field_details_list[0].node
+                leaf = None if node.arguments else plan.get(node.name.value)
+                rows.append((response_name, field_details_list, leaf))
+            if all(leaf is None for _, _, leaf in rows):
+                rows = None
+        self._rows[key] = (grouped_field_set, parent_type, rows)
+        return rows
 
     def execute_fields(
         self,
@@ -71,26 +109,25 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         *rest: Any,
     ) -> Any:
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
-            return super().execute_fields(parent_type, source_value, path, grouped_field_set, *rest)
-        plan = leaf_plan(self.schema, parent_type)
-        if not plan:
+        rows = self._rows_for(parent_type, grouped_field_set)
+        if rows is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, *rest)
         results: dict[str, Any] = {}
         pending: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                leaf = plan.get(node.name.value)
-                if leaf is not None and not node.arguments:
-                    attribute, coerce, non_null = leaf
+            for response_name, field_details_list, leaf in rows:
+                if leaf is not None:
+                    attribute, coerce, non_null, strings = leaf
                     try:
                         value = getattr(source_value, attribute)
                         if value is None:
                             if not non_null:
                                 results[response_name] = None
                                 continue
+                        elif strings and type(value) is str:
+                            results[response_name] = value
+                            continue
                         elif not isinstance(value, Exception):
                             coerced = coerce(value)
                             if coerced is not None and coerced is not Undefined:

@@ -66,6 +66,11 @@ class Query:
         return _items()
 
     @strawberry.field
+    def numbered(self) -> Item:
+        # An int where a String and an ID are declared: coerced to strings, not passed on.
+        return Item(id=7, name=42, colour=Colour.RED)  # type: ignore[arg-type]
+
+    @strawberry.field
     def raising(self) -> Item:
         return _Raising(id=strawberry.ID("r"), name="raising", colour=Colour.BLUE)
 
@@ -90,6 +95,7 @@ DOCUMENTS = {
     "a float the scalar rejects": "{ items { size } }",
     "an attribute that raises": "{ raising { id note } }",
     "the same field twice": "{ items { name name id } }",
+    "numbers where strings are declared": "{ numbered { id name } }",
 }
 
 
@@ -101,6 +107,13 @@ async def test_gateway_executor_answers_exactly_as_graphql_core(document: str) -
     theirs = await stock.execute(document, variables)
     assert mine.data == theirs.data
     assert [e.formatted for e in mine.errors or []] == [e.formatted for e in theirs.errors or []]
+
+
+async def test_numbers_in_string_fields_are_coerced_to_strings() -> None:
+    ours, _ = _schemas()
+    result = await ours.execute("{ numbered { id name } }")
+    assert result.errors is None
+    assert result.data == {"numbered": {"id": "7", "name": "42"}}
 
 
 async def test_broken_records_report_errors_with_paths() -> None:

@@ -93,6 +93,23 @@ def parse_timestamp(value: Any) -> Any:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+# What normalize() does with a key's value; keys repeat in every record, so each key's kind
+# is worked out once (up to _MAX_KINDS distinct keys, then on every meeting).
+_COPY, _ENUM, _TIMESTAMP, _OTHER = range(4)
+_KINDS: dict[str, int] = {}
+_MAX_KINDS = 4096
+
+
+def _kind(key: str) -> int:
+    if key in OPAQUE_KEYS:
+        return _COPY
+    if key in ENUM_KEYS:
+        return _ENUM
+    if key.endswith("_at") or key in TIMESTAMP_KEYS:
+        return _TIMESTAMP
+    return _OTHER
+
+
 def normalize(value: Any) -> Any:
     """Canonicalise enums and parse timestamps, recursively, in plain JSON data."""
     if isinstance(value, list):
@@ -102,15 +119,19 @@ def normalize(value: Any) -> Any:
     # The hot loop of every upstream answer (a 1,000-sample page has ~30,000 values):
     # scalars are copied without a call, and only containers recurse.
     out: dict[str, Any] = {}
+    kinds = _KINDS
     for key, item in value.items():
-        if key in OPAQUE_KEYS:
-            out[key] = item
-        elif key in ENUM_KEYS and isinstance(item, str):
+        kind = kinds.get(key)
+        if kind is None:
+            kind = _kind(key)
+            if len(kinds) < _MAX_KINDS:
+                kinds[key] = kind
+        if kind == _OTHER or (kind == _ENUM and not isinstance(item, str)):
+            out[key] = normalize(item) if isinstance(item, dict | list) else item
+        elif kind == _ENUM:
             out[key] = canonical(item)
-        elif key.endswith("_at") or key in TIMESTAMP_KEYS:
+        elif kind == _TIMESTAMP:
             out[key] = parse_timestamp(item)
-        elif isinstance(item, dict | list):
-            out[key] = normalize(item)
         else:
             out[key] = item
     return out
