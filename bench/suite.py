@@ -551,6 +551,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             }
                             print(f"  {_line(paced)}", flush=True)
                     if scenario.key == "S6":  # S4 comes next and adds samples: soak first
+                        # The floors beside S5 and S6, on the same sandbox state.
+                        with _stage("floors: the stack without the gateway's features"):
+                            floor = run_floors(bench, sample_id, args)
                         with _stage(f"soak: S2 at 70% of {results['S2']['rps']:.0f} req/s"):
                             s2 = next(s for s in scenarios(sample_id) if s.key == "S2")
                             soaked = soak(bench, s2, results["S2"]["rps"], args.soak)
@@ -558,8 +561,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             print(f"  RSS growth {growth}%, 5xx {fives}", flush=True)
                         with _stage("upstream requests per operation, batch extensions on/off"):
                             batched = batching(sandbox, where, token)
-                with _stage("floors: the stack without the gateway's features"):
-                    floor = run_floors(bench, sample_id, args)
             finally:
                 probe.close()
     return {
