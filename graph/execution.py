@@ -28,10 +28,13 @@ from graphql import (
 )
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 
-# field name -> (python attribute, coercion of the leaf type, non-null, str passes as is)
-_Leaf = tuple[str, Callable[[Any], Any], bool, bool]
+# field name -> (python attribute, coercion of the leaf type, non-null, shortcut): the
+# shortcut is _STR (a str passes as it is), an enum class with its members' names, or None.
+_STR = "str"
+_Shortcut = str | tuple[type, dict[Any, str]] | None
+_Leaf = tuple[str, Callable[[Any], Any], bool, _Shortcut]
 _Plan = dict[str, _Leaf]
 _PLANS: WeakKeyDictionary[GraphQLObjectType, _Plan] = WeakKeyDictionary()
 # Built-in scalars whose coercion returns a str unchanged.
@@ -60,10 +63,28 @@ def leaf_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> _Plan:
         leaf = field_type.of_type if non_null else field_type
         if is_leaf_type(leaf):
             assert isinstance(leaf, GraphQLLeafType)
-            strings = any(leaf is scalar for scalar in _STRINGS)
-            plan[name] = (definition.python_name, leaf.coerce_output_value, non_null, strings)
+            plan[name] = (
+                definition.python_name,
+                leaf.coerce_output_value,
+                non_null,
+                _shortcut(leaf),
+            )
     _PLANS[parent_type] = plan
     return plan
+
+
+def _shortcut(leaf: GraphQLLeafType) -> _Shortcut:
+    """What the coercion of ``leaf`` amounts to for the common value, if it can be said
+    ahead: String and ID return a str unchanged; a Strawberry enum names a member of its
+    class by the GraphQL value whose value equals the member's (a scan per call)."""
+    if any(leaf is scalar for scalar in _STRINGS):
+        return _STR
+    if isinstance(leaf, CustomGraphQLEnumType):
+        by_value = {value.value: name for name, value in leaf.values.items()}
+        members: list[Any] = list(leaf.wrapped_cls)
+        names = {m: by_value[m.value] for m in members if m.value in by_value}
+        return (leaf.wrapped_cls, names)
+    return None
 
 
 # One entry per response key of a selection: the key, its field group, and the leaf plan
@@ -118,20 +139,25 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             for response_name, field_details_list, leaf in rows:
                 if leaf is not None:
-                    attribute, coerce, non_null, strings = leaf
+                    attribute, coerce, non_null, shortcut = leaf
                     try:
                         value = getattr(source_value, attribute)
                         if value is None:
                             if not non_null:
                                 results[response_name] = None
                                 continue
-                        elif strings and type(value) is str:
-                            results[response_name] = value
-                            continue
-                        elif not isinstance(value, Exception):
-                            coerced = coerce(value)
-                            if coerced is not None and coerced is not Undefined:
-                                results[response_name] = coerced
+                        else:
+                            out: Any
+                            if shortcut is _STR and type(value) is str:
+                                out = value
+                            elif isinstance(shortcut, tuple) and type(value) is shortcut[0]:
+                                out = shortcut[1].get(value)
+                            elif isinstance(value, Exception):
+                                out = None
+                            else:
+                                out = coerce(value)
+                            if out is not None and out is not Undefined:
+                                results[response_name] = out
                                 continue
                     except Exception:  # noqa: S110 - execute_field reports it below
                         pass

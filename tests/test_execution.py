@@ -20,6 +20,12 @@ class Colour(enum.Enum):
     BLUE = "blue"
 
 
+class Paint(enum.Enum):
+    """Not the declared enum, though its values match Colour's."""
+
+    RED = "red"
+
+
 class Exploding:
     def __get__(self, obj: object, owner: type | None = None) -> str:
         raise RuntimeError("attribute failed")
@@ -71,6 +77,13 @@ class Query:
         return Item(id=7, name=42, colour=Colour.RED)  # type: ignore[arg-type]
 
     @strawberry.field
+    def foreign(self) -> list[Item | None]:
+        return [
+            Item(id=strawberry.ID("p"), name="paint", colour=Paint.RED),  # type: ignore[arg-type]
+            Item(id=strawberry.ID("v"), name="value", colour="blue"),  # type: ignore[arg-type]
+        ]
+
+    @strawberry.field
     def raising(self) -> Item:
         return _Raising(id=strawberry.ID("r"), name="raising", colour=Colour.BLUE)
 
@@ -96,6 +109,7 @@ DOCUMENTS = {
     "an attribute that raises": "{ raising { id note } }",
     "the same field twice": "{ items { name name id } }",
     "numbers where strings are declared": "{ numbered { id name } }",
+    "an enum field holding another enum or a raw value": "{ foreign { id colour } }",
 }
 
 
