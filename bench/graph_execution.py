@@ -22,11 +22,13 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     GraphQLArgument,
     GraphQLEnumType,
     GraphQLField,
@@ -159,7 +161,7 @@ class _MemorySamples:
         items = self._records[start : start + page_size]
         return Page(items=items, total_count=len(self._records), page=page, page_size=page_size)
 
-    async def get_many(self, _call: CallContext, ids: Any) -> list[Any]:
+    async def get_many(self, _call: CallContext, ids: Any) -> Sequence[Any]:
         return [None for _ in ids]
 
 
@@ -190,6 +192,8 @@ async def run(n: int, rounds: int) -> dict[str, Any]:
         )
 
     core_result = execute(core_schema, document, variable_values=variables)
+    if not isinstance(core_result, ExecutionResult):  # every baseline resolver is sync
+        raise SystemExit("the baseline execution did not complete synchronously")
     ours_result = await schema.execute(DOCUMENT, variables, context_value=context())
     if core_result.errors or ours_result.errors:
         raise SystemExit(f"errors: {core_result.errors or ours_result.errors}")
