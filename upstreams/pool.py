@@ -1,4 +1,4 @@
-"""The one pooled HTTP connection pool of a process.
+"""The one HTTP connection pool of a process.
 
 httpx is the client API: calls are ``httpx.Request`` objects answered by an
 ``httpx.AsyncBaseTransport``. httpx's own transport is slow under concurrency (encode/httpx
