@@ -813,6 +813,8 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
 
 def floors_text(floor: Mapping[str, Any]) -> str:
     relay, view, s2 = floor["relay"], floor["strawberry"], floor["s2_execution"]
+    runs = (("bare relay", relay), ("bare Strawberry view", view))
+    errors = [f"{name}: {r['errors']}" for name, r in runs if r["errors"]]
     return (
         "Floors (`bench/floors.py`), on the gateway's CPU and driven like the scenario they "
         "bound: what this stack allows with none of the gateway's features. **Bare relay**: "
@@ -825,7 +827,13 @@ def floors_text(floor: Mapping[str, Any]) -> str:
         "S2's document over in-memory records (no HTTP, no Strawberry, no upstream calls): "
         f"{s2['ms_per_operation']} ms an operation, at most {s2['max_rps_one_core']} req/s "
         "on one core. A target above its floor cannot be met by the gateway's code on this "
-        "stack.\n"
+        "stack."
+        + (
+            f" **Errors during the floor runs** (they void it): {', '.join(errors)}."
+            if errors
+            else ""
+        )
+        + "\n"
     )
 
 

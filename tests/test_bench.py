@@ -160,6 +160,10 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
     assert "| S1 throughput | >= 2000 req/s | 1000 req/s | **missed** | 1900 req/s" in text
     assert "| S3 p50 latency | <= 40 ms | 1.5 ms | met | - |" in text
     assert "at most 250 req/s on one core" in text
+    assert "Errors during the floor runs" not in text
+    floor["relay"]["errors"] = 3
+    text = suite.write(report, tmp_path / "bench").read_text()
+    assert "**Errors during the floor runs** (they void it): bare relay: 3." in text
     assert "| S1 gateway overhead p99 (at half load) | <= 2.0 ms |" in text
     assert "![latency percentiles](bench.png)" in text
     assert (tmp_path / "bench.json").read_text().startswith("{")
