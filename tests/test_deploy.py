@@ -35,7 +35,9 @@ def manifests() -> dict[str, dict[str, Any]]:
 def get_routes() -> set[str]:
     """The paths the gateway answers GET on, as built from default settings."""
     app = create_app(Settings())
-    return {r.path for r in app.routes if "GET" in (getattr(r, "methods", None) or ())}
+    return {
+        getattr(r, "path", "") for r in app.routes if "GET" in (getattr(r, "methods", None) or ())
+    }
 
 
 @pytest.mark.parametrize(

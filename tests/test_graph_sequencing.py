@@ -192,7 +192,7 @@ async def test_sequencing_job_by_id_with_sheet_samples_and_creator(
 
 async def test_job_samples_batched_through_loaders(sandbox: Any, control: SandboxControl) -> None:
     for batch in (True, False):
-        overrides = {} if batch else {"batch_services": frozenset()}
+        overrides: dict[str, Any] = {} if batch else {"batch_services": frozenset()}
         async with gateway_client(sandbox_settings(sandbox, **overrides)) as client:
             control.reset_stats()
             body = await gql(client, JOBS_WITH_SAMPLES, first=20)

@@ -191,7 +191,7 @@ async def test_location_containers_and_samples_without_batch_extension(
       } } }
     } } } }"""
     for batch in (True, False):
-        overrides = {} if batch else {"batch_services": frozenset()}
+        overrides: dict[str, Any] = {} if batch else {"batch_services": frozenset()}
         async with gateway_client(sandbox_settings(sandbox, **overrides)) as client:
             control.reset_stats()
             body = await gql(client, query, first=10)
