@@ -331,5 +331,7 @@ class Mutation:
     async def cancel_sequencing_job(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> SequencingJob:
-        record = await sequencing_resolvers.cancel(info.context, id)
+        # Principal investigators and administrators may cancel any job; others their own.
+        any_job = rbac.allows(rbac.CANCEL_SEQUENCING, info.context.principal)
+        record = await sequencing_resolvers.cancel(info.context, id, any_job=any_job)
         return SequencingJob.from_record(record)

@@ -6,9 +6,26 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from resolvers.loaders import Loaders
-from security.principal import Principal
 from upstreams.config import CallContext
 from upstreams.registry import Upstreams
+
+
+class Caller(Protocol):
+    """Who is calling, as the resolvers need it: the gateway's authenticated principal
+    (``security.principal.Principal``) is one. The resolvers do not decide what a role may
+    do; the graph's permissions and the arguments it passes in do."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def expires_at(self) -> float: ...
 
 
 class Sessions(Protocol):
@@ -17,7 +34,7 @@ class Sessions(Protocol):
 
     async def revoke(self, session_id: str, expires_at: float) -> None: ...
 
-    def principal_of_token(self, token: str) -> Principal | None: ...
+    def principal_of_token(self, token: str) -> Caller | None: ...
 
 
 @dataclass(slots=True)
@@ -33,7 +50,7 @@ class Context:
     request_id: str
     default_page_size: int
     max_page_size: int
-    principal: Principal | None = None
+    principal: Caller | None = None
     sessions: Sessions | None = None
     request: Any = None
     response: Any = None
@@ -51,7 +68,7 @@ class Context:
         *,
         default_page_size: int,
         max_page_size: int,
-        principal: Principal | None = None,
+        principal: Caller | None = None,
         sessions: Sessions | None = None,
         request: Any = None,
         response: Any = None,

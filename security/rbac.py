@@ -9,8 +9,9 @@ both tables from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from security.principal import ROLES, Principal
+from security.principal import ROLES
 
 PUBLIC = "public"  # no token needed (login, refresh)
 AUTHENTICATED = "authenticated"  # any valid token, guests included (own profile, logout)
@@ -59,7 +60,14 @@ RULE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def allows(rule: str, principal: Principal | None) -> bool:
+class HasRole(Protocol):
+    """A caller with a role: a ``Principal``, or the resolvers' view of one."""
+
+    @property
+    def role(self) -> str: ...
+
+
+def allows(rule: str, principal: HasRole | None) -> bool:
     if rule == PUBLIC:
         return True
     return principal is not None and principal.role in RULES[rule]
