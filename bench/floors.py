@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import strawberry
 
-from bench.harness import free_port, wrk
+from bench.harness import free_port, wait_until_serving, wrk
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
@@ -120,17 +120,9 @@ def serving(kind: str, upstream: str, cpus: str | None) -> Iterator[str]:
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the {kind} floor server exited during startup")
-            try:
-                httpx.get(url + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the {kind} floor server did not start") from None
-                time.sleep(0.1)
+        # The relay answers the samples service's /health; the view a GET query.
+        ready = "/health" if kind == "relay" else "/?query=%7B__typename%7D"
+        wait_until_serving(proc, url + ready, f"the {kind} floor server")
         yield url
     finally:
         proc.terminate()

@@ -170,19 +170,11 @@ class Gateway:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the gateway exited during startup")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError("the gateway did not start within 30 s")
-            time.sleep(0.1)
+        try:
+            wait_until_serving(self.proc, f"{self.url}/health", "the gateway")
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise
 
     @property
     def url(self) -> str:
@@ -208,6 +200,25 @@ class Gateway:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_until_serving(
+    proc: subprocess.Popen[bytes], url: str, what: str, *, timeout: float = 30
+) -> None:
+    """Poll ``url`` until it answers 2xx; RuntimeError if ``proc`` exits first,
+    TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited during startup")
+        try:
+            if httpx.get(url, timeout=1).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not start within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def wrk(
