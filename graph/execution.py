@@ -21,7 +21,6 @@ from graphql import (
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLSchema,
     GraphQLString,
     Undefined,
     is_leaf_type,
@@ -41,7 +40,7 @@ _PLANS: WeakKeyDictionary[GraphQLObjectType, _Plan] = WeakKeyDictionary()
 _STRINGS = (GraphQLString, GraphQLID)
 
 
-def leaf_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> _Plan:
+def leaf_plan(parent_type: GraphQLObjectType) -> _Plan:
     """The fields of ``parent_type`` that the fast path may read: leaf-typed, no arguments,
     no resolver, no field extensions (permissions), Strawberry's ``getattr`` resolver."""
     plan = _PLANS.get(parent_type)
@@ -111,7 +110,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return cached[2]
         rows: list[_Row] | None = None
         if not (self.middleware_manager is not None and self.middleware_manager.middlewares):
-            plan = leaf_plan(self.schema, parent_type)
+            plan = leaf_plan(parent_type)
             rows = []
             for response_name, field_details_list in grouped_field_set.items():
                 node = field_details_list[0].node

@@ -146,7 +146,7 @@ async def test_broken_records_report_errors_with_paths() -> None:
 def test_fast_path_covers_plain_leaves_only() -> None:
     ours, _ = _schemas()
     item = ours._schema.type_map["Item"]
-    plan = leaf_plan(ours._schema, item)  # type: ignore[arg-type]
+    plan = leaf_plan(item)  # type: ignore[arg-type]
     assert sorted(plan) == ["colour", "id", "name", "note", "size"]
     assert plan["name"][0] == "name"
     assert plan["name"][2] is True
