@@ -73,7 +73,8 @@ DEFAULT_UPSTREAM_URLS: Mapping[str, str] = {
     "notifications": "http://127.0.0.1:8085",
     "rag": "http://127.0.0.1:8086",
 }
-# Services whose deployment offers the [extension] batch filters (the sandbox offers all).
+# Services for which a deployment may offer the [extension] batch filters of UPSTREAMS.md;
+# the real release offers none, so none is used unless TRACSEQ_BATCH_EXTENSIONS says so.
 BATCH_CAPABLE = ("samples", "storage", "templates", "sequencing")
 
 ENVIRONMENTS = ("development", "production", "test")
@@ -107,7 +108,7 @@ class Settings:
     log_level: str = "info"
     log_format: str = "auto"
     upstream_urls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_UPSTREAM_URLS))
-    batch_services: frozenset[str] = frozenset(BATCH_CAPABLE)
+    batch_services: frozenset[str] = frozenset()
     timeouts: Timeouts = field(default_factory=Timeouts)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -164,7 +165,7 @@ class Settings:
             log_level=r.choice("LOG_LEVEL", "info", LOG_LEVELS),
             log_format=r.choice("LOG_FORMAT", "auto", LOG_FORMATS),
             upstream_urls=urls,
-            batch_services=r.services("BATCH_EXTENSIONS", "all"),
+            batch_services=r.services("BATCH_EXTENSIONS", "none"),
             timeouts=r.build(
                 "UPSTREAM_*_TIMEOUT",
                 Timeouts,

@@ -18,7 +18,8 @@ from typing import Any
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from upstreams.config import CallContext
-from upstreams.services import SamplesClient, fan_out
+from upstreams.samples import SamplesClient
+from upstreams.services import fan_out
 
 Record = dict[str, Any]
 

@@ -17,7 +17,8 @@ from resolvers.context import Context
 from resolvers.errors import Forbidden, NotFound, Unauthenticated, parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
 from upstreams.config import CallContext
-from upstreams.services import SequencingClient, fan_out
+from upstreams.sequencing import SequencingClient
+from upstreams.services import fan_out
 
 Record = dict[str, Any]
 

@@ -20,7 +20,8 @@ from resolvers.context import Context
 from resolvers.errors import NotFound, parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
 from upstreams.config import CallContext
-from upstreams.services import StorageClient, fan_out
+from upstreams.services import fan_out
+from upstreams.storage import StorageClient
 
 Record = dict[str, Any]
 

@@ -19,7 +19,8 @@ from resolvers.errors import BadUserInput, NotFound, parse_id
 from resolvers.pagination import Window, plan_pages, slice_pages
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound
-from upstreams.services import TemplatesClient, fan_out
+from upstreams.services import fan_out
+from upstreams.templates import TemplatesClient
 
 Record = dict[str, Any]
 K = TypeVar("K", bound=Hashable)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 
+from sandbox.options import EXTENSIONS, FIXES, options_from
 from sandbox.runner import ALL_SERVICES, DEFAULT_PORTS, serve
 from sandbox.seed import DEMO_USERS
 from sandbox.services.auth import DEFAULT_JWT_SECRET
@@ -53,6 +54,20 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--memory", action="store_true", help="use an in-memory database")
     parser.add_argument("--reset", action="store_true", help="delete and reseed the database")
     parser.add_argument("--jwt-secret", default=DEFAULT_JWT_SECRET, help="HS256 signing secret")
+    parser.add_argument(
+        "--extensions",
+        default="none",
+        help="[extension] batch filters to answer: all, none (the release, default) or a "
+        f"comma list of {', '.join(EXTENSIONS)}",
+    )
+    fixes = "; ".join(f"{name}: {what}" for name, what in FIXES.items())
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"turn one release defect off (repeatable). Defects: {fixes}",
+    )
     parser.add_argument(
         "--announce",
         action="store_true",
@@ -100,6 +115,10 @@ def banner(urls: dict[str, str]) -> str:
 async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
     """Open the store and serve the selected services until cancelled or signalled."""
     services = selected_services(args)
+    try:
+        options = options_from(args.extensions, args.fix)
+    except ValueError as exc:
+        raise SystemExit(f"sandbox: {exc}") from None
     store = open_store(args.db, memory=args.memory, reset=args.reset)
 
     def ready(urls: dict[str, str]) -> None:
@@ -117,6 +136,7 @@ async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
             ports=ports_from(args),
             store=store,
             jwt_secret=args.jwt_secret,
+            options=options,
             on_ready=ready,
             handle_signals=handle_signals,
         )

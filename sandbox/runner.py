@@ -26,6 +26,7 @@ from typing import IO, Any
 import orjson
 import uvicorn
 
+from sandbox.options import RELEASE, Options
 from sandbox.services import SERVICE_NAMES, build_app
 from sandbox.services.auth import DEFAULT_JWT_SECRET
 from sandbox.store import Store, open_store
@@ -90,6 +91,7 @@ async def serve(
     ports: Mapping[str, int] | None = None,
     store: Store | None = None,
     jwt_secret: str = DEFAULT_JWT_SECRET,
+    options: Options = RELEASE,
     sockets: Mapping[str, socket.socket] | None = None,
     on_ready: Callable[[dict[str, str]], None] | None = None,
     handle_signals: bool = True,
@@ -100,6 +102,7 @@ async def serve(
     pre-bound sockets instead. ``store`` defaults to a fresh in-memory store. ``on_ready``
     receives ``{service: base_url}`` once every server is listening. Pass
     ``handle_signals=False`` when the caller owns the process's signals (e.g. the gateway).
+    ``options`` adds [extension] filters and fixed defects to the release's behaviour.
     """
     names = list(dict.fromkeys(services))
     for name in names:
@@ -127,7 +130,7 @@ async def serve(
     servers: dict[str, _Server] = {}
     for name in names:
         config = uvicorn.Config(
-            build_app(name, store, jwt_secret=jwt_secret),
+            build_app(name, store, jwt_secret=jwt_secret, options=options),
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -186,9 +189,11 @@ class SandboxProcess:
         memory: bool = True,
         db_path: str | None = None,
         jwt_secret: str = DEFAULT_JWT_SECRET,
+        options: Options = RELEASE,
         extra_args: Iterable[str] = (),
     ) -> None:
         self.services = list(services)
+        self.options = options
         self.memory = memory
         self.db_path = db_path
         self.jwt_secret = jwt_secret
@@ -211,7 +216,7 @@ class SandboxProcess:
             args.append("--memory")
         elif self.db_path is not None:
             args += ["--db", self.db_path]
-        return args + self.extra_args
+        return args + self.options.arguments() + self.extra_args
 
     def __enter__(self) -> SandboxProcess:
         self._stderr = tempfile.TemporaryFile()

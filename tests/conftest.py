@@ -20,6 +20,7 @@ import structlog
 from gateway.app import create_app
 from gateway.logging import configure_logging
 from gateway.settings import Settings
+from sandbox.options import EXTENSIONS, Options
 from sandbox.runner import SandboxProcess
 from sandbox.tokens import mint_token
 from security.config import RateLimitConfig
@@ -48,9 +49,22 @@ async def redis_client() -> AsyncIterator[Any]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxProcess]:
-    """All seven services on free ports, in memory, in a child process."""
+    """All seven services on free ports, in memory, in a child process, answering as the
+    real release does (no extensions, no fixed defects)."""
     with SandboxProcess() as sb:
         yield sb
+
+
+@pytest.fixture(scope="session")
+def sandbox_ext() -> Iterator[SandboxProcess]:
+    """A second sandbox with every [extension] batch filter on (defects still in)."""
+    with SandboxProcess(options=Options(extensions=frozenset(EXTENSIONS))) as sb:
+        yield sb
+
+
+def extension_settings(sb: SandboxProcess, **overrides: Any) -> Settings:
+    """``sandbox_settings`` with the gateway using every batch extension (for ``sandbox_ext``)."""
+    return sandbox_settings(sb, batch_services=frozenset(EXTENSIONS), **overrides)
 
 
 def free_port() -> int:
@@ -158,14 +172,23 @@ class SandboxControl:
         self._http.close()
 
 
-@pytest.fixture
-def control(sandbox: SandboxProcess) -> Iterator[SandboxControl]:
-    ctl = SandboxControl(sandbox)
+def _control(sb: SandboxProcess) -> Iterator[SandboxControl]:
+    ctl = SandboxControl(sb)
     ctl.clear_faults()
     ctl.reset_stats()
     yield ctl
     ctl.clear_faults()
     ctl.close()
+
+
+@pytest.fixture
+def control(sandbox: SandboxProcess) -> Iterator[SandboxControl]:
+    yield from _control(sandbox)
+
+
+@pytest.fixture
+def control_ext(sandbox_ext: SandboxProcess) -> Iterator[SandboxControl]:
+    yield from _control(sandbox_ext)
 
 
 @pytest.fixture

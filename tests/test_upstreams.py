@@ -39,7 +39,8 @@ from upstreams.errors import (
 )
 from upstreams.pool import HttpPool, create_http_pool
 from upstreams.registry import SERVICES, Upstreams
-from upstreams.services import Page, SamplesClient
+from upstreams.samples import SamplesClient
+from upstreams.services import Page
 
 if TYPE_CHECKING:
     from tests.conftest import SandboxControl

@@ -8,19 +8,17 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
+from upstreams.auth import AuthClient
 from upstreams.breaker import TransitionHook
 from upstreams.client import CallObserver, UpstreamClient
 from upstreams.config import UpstreamConfig
+from upstreams.notifications import NotificationsClient
 from upstreams.pool import HttpPool
-from upstreams.services import (
-    AuthClient,
-    NotificationsClient,
-    RagClient,
-    SamplesClient,
-    SequencingClient,
-    StorageClient,
-    TemplatesClient,
-)
+from upstreams.rag import RagClient
+from upstreams.samples import SamplesClient
+from upstreams.sequencing import SequencingClient
+from upstreams.storage import StorageClient
+from upstreams.templates import TemplatesClient
 
 SERVICES = ("auth", "samples", "storage", "templates", "sequencing", "rag", "notifications")
 

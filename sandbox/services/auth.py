@@ -20,6 +20,7 @@ import jwt
 import orjson
 from jwt.warnings import InsecureKeyLengthWarning
 
+from sandbox.options import RELEASE, Options
 from sandbox.passwords import verify_password
 from sandbox.store import Store
 from sandbox.web import (
@@ -80,7 +81,10 @@ def _digest(token: str) -> str:
 
 
 class AuthService:
-    def __init__(self, store: Store, jwt_secret: str = DEFAULT_JWT_SECRET) -> None:
+    def __init__(
+        self, store: Store, jwt_secret: str = DEFAULT_JWT_SECRET, options: Options = RELEASE
+    ) -> None:
+        self.options = options
         self.store = store
         self.secret = jwt_secret
 

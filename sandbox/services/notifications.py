@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.options import RELEASE, Options
 from sandbox.store import Store
 from sandbox.web import (
     ApiError,
@@ -48,7 +49,8 @@ def render_error(exc: ApiError) -> Response:
 
 
 class NotificationsService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, options: Options = RELEASE) -> None:
+        self.options = options
         self.store = store
 
     def routes(self) -> list[Route]:

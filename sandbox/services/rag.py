@@ -16,6 +16,7 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request as StarletteRequest
 
+from sandbox.options import RELEASE, Options
 from sandbox.store import Store
 from sandbox.web import ApiError, Request, Response, Route, json_response, now_iso
 
@@ -55,7 +56,8 @@ def relevance(score: float) -> float:
 
 
 class RagService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, options: Options = RELEASE) -> None:
+        self.options = options
         self.store = store
 
     def routes(self) -> list[Route]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.options import RELEASE, Options
 from sandbox.seed import barcode_for
 from sandbox.store import Store
 from sandbox.web import (
@@ -105,7 +106,8 @@ def _not_found(what: str) -> ApiError:
 
 
 class SamplesService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, options: Options = RELEASE) -> None:
+        self.options = options
         self.store = store
 
     def routes(self) -> list[Route]:

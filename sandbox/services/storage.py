@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.options import RELEASE, Options
 from sandbox.store import Store
 from sandbox.web import (
     ApiError,
@@ -41,7 +42,8 @@ def _ok(data: Any, message: str | None = None, status: int = 200) -> Response:
 
 
 class StorageService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, options: Options = RELEASE) -> None:
+        self.options = options
         self.store = store
 
     def routes(self) -> list[Route]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.options import RELEASE, Options
 from sandbox.store import Store
 from sandbox.web import (
     ApiError,
@@ -49,7 +50,8 @@ def _not_found() -> ApiError:
 
 
 class TemplatesService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, options: Options = RELEASE) -> None:
+        self.options = options
         self.store = store
 
     malformed_path = staticmethod(_malformed_path)
