@@ -24,19 +24,23 @@ from resolvers.errors import (
     NOT_FOUND,
     RATE_LIMITED,
     UNAUTHENTICATED,
+    UPSTREAM_BAD_RESPONSE,
     UPSTREAM_TIMEOUT,
     UPSTREAM_UNAVAILABLE,
+    UPSTREAM_UNSUPPORTED,
     BadUserInput,
     GraphError,
     NotFound,
     parse_id,
 )
 from upstreams.errors import (
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    UpstreamUnsupported,
 )
 
 log = structlog.get_logger()
@@ -48,8 +52,10 @@ __all__ = [
     "NOT_FOUND",
     "RATE_LIMITED",
     "UNAUTHENTICATED",
+    "UPSTREAM_BAD_RESPONSE",
     "UPSTREAM_TIMEOUT",
     "UPSTREAM_UNAVAILABLE",
+    "UPSTREAM_UNSUPPORTED",
     "BadUserInput",
     "ErrorCodes",
     "GraphError",
@@ -70,6 +76,12 @@ def _upstream_extensions(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:
         if exc.retry_after is not None:
             ext["retryAfter"] = round(exc.retry_after, 3)
         return UPSTREAM_UNAVAILABLE, f"The {exc.service} service is unavailable", ext
+    if isinstance(exc, UpstreamUnsupported):
+        return UPSTREAM_UNSUPPORTED, exc.message, ext
+    if isinstance(exc, UpstreamBadResponse):
+        if exc.field is not None:
+            ext["field"] = exc.field
+        return UPSTREAM_BAD_RESPONSE, exc.message, ext
     if isinstance(exc, UpstreamNotFound):
         return NOT_FOUND, exc.message, ext
     if isinstance(exc, UpstreamStatusError):

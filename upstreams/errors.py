@@ -7,8 +7,12 @@ one place, the client's send path, with ``raise ... from exc``::
     ├── UpstreamUnavailable          nothing was answered: breaker open, connection refused,
     │                                connect timeout, bulkhead full
     ├── UpstreamTimeout              the call ran out of time after the request was sent
-    └── UpstreamStatusError          the service answered with an error status
-        └── UpstreamNotFound         ... and that status was 404
+    ├── UpstreamStatusError          the service answered with an error status
+    │   └── UpstreamNotFound         ... and that status was 404
+    ├── UpstreamUnsupported          the service (as deployed) cannot do what was asked:
+    │                                a route it lacks, a write it would silently drop
+    └── UpstreamBadResponse          it answered something the gateway cannot represent
+                                     (a malformed timestamp, an unknown enum member)
 
 Callers (resolvers, the REST passthrough) map these to GraphQL error codes and HTTP
 statuses; nothing above ``upstreams/`` ever sees an httpx exception.
@@ -68,3 +72,20 @@ class UpstreamStatusError(UpstreamError):
 
 class UpstreamNotFound(UpstreamStatusError):
     """The service answered 404 for the requested resource."""
+
+
+class UpstreamUnsupported(UpstreamError):
+    """The service, as deployed, cannot serve what was asked; nothing was written.
+
+    Raised before any write when a request would be silently ignored or only half applied
+    by the release (UPSTREAMS.md), and for capabilities that need an [extension] that is
+    not configured.
+    """
+
+
+class UpstreamBadResponse(UpstreamError):
+    """The service answered a value the gateway cannot represent (``field`` names it)."""
+
+    def __init__(self, service: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(service, message)
+        self.field = field

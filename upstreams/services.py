@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from upstreams.client import UpstreamClient
-from upstreams.errors import UpstreamNotFound
+from upstreams.errors import UpstreamNotFound, UpstreamUnsupported
 from upstreams.normalize import OPAQUE_KEYS, to_pascal
 
 # The batch filters take at most this many ids per request (UPSTREAMS.md).
 MAX_BATCH_IDS = 1000
+# The most items ``scan`` reads to apply a filter or a window the release ignores.
+MAX_SCAN_ITEMS = 10_000
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -92,6 +94,36 @@ def list_of(payload: Any, key: str) -> list[Record]:
 
 def aligned(ids: Sequence[str], found: Mapping[str, Any]) -> list[Any]:
     return [found.get(k) if (k := canonical_id(i)) is not None else None for i in ids]
+
+
+async def scan(
+    service: str,
+    fetch: Callable[[int], Awaitable[Page]],
+    *,
+    max_items: int = MAX_SCAN_ITEMS,
+) -> list[Record]:
+    """Every item of a paged list, for the gateway to filter or page itself where the release
+    ignores the request's filters or paging: page 1, then the other pages concurrently.
+
+    Items are de-duplicated by ``id`` (a record created meanwhile shifts the pages). A list
+    longer than ``max_items`` is ``UpstreamUnsupported``: the answer would be incomplete.
+    """
+    first = await fetch(1)
+    if first.total_count > max_items:
+        raise UpstreamUnsupported(
+            service,
+            f"The {service} service cannot filter this list and it holds more than "
+            f"{max_items} items for the gateway to filter itself",
+        )
+    rest = await asyncio.gather(*(fetch(page) for page in range(2, first.total_pages + 1)))
+    seen: set[Any] = set()
+    items: list[Record] = []
+    for record in (r for page in (first, *rest) for r in page.items):
+        key = record.get("id")
+        if key is None or key not in seen:
+            seen.add(key)
+            items.append(record)
+    return items
 
 
 async def fan_out(
