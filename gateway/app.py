@@ -63,6 +63,7 @@ def create_app(
             settings.upstream_configs(),
             http,
             on_transition=observer.breaker_transition,
+            on_route_transition=observer.route_breaker_transition,
             observer=observer,
         )
         runtime.start(http, upstreams)

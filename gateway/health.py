@@ -6,6 +6,9 @@ service never makes the orchestrator restart healthy gateways.
 ``/ready`` says whether this replica should receive traffic. It never calls an upstream
 itself: it reads the circuit breakers and the last background probe. The gateway is not
 ready while the breaker of a critical upstream (``TRACSEQ_CRITICAL_UPSTREAMS``) is open.
+That is the service's own breaker (connection failures and timeouts), never a route's: one
+route that fails (the release's filtered samples list) leaves the replica ready, and its
+open route breakers are listed under the service.
 
 The ``HealthMonitor`` probes every upstream's health route every ``interval`` seconds
 (the first round one interval after startup) and feeds each outcome to that upstream's
@@ -117,6 +120,7 @@ class HealthMonitor:
                 "healthy": report.get("healthy"),
                 "status": report.get("status", "unchecked"),
                 "latency_ms": report.get("latency_ms"),
+                "open_routes": client.breakers.open_routes(),
                 **({"error": report["error"]} if "error" in report else {}),
             }
             if critical and state is BreakerState.OPEN:

@@ -126,6 +126,14 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.route_breaker_state = Gauge(
+            "tracseq_upstream_route_breaker_state",
+            "Circuit breaker state per upstream route (method and route template) that has "
+            "left the closed state at least once: 0 closed, 1 half-open, 2 open.",
+            ["service", "route"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
         self.breaker_transitions = Counter(
             "tracseq_upstream_breaker_transitions",
             "Circuit breaker state changes.",
@@ -215,6 +223,9 @@ class Metrics:
     def observe_transition(self, service: str, old: str, new: str) -> None:
         self.breaker_transitions.labels(service, old, new).inc()
         self.set_breaker(service, new)
+
+    def observe_route_transition(self, service: str, route: str, new: str) -> None:
+        self.route_breaker_state.labels(service, route).set(BREAKER_VALUES.get(new, 0))
 
     def observe_batch(self, loader: str, size: int) -> None:
         self.loader_batch_size.labels(loader).observe(size)

@@ -152,6 +152,14 @@ class GatewayObserver:
         emit = log.warning if new is BreakerState.OPEN else log.info
         emit("upstream.breaker", service=service, old=old.value, new=new.value)
 
+    def route_breaker_transition(
+        self, service: str, route: str, old: BreakerState, new: BreakerState
+    ) -> None:
+        """The route breakers' hook: the route template is bounded (``upstreams.routes``)."""
+        self.metrics.observe_route_transition(service, route, new.value)
+        emit = log.warning if new is BreakerState.OPEN else log.info
+        emit("upstream.route_breaker", service=service, route=route, old=old.value, new=new.value)
+
     def breakers_started(self, upstreams: Upstreams) -> None:
         """Publish every breaker's initial state, so the gauge exists before any change."""
         for client in upstreams:

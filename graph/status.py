@@ -30,9 +30,15 @@ class UpstreamStatus:
     breaker: BreakerState
     latency_ms: float | None
     in_flight: int = strawberry.field(description="Calls to it in flight from this process.")
+    open_routes: list[str] = strawberry.field(
+        description="Routes (method and template) whose own breaker is open or half-open: "
+        "they fail fast while the rest of the service is served."
+    )
 
     @classmethod
-    def from_report(cls, report: dict[str, Any], in_flight: int) -> UpstreamStatus:
+    def from_report(
+        cls, report: dict[str, Any], in_flight: int, open_routes: list[str]
+    ) -> UpstreamStatus:
         return cls(
             service=report["service"],
             healthy=bool(report.get("healthy")),
@@ -40,6 +46,7 @@ class UpstreamStatus:
             breaker=BreakerState(report.get("breaker", "closed")),
             latency_ms=report.get("latency_ms"),
             in_flight=in_flight,
+            open_routes=open_routes,
         )
 
 
@@ -55,11 +62,13 @@ class Query:
         permission_classes=[requires(rbac.READ_LIMS)],
         description="Each upstream's health (probed now, concurrently) and breaker state.",
     )
-    async def gateway_status(self, info: Info[Context, None]) -> GatewayStatus:
+    async def gateway_status(self, info: Info[Context, None]) -> GatewayStatus | None:
         upstreams = info.context.upstreams
         reports = await upstreams.health()
         statuses = [
-            UpstreamStatus.from_report(report, upstreams[name].bulkhead.in_flight)
+            UpstreamStatus.from_report(
+                report, upstreams[name].bulkhead.in_flight, upstreams[name].breakers.open_routes()
+            )
             for name, report in reports.items()
         ]
         return GatewayStatus(healthy=all(s.healthy for s in statuses), upstreams=statuses)

@@ -267,12 +267,15 @@ async def test_open_breaker_is_503_with_retry_after(
         assert _error(refused)["code"] == "SERVICE_UNAVAILABLE"
         assert 1 <= int(refused.headers["retry-after"]) <= 30
         assert control.requests("samples") == 2  # the open breaker sent nothing
-        # one breaker per service, shared with GraphQL
+        # one breaker per route, shared with GraphQL
         graph = await client.post(
             "/graphql", json={"query": "{ samples(first: 1) { totalCount } }"}
         )
         assert graph.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
         assert control.requests("samples") == 2
+        # ... and only that route's: another samples route is still relayed.
+        assert (await client.get("/api/samples/barcode/NO-SUCH-BARCODE")).status_code == 404
+        assert control.requests("samples") == 3
 
 
 async def test_slow_upstream_is_504(sandbox: SandboxProcess, control: SandboxControl) -> None:

@@ -252,7 +252,7 @@ async def test_every_service_reports_healthy(upstreams: Upstreams) -> None:
 # ---------------------------------------------------------------- breaker
 
 
-async def test_breaker_opens_fails_fast_half_opens_and_closes(
+async def test_route_breaker_opens_fails_fast_half_opens_and_closes(
     sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
 ) -> None:
     clock = FakeClock()
@@ -263,24 +263,28 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
         retry=RetryPolicy(attempts=1),
         clock=clock,
     )
+    route = client.breakers.route("GET /samples")
     control.fault("samples", status=503, methods=["GET"], path_prefix="/samples")
     for _ in range(3):
         with pytest.raises(UpstreamStatusError):
             await samples.list(CTX)
-    assert client.breaker.state is BreakerState.OPEN
+    assert route.state is BreakerState.OPEN
+    # The service answered every time: its own breaker (and readiness) is not affected.
+    assert client.breaker.state is BreakerState.CLOSED
     seen = control.requests("samples")
     assert seen == 3
 
     with pytest.raises(UpstreamUnavailable) as info:
         await samples.list(CTX)
     assert info.value.retry_after == pytest.approx(30)
+    assert "GET /samples" in info.value.message
     assert control.requests("samples") == seen  # failed fast: nothing was sent
 
     control.clear_faults()
     clock.now += 30
-    assert client.breaker.state is BreakerState.HALF_OPEN
+    assert route.state is BreakerState.HALF_OPEN
     assert (await samples.list(CTX)).items
-    assert client.breaker.state is BreakerState.CLOSED
+    assert route.state is BreakerState.CLOSED
 
 
 async def test_client_errors_do_not_open_the_breaker(
@@ -571,7 +575,7 @@ async def test_breaker_opening_mid_retry_reports_the_upstream_error(
     with pytest.raises(UpstreamStatusError) as info:
         await samples.list(CTX)
     assert info.value.status == 503
-    assert client.breaker.state is BreakerState.OPEN
+    assert client.breakers.route("GET /samples").state is BreakerState.OPEN
     assert control.requests("samples") == 2
 
 

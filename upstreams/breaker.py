@@ -23,6 +23,13 @@ allowed, so a slow call that started before the breaker changed state cannot clo
 re-open it afterwards.
 
 The clock is injected: tests advance a fake clock instead of sleeping.
+
+``Breakers`` holds one service's breakers: the service's own, which hears of connection
+failures and timeouts (nothing was answered: the service itself is unreachable), and one
+per route (method and route template, ``upstreams.routes``), which hears of 5xx answers.
+A call must pass both. So one route that fails deterministically (the release's samples
+list with a filter answers 500) opens only its own breaker, while a service that stops
+answering opens the service's breaker, which readiness follows.
 """
 
 from __future__ import annotations
@@ -55,11 +62,14 @@ class CircuitBreaker:
         policy: BreakerPolicy,
         *,
         name: str = "upstream",
+        scope: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_transition: TransitionHook | None = None,
     ) -> None:
         self.policy = policy
         self.name = name
+        # What the breaker guards within the service (a route), for its error messages.
+        self._for = f" for {scope}" if scope else ""
         self.on_transition = on_transition
         self._clock = clock
         self._state = BreakerState.CLOSED
@@ -91,12 +101,14 @@ class CircuitBreaker:
         state = self.state
         if state is BreakerState.OPEN:
             raise UpstreamUnavailable(
-                self.name, "circuit breaker is open", retry_after=self.retry_after
+                self.name, f"circuit breaker is open{self._for}", retry_after=self.retry_after
             )
         if state is BreakerState.HALF_OPEN:
             if self._probes >= self.policy.half_open_max_calls:
                 raise UpstreamUnavailable(
-                    self.name, "circuit breaker is half-open, probe in progress", retry_after=0.0
+                    self.name,
+                    f"circuit breaker is half-open{self._for}, probe in progress",
+                    retry_after=0.0,
                 )
             self._probes += 1
         return self._generation
@@ -160,3 +172,100 @@ class CircuitBreaker:
             self._window_failures = 0
         if self.on_transition is not None and old is not new:
             self.on_transition(self.name, old, new)
+
+
+RouteTransitionHook = Callable[[str, str, BreakerState, BreakerState], None]
+
+
+class Admission:
+    """One admitted call: report its outcome exactly once (later reports are ignored)."""
+
+    __slots__ = ("_done", "_route", "_route_generation", "_service", "_service_generation")
+
+    def __init__(
+        self,
+        service: CircuitBreaker,
+        service_generation: int,
+        route: CircuitBreaker,
+        route_generation: int,
+    ) -> None:
+        self._service = service
+        self._service_generation = service_generation
+        self._route = route
+        self._route_generation = route_generation
+        self._done = False
+
+    def unreachable(self) -> None:
+        """Nothing was answered (connect failure, timeout): the service's failure."""
+        if not self._done:
+            self._done = True
+            self._service.record_failure(self._service_generation)
+            self._route.release(self._route_generation)
+
+    def answered(self, status: int) -> None:
+        """The service answered ``status``: reachable; a 5xx is its route's failure."""
+        if not self._done:
+            self._done = True
+            self._service.record_success(self._service_generation)
+            if status >= 500:
+                self._route.record_failure(self._route_generation)
+            else:  # a 4xx is the caller's fault, not the upstream's
+                self._route.record_success(self._route_generation)
+
+    def release(self) -> None:
+        """No outcome that says anything about the upstream (the caller was cancelled)."""
+        if not self._done:
+            self._done = True
+            self._service.release(self._service_generation)
+            self._route.release(self._route_generation)
+
+
+class Breakers:
+    """One service's breaker and its route breakers (see the module docstring)."""
+
+    def __init__(
+        self,
+        policy: BreakerPolicy,
+        *,
+        name: str,
+        clock: Callable[[], float] = time.monotonic,
+        on_transition: TransitionHook | None = None,
+        on_route_transition: RouteTransitionHook | None = None,
+    ) -> None:
+        self.policy = policy
+        self.name = name
+        self._clock = clock
+        self._on_route_transition = on_route_transition
+        self.service = CircuitBreaker(policy, name=name, clock=clock, on_transition=on_transition)
+        self.routes: dict[str, CircuitBreaker] = {}
+
+    def route(self, key: str) -> CircuitBreaker:
+        """The breaker of route ``key`` (``"GET /samples/{id}"``), created on first use."""
+        breaker = self.routes.get(key)
+        if breaker is None:
+            hook: TransitionHook | None = None
+            report = self._on_route_transition
+            if report is not None:
+
+                def hook(name: str, old: BreakerState, new: BreakerState) -> None:
+                    report(name, key, old, new)
+
+            breaker = self.routes[key] = CircuitBreaker(
+                self.policy, name=self.name, scope=key, clock=self._clock, on_transition=hook
+            )
+        return breaker
+
+    def admit(self, key: str) -> Admission:
+        """Admit one call on route ``key`` or raise ``UpstreamUnavailable``."""
+        service_generation = self.service.allow()
+        route = self.route(key)
+        try:
+            route_generation = route.allow()
+        except UpstreamUnavailable:
+            self.service.release(service_generation)
+            raise
+        return Admission(self.service, service_generation, route, route_generation)
+
+    def open_routes(self) -> list[str]:
+        """The routes whose breaker is not closed, sorted."""
+        return sorted(k for k, b in self.routes.items() if b.state is not BreakerState.CLOSED)

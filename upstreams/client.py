@@ -2,9 +2,12 @@
 
 Every call takes the same path::
 
-    request() ── bulkhead slot ── for each attempt: breaker.allow() ── _send() ── outcome
+    request() ── bulkhead slot ── for each attempt: breakers.admit(route) ── _send() ── outcome
                                    └─ retry (idempotent only, connect error / 502-504,
                                       full-jitter backoff, never past the deadline)
+
+A call passes the service's breaker and its route's (``upstreams.breaker.Breakers``):
+connection failures and timeouts count for the service, 5xx answers for the route.
 
 The deadline of a call is the earlier of the caller's ``CallContext.deadline`` and
 ``timeouts.total`` from the start of the call; each attempt also carries the connect and
@@ -29,7 +32,7 @@ import aiohttp
 import httpx
 import orjson
 
-from upstreams.breaker import CircuitBreaker, TransitionHook
+from upstreams.breaker import Breakers, CircuitBreaker, RouteTransitionHook, TransitionHook
 from upstreams.config import CallContext, UpstreamConfig
 from upstreams.errors import (
     UpstreamError,
@@ -40,6 +43,7 @@ from upstreams.errors import (
 from upstreams.normalize import canonical, envelope_failure, normalize, parse_error, unwrap
 from upstreams.pool import HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay, may_retry
+from upstreams.routes import route_key
 
 HEALTH_PATHS: Mapping[str, str] = {"rag": "/api/v1/health"}
 DEFAULT_HEALTH_PATH = "/health"
@@ -83,6 +87,7 @@ class UpstreamClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         on_transition: TransitionHook | None = None,
+        on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
     ) -> None:
         self.config = config
@@ -92,14 +97,23 @@ class UpstreamClient:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
-        self.breaker = CircuitBreaker(
-            config.breaker, name=config.name, clock=clock, on_transition=on_transition
+        self.breakers = Breakers(
+            config.breaker,
+            name=config.name,
+            clock=clock,
+            on_transition=on_transition,
+            on_route_transition=on_route_transition,
         )
         self.bulkhead = Bulkhead(config.bulkhead, name=config.name)
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The service's own breaker: connection failures and timeouts; readiness reads it."""
+        return self.breakers.service
 
     async def request(
         self,
@@ -181,6 +195,7 @@ class UpstreamClient:
     ) -> Any:
         policy = self.config.retry
         attempts = policy.attempts if may_retry(method, idempotent) else 1
+        route = route_key(self.name, method, path)
         last: UpstreamError | None = None
         for attempt in range(attempts):
             if last is not None:
@@ -191,7 +206,7 @@ class UpstreamClient:
             if self._clock() >= deadline:  # the caller's time ran out: not the upstream's fault
                 raise last or UpstreamTimeout(self.name, "deadline exceeded before the call")
             try:
-                generation = self.breaker.allow()
+                admission = self.breakers.admit(route)
             except UpstreamUnavailable:
                 if self.observer is not None:
                     self.observer.rejected(self.name, "breaker_open")
@@ -201,25 +216,22 @@ class UpstreamClient:
             try:
                 result = await self._observed_send(ctx, method, path, params, json, files, deadline)
             except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
-                self.breaker.record_failure(generation)
+                admission.unreachable()
                 last = exc
                 continue
             except UpstreamTimeout:
-                self.breaker.record_failure(generation)
+                admission.unreachable()
                 raise
             except UpstreamStatusError as exc:
-                if exc.status >= 500:
-                    self.breaker.record_failure(generation)
-                else:  # a 4xx is the caller's fault, not the upstream's
-                    self.breaker.record_success(generation)
+                admission.answered(exc.status)
                 if exc.status not in RETRYABLE_STATUSES:
                     raise
                 last = exc
                 continue
             except BaseException:
-                self.breaker.release(generation)
+                admission.release()
                 raise
-            self.breaker.record_success(generation)
+            admission.answered(200)
             return result
         assert last is not None  # the loop runs at least once and only falls out after errors
         raise last

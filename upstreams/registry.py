@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from upstreams.auth import AuthClient
-from upstreams.breaker import TransitionHook
+from upstreams.breaker import RouteTransitionHook, TransitionHook
 from upstreams.client import CallObserver, UpstreamClient
 from upstreams.config import UpstreamConfig
 from upstreams.notifications import NotificationsClient
@@ -36,6 +36,7 @@ class Upstreams:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         on_transition: TransitionHook | None = None,
+        on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
     ) -> None:
         missing = [name for name in SERVICES if name not in configs]
@@ -50,6 +51,7 @@ class Upstreams:
                 sleep=sleep,
                 rng=rng,
                 on_transition=on_transition,
+                on_route_transition=on_route_transition,
                 observer=observer,
             )
 

@@ -5,7 +5,7 @@ yields the upstream's answer with its body still unread, under the same client's
 circuit breaker and timeouts as the buffered ``UpstreamClient.request``::
 
     open_stream() ── bulkhead slot (held until the body is relayed) ── attempt(s):
-        breaker.allow() ── send, headers only ── yield UpstreamStream ── outcome recorded
+        breakers.admit(route) ── send, headers only ── yield UpstreamStream ── outcome
 
 - **Retries** only when nothing can have been consumed: a bodiless request of an idempotent
   method (GET, HEAD, OPTIONS, DELETE), after a connect failure or a 502/503/504 answer,
@@ -15,9 +15,10 @@ circuit breaker and timeouts as the buffered ``UpstreamClient.request``::
   the total budget covers waiting for the response headers, counted from the moment the
   request body was fully sent (an upload runs as fast as its client sends). A body being
   relayed has no total bound: a 200 MB download is as slow as its reader.
-- **Outcome**: 5xx, connect errors, timeouts and a body that breaks off are failures;
-  other answers are successes once their body is relayed; a relay abandoned by the caller
-  (the client went away) releases the breaker without an outcome.
+- **Outcome**: a 5xx is a failure of its route; connect errors, timeouts and a body that
+  breaks off are failures of the service; other answers are successes once their body is
+  relayed; a relay abandoned by the caller (the client went away) releases the breakers
+  without an outcome.
 - **Errors** are the ``upstreams.errors`` tree: ``UpstreamUnavailable`` with ``retry_after``
   set when the gateway refused to try (breaker open, bulkhead full), without it when the
   service could not be reached; ``UpstreamTimeout``. httpx and aiohttp errors are
@@ -36,18 +37,16 @@ from contextlib import asynccontextmanager, suppress
 import aiohttp
 import httpx
 
-from upstreams.breaker import BreakerState
+from upstreams.breaker import Admission, BreakerState
 from upstreams.client import UpstreamClient
 from upstreams.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from upstreams.pool import HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, backoff_delay
+from upstreams.routes import route_key
 
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 # Seconds a caller turned away by a full bulkhead is told to wait.
 BULKHEAD_RETRY_AFTER = 1.0
-
-# The generation of an answer whose outcome is already recorded: the breaker ignores it.
-_COUNTED = -1
 
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -126,23 +125,22 @@ async def open_stream(
                 client.name, exc.message, retry_after=BULKHEAD_RETRY_AFTER
             ) from None
         try:
-            stream, generation = await call.attempts()
-            breaker = client.breaker
+            stream, admission = await call.attempts()
             try:
                 yield stream
             except BaseException:
                 if stream.broken:
-                    breaker.record_failure(generation)
+                    admission.unreachable()
                 else:  # the caller gave up: that says nothing about the upstream
-                    breaker.release(generation)
+                    admission.release()
                 raise
             else:
-                if stream.status >= 500 or stream.broken:
-                    breaker.record_failure(generation)
-                elif stream.complete:
-                    breaker.record_success(generation)
+                if stream.broken:
+                    admission.unreachable()
+                elif stream.status >= 500 or stream.complete:
+                    admission.answered(stream.status)
                 else:
-                    breaker.release(generation)
+                    admission.release()
             finally:
                 await _close(stream._response)
         finally:
@@ -178,11 +176,12 @@ class _Call:
         self.rng = rng
         self.deadline = clock() + client.config.timeouts.total
 
-    async def attempts(self) -> tuple[UpstreamStream, int]:
-        """The answer to relay and the breaker generation its outcome is owed to."""
+    async def attempts(self) -> tuple[UpstreamStream, Admission]:
+        """The answer to relay and the admission its outcome is owed to."""
         client = self.client
         policy = client.config.retry
-        breaker = client.breaker
+        breakers = client.breakers
+        route = route_key(client.name, self.method, self.target.split(b"?", 1)[0].decode("latin-1"))
         retryable = self.body is None and self.method in RETRYABLE_METHODS
         attempts = policy.attempts if retryable else 1
         last: UpstreamError | None = None
@@ -193,7 +192,7 @@ class _Call:
                     raise last
                 await self.sleep(delay)
             try:
-                generation = breaker.allow()
+                admission = breakers.admit(route)
             except UpstreamUnavailable:
                 if client.observer is not None:
                     client.observer.rejected(client.name, "breaker_open")
@@ -203,27 +202,32 @@ class _Call:
             try:
                 response = await self._observed_send()
             except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
-                breaker.record_failure(generation)
+                admission.unreachable()
                 last = exc
                 continue
             except UpstreamTimeout:
-                breaker.record_failure(generation)
+                admission.unreachable()
                 raise
             except BaseException:
-                breaker.release(generation)
+                admission.release()
                 raise
             stream = UpstreamStream(client.name, response)
             if stream.status in RETRYABLE_STATUSES and attempt + 1 < attempts:
-                breaker.record_failure(generation)
+                admission.answered(stream.status)
                 delay = backoff_delay(policy, attempt, self.rng)
-                if self.clock() + delay < self.deadline and breaker.state is BreakerState.CLOSED:
+                closed = BreakerState.CLOSED
+                if (
+                    self.clock() + delay < self.deadline
+                    and breakers.service.state is closed
+                    and breakers.route(route).state is closed
+                ):
                     await _close(response)
                     await self.sleep(delay)
                     last = None
                     continue
-                # No retry after all: relay this answer; its failure is already counted.
-                return stream, _COUNTED
-            return stream, generation
+                # No retry after all: relay this answer; its failure is already counted (an
+                # admission reports once, so the outcome of the relay is ignored).
+            return stream, admission
         assert last is not None  # the loop only falls out after an error
         raise last
 
