@@ -659,8 +659,70 @@ def _seed_storage(
     )
 
 
-def platform_id(name: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tracseq:platform:{name}"))
+# The release's platforms are configuration names, not records (UPSTREAMS.md): each seeded
+# instrument runs on one of them. Workflow ids are free strings too.
+RELEASE_PLATFORMS = {
+    "NovaSeq 6000": "illumina_novaseq",
+    "NextSeq 2000": "illumina_hiseq",
+    "MiSeq": "illumina_hiseq",
+    "PacBio Sequel IIe": "ion_torrent",
+    "PromethION": "nanopore",
+}
+WORKFLOWS = ["standard_wgs", "exome_capture", "rna_seq", "amplicon_panel"]
+JOB_ALIASES = (
+    ("platform", "platform_id"),
+    ("job_name", "name"),
+    ("started_at", "actual_start"),
+    ("completed_at", "actual_completion"),
+)
+
+
+def job_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A SequencingJob in struct order, its alias keys (platform, job_name, started_at,
+    completed_at) repeating the fields they stand for."""
+    out = {k: v for k, v in doc.items() if k not in dict(JOB_ALIASES)}
+    out["metadata"] = _sorted_json(out.get("metadata"))
+    for alias, field in JOB_ALIASES:
+        out[alias] = out.get(field)
+    return out
+
+
+def _sorted_json(value: Any) -> Any:
+    """serde_json::Value keeps its object keys sorted at every level."""
+    if isinstance(value, dict):
+        return {k: _sorted_json(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_json(v) for v in value]
+    return value
+
+
+def sheet_entries(sheet_id: str, rows: Any) -> list[dict[str, Any]]:
+    """The SampleSheetEntry rows (sorted keys) the service stores for submitted sample rows,
+    ordered by well."""
+    entries = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        entries.append(
+            {
+                "description": _text(row.get("Description")),
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sheet_id}:{len(entries)}")),
+                "index1": _text(row.get("index")) or "",
+                "index2": _text(row.get("index2")),
+                "project": _text(row.get("Sample_Project")) or "",
+                "sample_id": _text(row.get("Sample_ID")) or "",
+                "sample_name": _text(row.get("Sample_Name")) or "",
+                "sample_plate": _text(row.get("Sample_Plate")),
+                "sample_sheet_id": sheet_id,
+                "sample_well": _text(row.get("Sample_Well")),
+            }
+        )
+    entries.sort(key=lambda e: (e["sample_well"] is None, e["sample_well"] or ""))
+    return entries
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _seed_sequencing(
@@ -669,69 +731,90 @@ def _seed_sequencing(
     users: list[dict[str, Any]],
     samples: list[dict[str, Any]],
 ) -> None:
+    # The random draws keep their order (the seeds after this one depend on it).
     candidates = [s for s in samples if s["status"] in ("InSequencing", "Completed")]
-    workflows = [_uuid(rng) for _ in range(4)]
+    for _ in WORKFLOWS:
+        _uuid(rng)
     for index in range(60):
         platform_name, vendor = rng.choice(PLATFORMS)
-        pid = platform_id(platform_name)
+        pid = RELEASE_PLATFORMS[platform_name]
         created = BASE_TIME - timedelta(days=rng.randint(1, 300), minutes=rng.randint(0, 1440))
         status = _weighted(rng, JOB_STATUSES)
         priority = rng.choices(PRIORITIES, weights=[10, 50, 25, 10, 5])[0]
         count = rng.randint(8, 96)
         chosen = rng.sample(candidates, min(count, len(candidates)))
         sheet_id = _uuid(rng)
-        entries = [
-            {
-                "sample_id": s["id"],
-                "sample_name": s["name"],
-                "well": _WELLS[i],
-                "index_i7": "".join(rng.choice(_BASES) for _ in range(8)),
-                "index_i5": "".join(rng.choice(_BASES) for _ in range(8)),
-                "lane": 1 + i % 4,
-            }
-            for i, s in enumerate(chosen)
-        ]
+        rows = []
+        for i, s in enumerate(chosen):
+            i7 = "".join(rng.choice(_BASES) for _ in range(8))
+            i5 = "".join(rng.choice(_BASES) for _ in range(8))
+            rows.append(
+                {
+                    "Description": f"{s['name']} on {platform_name}",
+                    "I5_Index_ID": f"S5{i % 24 + 1:02d}",
+                    "I7_Index_ID": f"N7{i % 12 + 1:02d}",
+                    "Sample_ID": s["id"],
+                    "Sample_Name": s["name"],
+                    "Sample_Plate": "Plate1",
+                    "Sample_Project": f"P-{index + 1:03d}",
+                    "Sample_Well": _WELLS[i],
+                    "index": i7,
+                    "index2": i5,
+                }
+            )
+        creator = rng.choice(users[:5])
         sheet = {
+            "created_at": iso(created),
+            "created_by": creator["id"],
+            "file_path": None,
             "id": sheet_id,
+            "metadata": {},
             "name": f"SS-{created:%Y%m%d}-{index + 1:03d}",
             "platform_id": pid,
-            "version": 1,
+            "sample_count": len(rows),
+            "samples_data": rows,
             "status": "Validated" if status not in ("Draft", "Submitted") else "Draft",
-            "sample_count": len(entries),
-            "entries": entries,
-            "created_at": iso(created),
             "updated_at": iso(created),
+            "validation_errors": None,
+            "version": "1.0",
         }
-        conn.execute("INSERT INTO sample_sheets (id, doc) VALUES (?, ?)", (sheet_id, _dumps(sheet)))
+        entries = sheet_entries(sheet_id, rows)
+        stored = {"entries": entries, "sample_sheet": sheet, "validation": None}
+        conn.execute(
+            "INSERT INTO sample_sheets (id, doc) VALUES (?, ?)", (sheet_id, _dumps(stored))
+        )
         conn.executemany(
             "INSERT OR IGNORE INTO sheet_samples (sheet_id, sample_id) VALUES (?, ?)",
             [(sheet_id, e["sample_id"]) for e in entries],
         )
-        creator = rng.choice(users[:5])
         started = created + timedelta(days=2)
         job_id = _uuid(rng)
         running = status in ("Running", "Completed", "Failed")
         done = status in ("Completed", "Failed")
-        doc = {
-            "id": job_id,
-            "name": f"{platform_name} run {index + 1:03d}",
-            "description": f"{len(entries)} samples, {vendor} chemistry",
-            "status": status,
-            "priority": priority,
-            "platform_id": pid,
-            "workflow_id": rng.choice(workflows),
-            "sample_sheet_id": sheet_id,
-            "run_id": f"RUN-{created:%y%m%d}-{index + 1:03d}" if running else None,
-            "created_by": creator["id"],
-            "assigned_to": rng.choice(users[:4])["id"] if status != "Draft" else None,
-            "estimated_start": iso(started),
-            "estimated_completion": iso(started + timedelta(days=2)),
-            "actual_start": iso(started) if running else None,
-            "actual_completion": iso(started + timedelta(hours=44)) if done else None,
-            "metadata": {"platform_name": platform_name, "read_length": "2x150"},
-            "created_at": iso(created),
-            "updated_at": iso(started if running else created),
-        }
+        workflow = rng.choice(WORKFLOWS)
+        assigned = rng.choice(users[:4])["id"] if status != "Draft" else None
+        doc = job_document(
+            {
+                "id": job_id,
+                "name": f"{platform_name} run {index + 1:03d}",
+                "description": f"{len(rows)} samples, {vendor} chemistry",
+                "status": status,
+                "priority": priority,
+                "platform_id": pid,
+                "workflow_id": workflow,
+                "sample_sheet_id": sheet_id,
+                "run_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"run:{job_id}")) if running else None,
+                "created_by": creator["id"],
+                "assigned_to": assigned,
+                "estimated_start": iso(started),
+                "estimated_completion": None,
+                "actual_start": iso(started) if running else None,
+                "actual_completion": iso(started + timedelta(hours=44)) if done else None,
+                "metadata": {"read_length": "2x150", "instrument": platform_name},
+                "created_at": iso(created),
+                "updated_at": iso(started if running else created),
+            }
+        )
         conn.execute(
             "INSERT INTO jobs (id, name, status, priority, priority_rank, platform_id, "
             "platform_name, sample_sheet_id, created_at, updated_at, doc) "
@@ -743,7 +826,7 @@ def _seed_sequencing(
                 priority,
                 PRIORITY_RANK[priority],
                 pid,
-                platform_name,
+                pid,
                 sheet_id,
                 doc["created_at"],
                 doc["updated_at"],
