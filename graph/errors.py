@@ -81,6 +81,11 @@ def _upstream_extensions(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:
     if isinstance(exc, UpstreamBadResponse):
         if exc.field is not None:
             ext["field"] = exc.field
+        # The service broke its contract: worth a line for whoever runs it (the request id
+        # is bound to every line of the request).
+        log.warning(
+            "upstream.bad_response", service=exc.service, field=exc.field, error=exc.message
+        )
         return UPSTREAM_BAD_RESPONSE, exc.message, ext
     if isinstance(exc, UpstreamNotFound):
         return NOT_FOUND, exc.message, ext

@@ -52,7 +52,9 @@ def now_iso() -> str:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 UTC with microseconds and ``Z``, years zero-padded to four digits as chrono
+    prints them (``strftime("%Y")`` would print year 999 as ``999``)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(value: str) -> datetime:

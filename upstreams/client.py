@@ -345,7 +345,7 @@ class UpstreamClient:
         failure = envelope_failure(name, payload)
         if failure is not None:
             raise UpstreamStatusError(name, response.status_code, failure)
-        return normalize(unwrap(name, payload))
+        return normalize(unwrap(name, payload), name)
 
 
 def query_string(params: Params) -> str:

@@ -8,7 +8,11 @@
 - **Enums.** Services disagree on casing (``"InStorage"``, ``"in_storage"``,
   ``"IN_STORAGE"``). The gateway's one canonical form is lower snake_case; ``canonical``
   reads any of them, ``to_pascal`` writes the PascalCase the Rust services require.
-- **Timestamps.** RFC 3339 strings become aware ``datetime`` values.
+- **Timestamps.** RFC 3339 strings become aware ``datetime`` values. A value that is not
+  one becomes an ``UpstreamBadResponse`` *in place of the value*: whoever reads that field
+  meets the error (graphql-core raises an exception it finds as a field's value, so the
+  client sees that one field null with ``UPSTREAM_BAD_RESPONSE`` naming the service),
+  while the rest of the record stays usable.
 - **Errors.** ``parse_error`` reads every service's error body (and the empty or plain-text
   answers of the web framework) into ``UpstreamStatusError`` / ``UpstreamNotFound``, with a
   message that never names an upstream URL or host.
@@ -24,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from upstreams.errors import UpstreamNotFound, UpstreamStatusError
+from upstreams.errors import UpstreamBadResponse, UpstreamNotFound, UpstreamStatusError
 
 # Keys whose string values are enums (canonicalised). Free-text keys such as
 # temperature_zone, sample_type and location status are left alone.
@@ -93,6 +97,16 @@ def parse_timestamp(value: Any) -> Any:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def bad_value(service: str, key: str, value: Any) -> UpstreamBadResponse:
+    """The error that stands in for a value of ``key`` the gateway cannot represent."""
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return UpstreamBadResponse(
+        service,
+        f"The {service} service sent a {key} that the gateway cannot read: {scrub(shown)}",
+        field=key,
+    )
+
+
 # What normalize() does with a key's value; keys repeat in every record, so each key's kind
 # is worked out once (up to _MAX_KINDS distinct keys, then on every meeting).
 _COPY, _ENUM, _TIMESTAMP, _OTHER = range(4)
@@ -110,13 +124,14 @@ def _kind(key: str) -> int:
     return _OTHER
 
 
-def normalize(value: Any) -> Any:
+def normalize(value: Any, service: str = "upstream") -> Any:
     """Canonicalise enums and parse timestamps, recursively, in plain JSON data, in place:
-    the caller hands over data it has just parsed and owns. Returns ``value``."""
+    the caller hands over data it has just parsed and owns. Returns ``value``. A timestamp
+    that does not parse is replaced by ``bad_value(service, ...)``."""
     if isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                value[index] = normalize(item)
+                value[index] = normalize(item, service)
         return value
     if not isinstance(value, dict):
         return value
@@ -133,9 +148,11 @@ def normalize(value: Any) -> Any:
         if kind == _ENUM and isinstance(item, str):
             value[key] = canonical(item)
         elif kind == _TIMESTAMP:
-            value[key] = parse_timestamp(item)
+            if isinstance(item, str):
+                parsed = parse_timestamp(item)
+                value[key] = parsed if parsed is not item else bad_value(service, key, item)
         elif kind != _COPY and isinstance(item, dict | list):
-            normalize(item)
+            normalize(item, service)
     return value
 
 
