@@ -71,12 +71,17 @@ async def _user(info: Info[Context, None], user_id: strawberry.ID | None) -> Use
 
 @strawberry.type(description="One sample's line of a sample sheet: its well and indexes.")
 class SampleSheetEntry:
-    sample_id: strawberry.ID
+    sample_id: strawberry.ID = strawberry.field(
+        description="The samples service's id of the sample (the sheet stores it as text)."
+    )
     sample_name: str | None
     well: str | None
-    lane: int | None
-    index_i7: str | None
-    index_i5: str | None
+    plate: str | None
+    project: str | None
+    description: str | None
+    lane: int | None = strawberry.field(description="Not recorded by the release: null.")
+    index_i7: str | None = strawberry.field(description="The first index (index1).")
+    index_i5: str | None = strawberry.field(description="The second index (index2).")
 
     @strawberry.field(description="The sample itself.")
     async def sample(self, info: Info[Context, None]) -> LazySample | None:
@@ -90,10 +95,13 @@ class SampleSheetEntry:
         return cls(
             sample_id=strawberry.ID(str(r["sample_id"])),
             sample_name=r.get("sample_name"),
-            well=r.get("well"),
-            lane=r.get("lane"),
-            index_i7=r.get("index_i7"),
-            index_i5=r.get("index_i5"),
+            well=r.get("sample_well"),
+            plate=r.get("sample_plate"),
+            project=r.get("project"),
+            description=r.get("description"),
+            lane=None,
+            index_i7=r.get("index1"),
+            index_i5=r.get("index2"),
         )
 
 
@@ -102,72 +110,137 @@ class SampleSheet:
     id: strawberry.ID
     name: str
     platform_id: strawberry.ID | None
-    version: int | None
-    status: str | None = strawberry.field(description="draft or validated.")
+    version: str | None = strawberry.field(description='The sheet format version ("1.0").')
+    status: str | None = strawberry.field(
+        description="draft, validating, validated, valid, invalid, in_use, generated or archived."
+    )
     sample_count: int
     entries: list[SampleSheetEntry] = strawberry.field(
-        description="Bounded by the plate (at most a few hundred wells): a plain list."
+        description="Ordered by well. Bounded by the plate (at most a few hundred wells): "
+        "a plain list."
     )
+    created_by_id: strawberry.ID | None
     created_at: datetime | None
     updated_at: datetime | None
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> SampleSheet:
         entries = [SampleSheetEntry.from_record(e) for e in r.get("entries") or ()]
+        version = r.get("version")
         return cls(
             id=strawberry.ID(r["id"]),
             name=r.get("name") or "",
             platform_id=r.get("platform_id"),
-            version=r.get("version"),
+            version=None if version is None else str(version),
             status=r.get("status"),
             sample_count=int(r.get("sample_count") or len(entries)),
             entries=entries,
+            created_by_id=r.get("created_by"),
             created_at=r.get("created_at"),
             updated_at=r.get("updated_at"),
         )
 
 
-@strawberry.type(description="A sequencing job: one run of a sample sheet on a platform.")
+@strawberry.type(
+    description="A sequencing job: one run of a sample sheet on a platform. The job list "
+    "answers summaries: the fields only the job's detail has load it (one batched call)."
+)
 class SequencingJob:
     id: strawberry.ID
     name: str
-    description: str | None
     status: JobStatus | None
     priority: JobPriority | None
-    platform_id: strawberry.ID
-    platform_name: str | None
-    workflow_id: strawberry.ID | None
-    sample_sheet_id: strawberry.ID | None
-    run_id: str | None
-    created_by_id: strawberry.ID | None
-    assigned_to_id: strawberry.ID | None
-    estimated_start: datetime | None
+    platform_id: strawberry.ID = strawberry.field(
+        description="The platform's name (illumina_novaseq, illumina_hiseq, ion_torrent, "
+        "nanopore): the release names platforms, it has no platform records."
+    )
+    platform_name: str | None = strawberry.field(description="The same name as platformId.")
+    workflow_id: strawberry.ID | None = strawberry.field(
+        description="A free workflow name (e.g. standard_wgs)."
+    )
     estimated_completion: datetime | None
-    actual_start: datetime | None
-    actual_completion: datetime | None
-    metadata: JSON | None
     created_at: datetime | None
-    updated_at: datetime | None
+    record: strawberry.Private[dict[str, Any]]
+
+    async def _detail(self, info: Info[Context, None]) -> dict[str, Any]:
+        if sequencing_resolvers.is_detail(self.record):
+            return self.record
+        detail = await sequencing_resolvers.job_detail(info.context, str(self.id))
+        return self.record if detail is None else detail
+
+    async def _id_of(self, info: Info[Context, None], key: str) -> strawberry.ID | None:
+        value = (await self._detail(info)).get(key)
+        return None if value is None else strawberry.ID(str(value))
+
+    @strawberry.field
+    async def description(self, info: Info[Context, None]) -> str | None:
+        value: str | None = (await self._detail(info)).get("description")
+        return value
+
+    @strawberry.field
+    async def sample_sheet_id(self, info: Info[Context, None]) -> strawberry.ID | None:
+        return await self._id_of(info, "sample_sheet_id")
+
+    @strawberry.field
+    async def run_id(self, info: Info[Context, None]) -> str | None:
+        value = (await self._detail(info)).get("run_id")
+        return None if value is None else str(value)
+
+    @strawberry.field(
+        description="The creator's user id. The release records a random id for every job "
+        "it creates (its create route does not read the caller)."
+    )
+    async def created_by_id(self, info: Info[Context, None]) -> strawberry.ID | None:
+        return await self._id_of(info, "created_by")
+
+    @strawberry.field
+    async def assigned_to_id(self, info: Info[Context, None]) -> strawberry.ID | None:
+        return await self._id_of(info, "assigned_to")
+
+    @strawberry.field
+    async def estimated_start(self, info: Info[Context, None]) -> datetime | None:
+        value: datetime | None = (await self._detail(info)).get("estimated_start")
+        return value
+
+    @strawberry.field
+    async def actual_start(self, info: Info[Context, None]) -> datetime | None:
+        value: datetime | None = (await self._detail(info)).get("actual_start")
+        return value
+
+    @strawberry.field
+    async def actual_completion(self, info: Info[Context, None]) -> datetime | None:
+        value: datetime | None = (await self._detail(info)).get("actual_completion")
+        return value
+
+    @strawberry.field
+    async def metadata(self, info: Info[Context, None]) -> JSON | None:
+        return (await self._detail(info)).get("metadata")
+
+    @strawberry.field
+    async def updated_at(self, info: Info[Context, None]) -> datetime | None:
+        value: datetime | None = (await self._detail(info)).get("updated_at")
+        return value
 
     @strawberry.field(
         description="Who created the job (administrators).",
         permission_classes=[requires(rbac.ADMINISTER)],
     )
     async def created_by(self, info: Info[Context, None]) -> LazyUser | None:
-        return await _user(info, self.created_by_id)
+        return await _user(info, await self._id_of(info, "created_by"))
 
     @strawberry.field(
         description="Who runs the job (administrators).",
         permission_classes=[requires(rbac.ADMINISTER)],
     )
     async def assigned_to(self, info: Info[Context, None]) -> LazyUser | None:
-        return await _user(info, self.assigned_to_id)
+        return await _user(info, await self._id_of(info, "assigned_to"))
 
     @strawberry.field(description="The job's sample sheet, with wells and indexes.")
     async def sample_sheet(self, info: Info[Context, None]) -> SampleSheet | None:
-        if self.sample_sheet_id is None:
+        sheet_id = await self._id_of(info, "sample_sheet_id")
+        if sheet_id is None:
             return None
-        record = await sequencing_resolvers.sample_sheet(info.context, str(self.sample_sheet_id))
+        record = await sequencing_resolvers.sample_sheet(info.context, str(sheet_id))
         return None if record is None else SampleSheet.from_record(record)
 
     @strawberry.field(description="The samples on the job's sample sheet, in sheet order.")
@@ -178,9 +251,10 @@ class SequencingJob:
 
         ctx = info.context
         win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        sheet_id = await self._id_of(info, "sample_sheet_id")
         sheet = None
-        if self.sample_sheet_id is not None:
-            sheet = await sequencing_resolvers.sample_sheet(ctx, str(self.sample_sheet_id))
+        if sheet_id is not None:
+            sheet = await sequencing_resolvers.sample_sheet(ctx, str(sheet_id))
         ids = list(dict.fromkeys(str(e["sample_id"]) for e in (sheet or {}).get("entries", [])))
         records = await storage_resolvers.samples_by_id(
             ctx, ids[win.offset : win.offset + win.first]
@@ -189,27 +263,19 @@ class SequencingJob:
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> SequencingJob:
-        metadata = r.get("metadata")
+        """From a full job or a list summary (the detail-only fields then load it)."""
+        platform = r.get("platform_id")
         return cls(
             id=strawberry.ID(r["id"]),
             name=r.get("name") or "",
-            description=r.get("description"),
             status=_enum(JobStatus, r.get("status")),
             priority=_enum(JobPriority, r.get("priority")),
-            platform_id=strawberry.ID(str(r.get("platform_id"))),
-            platform_name=metadata.get("platform_name") if isinstance(metadata, dict) else None,
+            platform_id=strawberry.ID(str(platform)),
+            platform_name=None if platform is None else str(platform),
             workflow_id=r.get("workflow_id"),
-            sample_sheet_id=r.get("sample_sheet_id"),
-            run_id=r.get("run_id"),
-            created_by_id=r.get("created_by"),
-            assigned_to_id=r.get("assigned_to"),
-            estimated_start=r.get("estimated_start"),
             estimated_completion=r.get("estimated_completion"),
-            actual_start=r.get("actual_start"),
-            actual_completion=r.get("actual_completion"),
-            metadata=metadata,
             created_at=r.get("created_at"),
-            updated_at=r.get("updated_at"),
+            record=r,
         )
 
 
@@ -221,7 +287,7 @@ class SequencingJobFilter:
     status: JobStatus | None = None
     priority: JobPriority | None = None
     platform: str | None = strawberry.field(
-        default=None, description="A platform id or name (e.g. `NovaSeq 6000`)."
+        default=None, description="A platform name (e.g. `illumina_novaseq`)."
     )
 
 
@@ -239,8 +305,13 @@ def _filters(f: SequencingJobFilter | None) -> dict[str, object]:
 @strawberry.input(description="A new sequencing job.")
 class SubmitSequencingJobInput:
     name: str
-    platform_id: strawberry.ID
-    workflow_id: strawberry.ID
+    platform_id: strawberry.ID = strawberry.field(
+        description="A platform name: illumina_novaseq, illumina_hiseq, ion_torrent or "
+        "nanopore (NOT_FOUND for another)."
+    )
+    workflow_id: strawberry.ID = strawberry.field(
+        description="A workflow name, not checked by the service (e.g. standard_wgs)."
+    )
     sample_sheet_id: strawberry.ID | None = None
     description: str | None = None
     priority: JobPriority = JobPriority.NORMAL
@@ -262,7 +333,9 @@ class ChangeSequencingJobStatusInput:
 class Query:
     @strawberry.field(
         permission_classes=[requires(rbac.READ_LIMS)],
-        description="Sequencing jobs, newest first, as a cursor connection (`first` at most 100).",
+        description="Sequencing jobs, newest first, as a cursor connection (`first` at most "
+        "100). The release ignores the list's filters: with a filter the gateway reads every "
+        "job and filters itself.",
     )
     async def sequencing_jobs(
         self,
@@ -298,7 +371,7 @@ class Mutation:
     )
     async def submit_sequencing_job(
         self, info: Info[Context, None], input: SubmitSequencingJobInput
-    ) -> SequencingJob:
+    ) -> SequencingJob | None:
         data = {
             "name": input.name,
             "description": input.description,
@@ -318,7 +391,7 @@ class Mutation:
     )
     async def change_sequencing_job_status(
         self, info: Info[Context, None], input: ChangeSequencingJobStatusInput
-    ) -> SequencingJob:
+    ) -> SequencingJob | None:
         record = await sequencing_resolvers.change_status(
             info.context, input.id, input.status.value, input.notes
         )
@@ -330,7 +403,7 @@ class Mutation:
     )
     async def cancel_sequencing_job(
         self, info: Info[Context, None], id: strawberry.ID
-    ) -> SequencingJob:
+    ) -> SequencingJob | None:
         # Principal investigators and administrators may cancel any job; others their own.
         any_job = rbac.allows(rbac.CANCEL_SEQUENCING, info.context.principal)
         record = await sequencing_resolvers.cancel(info.context, id, any_job=any_job)

@@ -1,42 +1,49 @@
-"""The sequencing service's client (UPSTREAMS.md, "## sequencing")."""
+"""The sequencing service's client (UPSTREAMS.md, "## sequencing").
+
+The release's job list answers ``JobResponse`` summaries (no description, sample sheet,
+creator or metadata), newest first, and ignores every filter: ``list`` sends only ``page``
+and ``limit``, and ``scan`` reads every page for the gateway to filter itself. A job's
+detail, status change and cancel answer the full job. A sample sheet answers the envelope
+``{data: {entries, entry_count, sample_sheet, validation}, success}``; ``sample_sheet``
+flattens it to the sheet with ``entries`` beside its own keys.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from upstreams.config import CallContext
+from upstreams.errors import UpstreamBadResponse
 from upstreams.normalize import to_pascal
 from upstreams.services import (
     MAX_BATCH_IDS,
     Ids,
-    JobsPerSample,
     MaybeRecords,
     Page,
     Record,
     Records,
     Service,
     batched,
-    canonical_id,
     chunks,
     fan_out_ids,
     list_of,
     pascal,
+    scan,
     seg,
     unique_ids,
 )
+
+# GET /jobs caps ``limit`` at this.
+MAX_JOBS_PER_PAGE = 100
 
 
 class SequencingClient(Service):
     _ENUMS = frozenset({"status", "priority"})
 
-    async def list(
-        self, ctx: CallContext, *, page: int = 1, limit: int = 50, **filters: Any
-    ) -> Page:
-        params: dict[str, Any] = {**filters, "page": page, "limit": limit}
-        for key in ("status", "priority"):
-            if isinstance(params.get(key), str):
-                params[key] = to_pascal(params[key])
+    async def list(self, ctx: CallContext, *, page: int = 1, limit: int = 50) -> Page:
+        """One page of job summaries, newest first (the release has no list filters)."""
+        params = {"page": page, "limit": limit}
         payload = await self.client.request(ctx, "GET", "/jobs", params=params)
         pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
         items = list_of(payload, "jobs")
@@ -47,10 +54,17 @@ class SequencingClient(Service):
             page_size=int(pagination.get("limit", limit)),
         )
 
+    async def scan(self, ctx: CallContext) -> Records:
+        """Every job summary, newest first (``UpstreamUnsupported`` past the scan limit)."""
+        return await scan(
+            self.name, lambda page: self.list(ctx, page=page, limit=MAX_JOBS_PER_PAGE)
+        )
+
     async def get(self, ctx: CallContext, job_id: str) -> Record:
         return await self.client.request(ctx, "GET", f"/jobs/{seg(job_id)}")
 
     async def get_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
+        """Full jobs by id: ``GET /jobs?ids=`` [extension] when configured, else one GET each."""
         if not self.client.config.batch:
             return await fan_out_ids(self.client, ids, lambda i: self.get(ctx, i))
 
@@ -60,40 +74,19 @@ class SequencingClient(Service):
 
         return await batched(self.client, ids, fetch)
 
-    async def jobs_for_samples(self, ctx: CallContext, sample_ids: Sequence[str]) -> JobsPerSample:
-        """The jobs whose sample sheet holds each sample, aligned with ``sample_ids``.
-
-        Uses the [extension] filter ``/jobs?sample_ids=``; when its answer lacks the
-        ``sample_jobs`` index, the jobs' sample sheets say which job holds which sample.
-        """
+    async def jobs_with_samples(self, ctx: CallContext, sample_ids: Sequence[str]) -> Records:
+        """[extension] ``GET /jobs?sample_ids=``: the full jobs whose sample sheet holds any of
+        these samples (which job holds which sample, only the sheets say)."""
+        jobs: dict[str, Record] = {}
         distinct = unique_ids(sample_ids)
-        by_sample: dict[str, dict[str, Record]] = {k: {} for k in distinct}
         for chunk in chunks(distinct, min(self.client.config.batch_size, MAX_BATCH_IDS)):
             params = {"sample_ids": ",".join(chunk)}
             payload = await self.client.request(ctx, "GET", "/jobs", params=params)
-            jobs = {str(j.get("id")): j for j in list_of(payload, "jobs")}
-            index = payload.get("sample_jobs") if isinstance(payload, dict) else None
-            if not isinstance(index, dict):
-                index = await self._index_by_sheets(ctx, jobs.values())
-            for sample_id, job_ids in index.items():
-                key = canonical_id(sample_id)
-                if key in by_sample:
-                    by_sample[key].update((j, jobs[j]) for j in job_ids if j in jobs)
-        return [list(by_sample.get(canonical_id(i) or "", {}).values()) for i in sample_ids]
-
-    async def _index_by_sheets(self, ctx: CallContext, jobs: Iterable[Record]) -> dict[str, Ids]:
-        by_sheet: dict[str, Ids] = {}
-        for job in jobs:
-            if job.get("sample_sheet_id"):
-                by_sheet.setdefault(str(job["sample_sheet_id"]), []).append(str(job["id"]))
-        sheets = await fan_out_ids(self.client, list(by_sheet), lambda i: self.sample_sheet(ctx, i))
-        index: dict[str, Ids] = {}
-        for sheet_id, sheet in zip(by_sheet, sheets, strict=True):
-            for entry in (sheet or {}).get("entries", []):
-                index.setdefault(str(entry.get("sample_id")), []).extend(by_sheet[sheet_id])
-        return index
+            jobs.update((str(j.get("id")), j) for j in list_of(payload, "jobs"))
+        return list(jobs.values())
 
     async def create(self, ctx: CallContext, data: Mapping[str, Any]) -> Record:
+        """Create a job; the release answers its summary (JobResponse)."""
         body = pascal(dict(data), self._ENUMS)
         return await self.client.request(ctx, "POST", "/jobs", json=body)
 
@@ -111,5 +104,17 @@ class SequencingClient(Service):
         return await self.client.request(ctx, "POST", path)
 
     async def sample_sheet(self, ctx: CallContext, sheet_id: str) -> Record:
+        """The sheet's own keys plus ``entries``, ``entry_count`` and ``validation``."""
         path = f"/sample-sheets/{seg(sheet_id)}"
-        return await self.client.request(ctx, "GET", path)
+        payload = await self.client.request(ctx, "GET", path)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        sheet = data.get("sample_sheet") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(sheet, dict):
+            raise UpstreamBadResponse(self.name, "The sample sheet answer has no sample_sheet")
+        entries = data.get("entries")
+        return {
+            **sheet,
+            "entries": entries if isinstance(entries, list) else [],
+            "entry_count": data.get("entry_count"),
+            "validation": data.get("validation"),
+        }
