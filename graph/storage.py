@@ -1,8 +1,8 @@
 """Storage: locations, the container tree (freezer > rack > box > position), where samples sit.
 
-Scalars are plain attributes; relations (parent, children, location, samples) resolve through
-the request's DataLoaders (see ``resolvers.storage``). Capacity and utilisation come from the
-records themselves, never from an extra call per location.
+Scalars are plain attributes; relations (parent, children, location, samples, a sample's
+position and chain) resolve through the request's DataLoaders (see ``resolvers.storage``).
+Capacity and utilisation come from the records themselves, as the release counts them.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 LazySample = Annotated["Sample", strawberry.lazy("graph.samples")]
 
-# Utilisation at or above these percentages is WARNING and CRITICAL (the storage service's
-# own thresholds for its capacity summary).
+# The storage service's thresholds: a container is WARNING at 80 % and CRITICAL at 95 % or
+# more; a location (its capacity route) only above them.
 WARNING_PERCENT = 80.0
 CRITICAL_PERCENT = 95.0
 
@@ -64,53 +64,37 @@ def _enum(enum: type[Enum], value: Any) -> Any:
 
 
 def _page(ctx: Context, first: int | None, after: str | None) -> Any:
-    return window(
-        first,
-        after,
-        default=ctx.default_page_size,
-        maximum=min(ctx.max_page_size, storage_resolvers.MAX_CONTAINERS_PER_PAGE),
-    )
-
-
-async def _containers(
-    ctx: Context,
-    by: str,
-    key: str,
-    container_type: ContainerType | None,
-    first: int | None,
-    after: str | None,
-) -> StorageContainerConnection:
-    """A page of the containers whose ``by`` field (location or parent) is ``key``."""
-    win = _page(ctx, first, after)
-    items, total = await storage_resolvers.containers_page(
-        ctx,
-        by=by,
-        key=key,
-        container_type=container_type.value if container_type else None,
-        win=win,
-    )
-    return StorageContainerConnection.build(
-        [StorageContainer.from_record(r) for r in items], win, total
-    )
+    return window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
 
 
 @strawberry.type(description="Capacity of a location or container, in sample positions.")
 class StorageCapacity:
     total: int
-    used: int
-    available: int
-    utilization_percentage: float = strawberry.field(description="0-100, two decimals.")
+    used: int = strawberry.field(
+        description="As the storage service counts it. For containers every assignment ever "
+        "made at or beneath it: moves and removals never take one off, so after a move `used` "
+        "exceeds the samples held (and can exceed `total`). For locations the count the "
+        "service stores, which no route changes."
+    )
+    available: int = strawberry.field(description="total - used, never below 0.")
+    utilization_percentage: float = strawberry.field(
+        description="100 * used / total, two decimals (above 100 when `used` is over-counted)."
+    )
     level: CapacityLevel
 
     @classmethod
-    def of(cls, total: Any, used: Any) -> StorageCapacity:
+    def of(cls, total: Any, used: Any, *, strict: bool = False) -> StorageCapacity:
         total, used = int(total or 0), int(used or 0)
         percent = round(100.0 * used / total, 2) if total else 0.0
+
+        def over(limit: float) -> bool:
+            return percent > limit if strict else percent >= limit
+
         level = (
             CapacityLevel.CRITICAL
-            if percent >= CRITICAL_PERCENT
+            if over(CRITICAL_PERCENT)
             else CapacityLevel.WARNING
-            if percent >= WARNING_PERCENT
+            if over(WARNING_PERCENT)
             else CapacityLevel.NORMAL
         )
         return cls(
@@ -137,8 +121,8 @@ class StorageLocation:
     updated_at: datetime | None
 
     @strawberry.field(
-        description="The containers at this location, optionally of one type "
-        "(FREEZER gives the tops of its container trees)."
+        description="The containers of the container trees at this location, optionally of "
+        "one type (FREEZER gives the tops of the trees): tops first, then by name."
     )
     async def containers(
         self,
@@ -147,9 +131,13 @@ class StorageLocation:
         first: int | None = None,
         after: str | None = None,
     ) -> StorageContainerConnection | None:
-        return await _containers(
-            info.context, "location_id", str(self.id), container_type, first, after
+        ctx = info.context
+        win = _page(ctx, first, after)
+        records = await storage_resolvers.location_containers(
+            ctx, str(self.id), container_type.value if container_type else None
         )
+        nodes = [StorageContainer.from_record(r, str(self.id)) for r in records]
+        return StorageContainerConnection.from_list(nodes, win)
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> StorageLocation:
@@ -160,7 +148,9 @@ class StorageLocation:
             location_type=r.get("location_type"),
             temperature_zone=r.get("temperature_zone"),
             status=_enum(StorageLocationStatus, r.get("status")),
-            capacity=StorageCapacity.of(r.get("max_capacity"), r.get("current_capacity")),
+            capacity=StorageCapacity.of(
+                r.get("max_capacity"), r.get("current_capacity"), strict=True
+            ),
             coordinates=r.get("coordinates"),
             metadata=r.get("metadata"),
             created_at=r.get("created_at"),
@@ -179,12 +169,27 @@ class StorageContainer:
     status: str | None
     capacity: StorageCapacity = strawberry.field(
         description="Of a box: its positions; of a rack or freezer: its direct children; "
-        "`used` counts the samples anywhere beneath."
+        "`used` counts the assignments ever made anywhere beneath."
     )
-    location_id: strawberry.ID
     parent_id: strawberry.ID | None
     created_at: datetime | None
     updated_at: datetime | None
+    record: strawberry.Private[dict[str, Any]]
+    # The location when the caller already knows it (a location's containers, a parent's).
+    known_location_id: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description="The location of this container's tree (only the top of a tree names it: "
+        "below, it is found through the parents); null when the tree is at no location."
+    )
+    async def location_id(self, info: Info[Context, None]) -> strawberry.ID | None:
+        found = await self._location_id(info.context)
+        return None if found is None else strawberry.ID(found)
+
+    async def _location_id(self, ctx: Context) -> str | None:
+        if self.known_location_id is not None:
+            return self.known_location_id
+        return await storage_resolvers.location_id_of(ctx, self.record)
 
     @strawberry.field(description="The container this one sits in; null at the top.")
     async def parent(self, info: Info[Context, None]) -> StorageContainer | None:
@@ -193,7 +198,7 @@ class StorageContainer:
         record = await storage_resolvers.container_of(info.context, str(self.parent_id))
         return None if record is None else StorageContainer.from_record(record)
 
-    @strawberry.field(description="The containers directly inside this one.")
+    @strawberry.field(description="The containers directly inside this one, by name.")
     async def children(
         self,
         info: Info[Context, None],
@@ -201,13 +206,21 @@ class StorageContainer:
         first: int | None = None,
         after: str | None = None,
     ) -> StorageContainerConnection | None:
-        return await _containers(
-            info.context, "parent_container_id", str(self.id), container_type, first, after
-        )
+        ctx = info.context
+        win = _page(ctx, first, after)
+        records = await storage_resolvers.children(ctx, str(self.id))
+        if container_type is not None:
+            records = [r for r in records if r.get("container_type") == container_type.value]
+        location_id = self.record.get("location_id") or self.known_location_id
+        nodes = [StorageContainer.from_record(r, location_id) for r in records]
+        return StorageContainerConnection.from_list(nodes, win)
 
-    @strawberry.field(description="The location that holds this container.")
+    @strawberry.field(description="The location that holds this container's tree.")
     async def location(self, info: Info[Context, None]) -> StorageLocation | None:
-        record = await storage_resolvers.location_of(info.context, str(self.location_id))
+        location_id = await self._location_id(info.context)
+        if location_id is None:
+            return None
+        record = await storage_resolvers.location_of(info.context, location_id)
         return None if record is None else StorageLocation.from_record(record)
 
     @strawberry.field(description="The samples in this container or anywhere beneath it.")
@@ -217,29 +230,33 @@ class StorageContainer:
         from graph.samples import Sample
 
         ctx = info.context
-        # All the placements come in one answer: the window is cut here, up to the graph's max.
         win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
-        placements = await storage_resolvers.container_samples(ctx, str(self.id))
-        ids = [str(p["sample_id"]) for p in placements[win.offset : win.offset + win.first]]
-        records = await storage_resolvers.samples_by_id(ctx, ids)
-        nodes = [Sample.from_record(r) for r in records]
-        return Connection.build(nodes, win, len(placements))
+        ids = await storage_resolvers.container_sample_ids(ctx, self.record)
+        records = await storage_resolvers.samples_by_id(
+            ctx, ids[win.offset : win.offset + win.first]
+        )
+        return Connection.build([Sample.from_record(r) for r in records], win, len(ids))
 
     @classmethod
-    def from_record(cls, r: dict[str, Any]) -> StorageContainer:
+    def from_record(
+        cls, r: dict[str, Any], known_location_id: str | None = None
+    ) -> StorageContainer:
+        kind = r.get("container_type")
+        parent_id = r.get("parent_container_id")
         return cls(
-            id=strawberry.ID(r["id"]),
+            id=strawberry.ID(str(r["id"])),
             name=r.get("name") or "",
-            container_type=_enum(ContainerType, r.get("container_type")),
+            container_type=_enum(ContainerType, kind),
             barcode=r.get("barcode"),
-            position_identifier=r.get("position_identifier"),
+            position_identifier=r.get("name") if kind == "position" else None,
             temperature_zone=r.get("temperature_zone"),
             status=r.get("status"),
             capacity=StorageCapacity.of(r.get("capacity"), r.get("occupied_count")),
-            location_id=strawberry.ID(str(r.get("location_id"))),
-            parent_id=r.get("parent_container_id"),
+            parent_id=None if parent_id is None else strawberry.ID(str(parent_id)),
             created_at=r.get("created_at"),
             updated_at=r.get("updated_at"),
+            record=r,
+            known_location_id=str(r["location_id"]) if r.get("location_id") else known_location_id,
         )
 
 
@@ -252,18 +269,63 @@ StorageLocationConnection = Connection[StorageLocation]
 )
 class SampleStorage:
     sample_id: strawberry.ID
-    position: StorageContainer
-    container_chain: list[StorageContainer] = strawberry.field(
-        description="From the outermost container (the freezer) down to the position."
-    )
-    location: StorageLocation
-    path: str = strawberry.field(description="Human-readable: location > freezer > ... > A1.")
-    temperature_zone: str | None
     position_identifier: str | None
     assigned_at: datetime | None
     assigned_by: str | None
     storage_conditions: JSON | None
     notes: str | None
+    # The position-type container the sample is in, and what the upstream said about it.
+    container_id: strawberry.Private[str]
+    record: strawberry.Private[dict[str, Any]]
+
+    async def _position(self, ctx: Context) -> dict[str, Any] | None:
+        return await storage_resolvers.container_of(ctx, self.container_id)
+
+    async def _chain(self, ctx: Context) -> list[dict[str, Any]]:
+        position = await self._position(ctx)
+        return [] if position is None else await storage_resolvers.chain(ctx, position)
+
+    async def _location(self, ctx: Context) -> dict[str, Any] | None:
+        chain = await self._chain(ctx)
+        if not chain or not chain[0].get("location_id"):
+            return None
+        return await storage_resolvers.location_of(ctx, str(chain[0]["location_id"]))
+
+    @strawberry.field(description="The position-type container that holds the sample.")
+    async def position(self, info: Info[Context, None]) -> StorageContainer | None:
+        record = await self._position(info.context)
+        return None if record is None else StorageContainer.from_record(record)
+
+    @strawberry.field(
+        description="From the outermost container (the freezer) down to the position."
+    )
+    async def container_chain(self, info: Info[Context, None]) -> list[StorageContainer]:
+        chain = await self._chain(info.context)
+        top = chain[0].get("location_id") if chain else None
+        known = None if top is None else str(top)
+        return [StorageContainer.from_record(r, known) for r in chain]
+
+    @strawberry.field(description="The location that holds the position's container tree.")
+    async def location(self, info: Info[Context, None]) -> StorageLocation | None:
+        record = await self._location(info.context)
+        return None if record is None else StorageLocation.from_record(record)
+
+    @strawberry.field(description="Human-readable: location > freezer > ... > A1.")
+    async def path(self, info: Info[Context, None]) -> str:
+        ctx = info.context
+        names = [str(c.get("name") or "") for c in await self._chain(ctx)]
+        location = await self._location(ctx)
+        if location is not None:
+            names.insert(0, str(location.get("name") or ""))
+        return " > ".join(names)
+
+    @strawberry.field(description="The temperature zone of the position.")
+    async def temperature_zone(self, info: Info[Context, None]) -> str | None:
+        if "temperature_zone" in self.record:
+            zone: str | None = self.record["temperature_zone"]
+            return zone
+        position = await self._position(info.context)
+        return None if position is None else position.get("temperature_zone")
 
     @strawberry.field(description="The sample stored here.")
     async def sample(self, info: Info[Context, None]) -> LazySample | None:
@@ -274,23 +336,18 @@ class SampleStorage:
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> SampleStorage:
-        """From one item of ``sample_locations_many`` / ``sample_location``."""
-        position = StorageContainer.from_record(r["position"])
-        above = [StorageContainer.from_record(c) for c in r.get("container_chain") or ()]
-        location = StorageLocation.from_record(r["location"])
-        assignment = r.get("assignment") or {}
+        """From the service's flat SampleLocationDetailed or from the SamplePosition that
+        assign and move answer: both name the sample and its position-type container."""
+        position_identifier = r.get("position_identifier") or r.get("container_name")
         return cls(
             sample_id=strawberry.ID(str(r["sample_id"])),
-            position=position,
-            container_chain=[*reversed(above), position],
-            location=location,
-            path=r.get("storage_path") or "",
-            temperature_zone=r.get("temperature_zone") or location.temperature_zone,
-            position_identifier=assignment.get("position_identifier") or position.name,
-            assigned_at=assignment.get("assigned_at"),
-            assigned_by=assignment.get("assigned_by"),
-            storage_conditions=assignment.get("storage_conditions"),
-            notes=assignment.get("notes"),
+            position_identifier=position_identifier,
+            assigned_at=r.get("assigned_at"),
+            assigned_by=None if r.get("assigned_by") is None else str(r["assigned_by"]),
+            storage_conditions=r.get("storage_conditions"),
+            notes=r.get("notes"),
+            container_id=str(r["container_id"]),
+            record=r,
         )
 
 
@@ -328,7 +385,7 @@ class Query:
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> StorageLocationConnection | None:
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        win = _page(ctx, first, after)
         records = await storage_resolvers.locations(ctx)
         return StorageLocationConnection.from_list(
             [StorageLocation.from_record(r) for r in records], win
@@ -363,7 +420,7 @@ class Mutation:
     )
     async def assign_sample_to_storage(
         self, info: Info[Context, None], input: AssignSampleToStorageInput
-    ) -> SampleStorage:
+    ) -> SampleStorage | None:
         record = await storage_resolvers.assign_sample(
             info.context,
             sample_id=input.sample_id,
@@ -378,7 +435,9 @@ class Mutation:
         permission_classes=[requires(rbac.WRITE_SAMPLES)],
         description="Move a stored sample to another free position.",
     )
-    async def move_sample(self, info: Info[Context, None], input: MoveSampleInput) -> SampleStorage:
+    async def move_sample(
+        self, info: Info[Context, None], input: MoveSampleInput
+    ) -> SampleStorage | None:
         record = await storage_resolvers.move_sample(
             info.context,
             sample_id=input.sample_id,

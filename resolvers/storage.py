@@ -1,32 +1,44 @@
 """Resolvers for storage: locations, the container tree, where samples sit, and the two
-placement mutations.
+placement mutations, over the release's routes (UPSTREAMS.md, "## storage").
 
-Every relation loads through the request's DataLoaders. The storage service has no batch
-endpoint for containers or locations, so their loaders are de-duplicated fan-outs capped at
-the bulkhead's width; a container's samples come from the [extension] filter
-``/storage/samples/locations?container_ids=``, one call for every container asked for in the
-same tick (``StorageClient.samples_in_containers``). The batch functions below are frozen
-dataclasses: equal arguments make equal keys, so sibling fields asking the same question
-share one loader.
+What the release offers, and how each relation uses it:
+
+- A container by id is only served as ContainerWithChildren (``{container, children,
+  samples, capacity_info}``): one detail call per distinct container gives its record, its
+  children (all of them, by name) and the samples directly in it.
+- Only the top of a container tree carries ``location_id``: a nested container's location is
+  found by walking ``parent_container_id`` up through the same detail loader.
+- The container list has no location filter and its totals ignore its filters: a location's
+  freezers come from the ``container_type=freezer`` list (a freezer is always the top of its
+  tree), any other kind from one read of the whole list, grouped in the gateway.
+- Samples sit only in position-type containers: a box's samples are its grid (one call), a
+  rack's or freezer's the grids of the boxes its hierarchy lists, a position's the grid of
+  its box.
+- Where a sample sits is the flat SampleLocationDetailed; assign and move answer the new
+  SamplePosition. The graph builds position, chain and location from either through the
+  loaders, so a failed follow-up read is a field error and never hides a write that happened.
+
+Every batch function is a frozen dataclass: equal arguments make equal keys, so sibling
+fields asking the same question share one loader.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.errors import NotFound, parse_id
-from resolvers.pagination import Window, plan_pages, slice_pages
+from resolvers.errors import BadUserInput, NotFound, parse_id
 from upstreams.config import CallContext
 from upstreams.services import fan_out
 from upstreams.storage import StorageClient
 
 Record = dict[str, Any]
 
-# GET /storage/containers pages at most this many per request.
-MAX_CONTAINERS_PER_PAGE = 100
+# The deepest a hierarchy must go to reach the boxes below a freezer or a rack.
+_DEPTH_TO_BOXES = {"freezer": 3, "rack": 2}
 
 
 def _width(storage: StorageClient) -> int:
@@ -34,8 +46,8 @@ def _width(storage: StorageClient) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class _Containers:
-    """Containers by id (no batch endpoint: a fan-out)."""
+class _Details:
+    """ContainerWithChildren by container id (no batch endpoint: a fan-out)."""
 
     storage: StorageClient
 
@@ -58,54 +70,56 @@ class _Locations:
 
 
 @dataclass(frozen=True, slots=True)
-class _ContainerPages:
-    """One window of the containers whose ``by`` field (``location_id`` or
-    ``parent_container_id``) is each key: ``(items, total)`` per key."""
+class _Grids:
+    """StorageGridView by container id (a fan-out)."""
 
     storage: StorageClient
-    by: str
-    container_type: str | None
-    pages: tuple[tuple[int, int], ...]
 
-    async def __call__(
-        self, call: CallContext, keys: Sequence[str]
-    ) -> list[tuple[list[Record], int] | None]:
-        async def one(key: str) -> tuple[list[Record], int]:
-            filters = {self.by: key}
-            if self.container_type is not None:
-                filters["container_type"] = self.container_type
-            pages = [
-                await self.storage.containers(call, page=page, per_page=size, **filters)
-                for page, size in self.pages
-            ]
-            return [r for p in pages for r in p.items], pages[0].total_count
-
-        return await fan_out(keys, one, width=_width(self.storage))
+    async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[Record | None]:
+        return await fan_out(ids, lambda i: self.storage.grid(call, i), width=_width(self.storage))
 
 
-def _prime_containers(ctx: Context, records: Sequence[Record]) -> None:
-    ctx.loaders.prime(_Containers(ctx.upstreams.storage), [r for r in records if r.get("id")])
+@dataclass(frozen=True, slots=True)
+class _Hierarchies:
+    """The hierarchy rows below each container, ``max_depth`` levels deep (a fan-out)."""
+
+    storage: StorageClient
+    max_depth: int
+
+    async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[list[Record] | None]:
+        return await fan_out(
+            ids,
+            lambda i: self.storage.hierarchy(call, i, max_depth=self.max_depth),
+            width=_width(self.storage),
+        )
 
 
-def _prime_placements(ctx: Context, placements: Sequence[Record]) -> None:
-    """Seed the sample-location loader (and the container and location loaders) with
-    placements an upstream call already returned."""
-    ctx.loaders.prime(ctx.upstreams.storage.sample_locations_many, placements, key="sample_id")
-    containers: list[Record] = []
-    locations: list[Record] = []
-    for p in placements:
-        containers.extend(c for c in [p.get("position"), *(p.get("container_chain") or [])] if c)
-        if p.get("location"):
-            locations.append(p["location"])
-    _prime_containers(ctx, containers)
-    ctx.loaders.prime(_Locations(ctx.upstreams.storage), locations)
+@dataclass(frozen=True, slots=True)
+class _ContainerLists:
+    """Whole container lists, read once per request: key ``"freezer"`` is every freezer
+    (through the list's ``container_type`` filter), key ``""`` every container."""
+
+    storage: StorageClient
+
+    async def __call__(self, call: CallContext, kinds: Sequence[str]) -> list[list[Record]]:
+        async def one(kind: str) -> list[Record]:
+            if kind:
+                return await self.storage.containers_where(call, container_type=kind)
+            return await self.storage.all_containers(call)
+
+        found = await fan_out(kinds, one, width=_width(self.storage))
+        return [f or [] for f in found]
+
+
+def _key(value: Any) -> str:
+    return str(value)
 
 
 # -- locations ----------------------------------------------------------------------------------
 
 
 async def locations(ctx: Context) -> list[Record]:
-    """Every storage location (the service answers the whole array)."""
+    """Every storage location, by name (the service answers the whole array)."""
     records = await ctx.upstreams.storage.locations(ctx.call)
     ctx.loaders.prime(_Locations(ctx.upstreams.storage), records)
     return records
@@ -113,60 +127,127 @@ async def locations(ctx: Context) -> list[Record]:
 
 async def location(ctx: Context, location_id: str) -> Record | None:
     """One location by id; None when there is none."""
-    key = parse_id(location_id, "id")
-    record: Record | None = await ctx.loaders.of(_Locations(ctx.upstreams.storage)).load(key)
-    return record
+    return await location_of(ctx, parse_id(location_id, "id"))
 
 
 async def location_of(ctx: Context, location_id: str) -> Record | None:
-    """The location a container or placement names (an id from the upstream)."""
+    """The location a container names (an id from the upstream)."""
     loader = ctx.loaders.of(_Locations(ctx.upstreams.storage))
-    record: Record | None = await loader.load(str(location_id))
+    record: Record | None = await loader.load(_key(location_id))
     return record
+
+
+async def location_containers(
+    ctx: Context, location_id: str, container_type: str | None
+) -> list[Record]:
+    """The containers of the trees at a location, optionally of one kind: tops first, then
+    by level, name and id."""
+    loader = ctx.loaders.of(_ContainerLists(ctx.upstreams.storage))
+    if container_type == "freezer":
+        freezers: list[Record] = await loader.load("freezer")
+        found = [c for c in freezers if _key(c.get("location_id")) == location_id]
+        return sorted(found, key=lambda c: (c.get("name") or "", c["id"]))
+    everything: list[Record] = await loader.load("")
+    by_id = {c["id"]: c for c in everything}
+    placed: list[tuple[int, str, str, Record]] = []
+    for record in everything:
+        if container_type is not None and record.get("container_type") != container_type:
+            continue
+        top, level = record, 1
+        while top.get("parent_container_id") and level <= len(by_id):
+            parent = by_id.get(top["parent_container_id"])
+            if parent is None:
+                break
+            top, level = parent, level + 1
+        if _key(top.get("location_id")) == location_id:
+            placed.append((level, record.get("name") or "", record["id"], record))
+    placed.sort(key=lambda p: p[:3])
+    return [p[3] for p in placed]
 
 
 # -- containers ---------------------------------------------------------------------------------
 
 
+async def detail_of(ctx: Context, container_id: str) -> Record | None:
+    """ContainerWithChildren of one container; None when there is none."""
+    loader = ctx.loaders.of(_Details(ctx.upstreams.storage))
+    record: Record | None = await loader.load(_key(container_id))
+    return record
+
+
 async def container(ctx: Context, container_id: str) -> Record | None:
-    """One container by id; None when there is none."""
+    """One container by id (the ``container`` of its detail); None when there is none."""
     return await container_of(ctx, parse_id(container_id, "id"))
 
 
 async def container_of(ctx: Context, container_id: str) -> Record | None:
-    loader = ctx.loaders.of(_Containers(ctx.upstreams.storage))
-    record: Record | None = await loader.load(str(container_id))
-    return record
+    detail = await detail_of(ctx, container_id)
+    return None if detail is None else detail.get("container")
 
 
-async def containers_page(
-    ctx: Context, *, by: str, key: str, container_type: str | None, win: Window
-) -> tuple[list[Record], int]:
-    """A window of the containers at a location (``by="location_id"``) or under a parent
-    (``by="parent_container_id"``), and their total."""
-    plan = plan_pages(win, max_page_size=MAX_CONTAINERS_PER_PAGE)
-    # first: 0 still answers totalCount; one smallest page tells it.
-    fetch = _ContainerPages(ctx.upstreams.storage, by, container_type, tuple(plan) or ((1, 1),))
-    found = await ctx.loaders.of(fetch).load(str(key))
-    items, total = found if found is not None else ([], 0)
-    items = slice_pages(win, [items], page_size=plan[0][1]) if plan else []
-    _prime_containers(ctx, items)
-    return items, total
+async def children(ctx: Context, container_id: str) -> list[Record]:
+    """The containers directly inside one, by name (from its detail)."""
+    detail = await detail_of(ctx, container_id)
+    return list(detail.get("children") or []) if detail else []
 
 
-async def container_samples(ctx: Context, container_id: str) -> list[Record]:
-    """The placements of the samples in a container or anywhere beneath it."""
-    loader = ctx.loaders.of(ctx.upstreams.storage.samples_in_containers)
-    placements: list[Record] = await loader.load(str(container_id))
-    _prime_placements(ctx, placements)
-    return placements
+async def chain(ctx: Context, record: Record) -> list[Record]:
+    """A container and those above it, outermost first (one detail load per level)."""
+    found = [record]
+    seen = {record.get("id")}
+    while (parent_id := found[-1].get("parent_container_id")) and parent_id not in seen:
+        seen.add(parent_id)
+        parent = await container_of(ctx, _key(parent_id))
+        if parent is None:
+            break
+        found.append(parent)
+    return list(reversed(found))
+
+
+async def location_id_of(ctx: Context, record: Record) -> str | None:
+    """The location of a container's tree: its own ``location_id`` at the top, else its
+    top's; None when the tree is at no location."""
+    if record.get("location_id"):
+        return _key(record["location_id"])
+    top = (await chain(ctx, record))[0]
+    return _key(top["location_id"]) if top.get("location_id") else None
+
+
+async def container_sample_ids(ctx: Context, record: Record) -> list[str]:
+    """The ids of the samples in a container or anywhere beneath it, in grid order."""
+    storage = ctx.upstreams.storage
+    grids = ctx.loaders.of(_Grids(storage))
+    kind = record.get("container_type")
+    if kind == "position":
+        if record.get("parent_container_id"):
+            grid = await grids.load(_key(record["parent_container_id"]))
+            return [
+                _key(p["sample_id"])
+                for p in (grid or {}).get("positions") or []
+                if p.get("sample_id") and _key(p.get("container_id")) == _key(record["id"])
+            ]
+        detail = await detail_of(ctx, _key(record["id"]))
+        return [_key(s["sample_id"]) for s in (detail or {}).get("samples") or []]
+    if kind == "box":
+        boxes = [_key(record["id"])]
+    else:
+        depth = _DEPTH_TO_BOXES.get(str(kind), 10)
+        rows = await ctx.loaders.of(_Hierarchies(storage, depth)).load(_key(record["id"]))
+        boxes = [_key(r["id"]) for r in rows or [] if r.get("container_type") == "box"]
+    views = await grids.load_many(boxes)
+    return [
+        _key(p["sample_id"])
+        for view in views
+        for p in (view or {}).get("positions") or []
+        if p.get("sample_id")
+    ]
 
 
 # -- samples ------------------------------------------------------------------------------------
 
 
 async def sample_storage(ctx: Context, sample_id: str) -> Record | None:
-    """Where one sample sits (position, container chain, location); None when not stored."""
+    """Where one sample sits (the flat SampleLocationDetailed); None when not stored."""
     loader = ctx.loaders.of(ctx.upstreams.storage.sample_locations_many)
     record: Record | None = await loader.load(str(sample_id))
     return record
@@ -181,11 +262,53 @@ async def samples_by_id(ctx: Context, ids: Sequence[str]) -> list[Record]:
     return [r for r in records if r is not None]
 
 
-async def _placed(ctx: Context, sample_id: str) -> Record:
-    """The detailed placement of a sample just written (read fresh, then primed)."""
-    placement = await ctx.upstreams.storage.sample_location(ctx.call, sample_id)
-    _prime_placements(ctx, [placement])
-    return placement
+def _uuid_or_none(value: str | None) -> str | None:
+    """The release records who did it as a UUID and rejects anything else."""
+    try:
+        return None if value is None else str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+async def _target_position(
+    ctx: Context, container_id: str, position_identifier: str | None
+) -> Record:
+    """The position-type container a sample goes to: the container itself, or in a box the
+    position named ``position_identifier`` (any case) or else its first free one."""
+    target = await container_of(ctx, container_id)
+    if target is None:
+        raise NotFound(f"Container not found: {container_id}")
+    kind = target.get("container_type")
+    if kind == "position":
+        return target
+    if kind != "box":
+        raise BadUserInput(
+            f"Samples go into a position or a box, and {target.get('name')!r} is a {kind}"
+        )
+    grid = await ctx.loaders.of(_Grids(ctx.upstreams.storage)).load(container_id)
+    positions = (grid or {}).get("positions") or []
+    if position_identifier is not None:
+        wanted = position_identifier.strip().upper()
+        named = [p for p in positions if str(p.get("position_identifier")).upper() == wanted]
+        if not named:
+            raise BadUserInput(f"Box {target.get('name')!r} has no position {position_identifier}")
+        chosen = named[0]
+    else:
+        free = [p for p in positions if not p.get("is_occupied")]
+        if not free:
+            raise BadUserInput(f"Box {target.get('name')!r} has no free position")
+        chosen = free[0]
+    position = await container_of(ctx, _key(chosen["container_id"]))
+    if position is None:
+        raise NotFound(f"Container not found: {chosen['container_id']}")
+    return position
+
+
+def _forget_reads(ctx: Context) -> None:
+    """After a write, the occupancy and placements read before it are stale."""
+    storage = ctx.upstreams.storage
+    for fetch in (_Details(storage), _Grids(storage), storage.sample_locations_many):
+        ctx.loaders.of(fetch).clear_all()
 
 
 async def assign_sample(
@@ -197,22 +320,28 @@ async def assign_sample(
     storage_conditions: Any,
     notes: str | None,
 ) -> Record:
-    """Place a sample (in a position, or in a box: a named or the first free position)."""
+    """Place a sample in a position (or in a box: a named or its first free position); the
+    new SamplePosition."""
     sample_key = parse_id(sample_id, "input.sampleId")
     container_key = parse_id(container_id, "input.containerId")
     # storage takes any UUID as a sample id: check that the sample exists first.
     if not await samples_by_id(ctx, [sample_key]):
         raise NotFound(f"Sample not found: {sample_key}")
-    body: dict[str, Any] = {"sample_id": sample_key, "container_id": container_key}
+    position = await _target_position(ctx, container_key, position_identifier)
+    body: dict[str, Any] = {
+        "sample_id": sample_key,
+        "container_id": _key(position["id"]),
+        "position_identifier": position.get("name"),
+    }
     optional = {
-        "position_identifier": position_identifier,
         "storage_conditions": storage_conditions,
         "notes": notes,
-        "assigned_by": ctx.actor,
+        "assigned_by": _uuid_or_none(ctx.actor),
     }
     body.update({k: v for k, v in optional.items() if v is not None})
-    await ctx.upstreams.storage.assign(ctx.call, body)
-    return await _placed(ctx, sample_key)
+    placed = await ctx.upstreams.storage.assign(ctx.call, body)
+    _forget_reads(ctx)
+    return placed
 
 
 async def move_sample(
@@ -224,15 +353,16 @@ async def move_sample(
     reason: str | None,
     notes: str | None,
 ) -> Record:
-    """Move a stored sample to another position (or box)."""
+    """Move a stored sample to another position (or box); the new SamplePosition."""
     sample_key = parse_id(sample_id, "input.sampleId")
-    body: dict[str, Any] = {"new_container_id": parse_id(container_id, "input.containerId")}
-    optional = {
-        "new_position_identifier": position_identifier,
-        "reason": reason,
-        "notes": notes,
-        "moved_by": ctx.actor,
+    container_key = parse_id(container_id, "input.containerId")
+    position = await _target_position(ctx, container_key, position_identifier)
+    body: dict[str, Any] = {
+        "new_container_id": _key(position["id"]),
+        "new_position_identifier": position.get("name"),
     }
+    optional = {"reason": reason, "notes": notes, "moved_by": _uuid_or_none(ctx.actor)}
     body.update({k: v for k, v in optional.items() if v is not None})
-    await ctx.upstreams.storage.move(ctx.call, sample_key, body)
-    return await _placed(ctx, sample_key)
+    placed = await ctx.upstreams.storage.move(ctx.call, sample_key, body)
+    _forget_reads(ctx)
+    return placed

@@ -7,7 +7,7 @@ from typing import Any
 
 from upstreams.config import CallContext
 from upstreams.services import (
-    MAX_BATCH_IDS,
+    MAX_SCAN_ITEMS,
     Ids,
     MaybeRecords,
     Page,
@@ -15,17 +15,20 @@ from upstreams.services import (
     Records,
     Service,
     batched,
-    canonical_id,
-    chunks,
     fan_out_ids,
     list_of,
+    scan,
     seg,
-    unique_ids,
 )
+
+# The page size of the gateway's own reads of the whole container list: the release has no
+# upper bound on per_page, and larger pages mean fewer, heavier calls.
+SCAN_PAGE_SIZE = 1000
 
 
 class StorageClient(Service):
     async def locations(self, ctx: CallContext) -> Records:
+        """Every location, by name (the release ignores page, per_page and the filters)."""
         return list_of(await self.client.request(ctx, "GET", "/storage/locations"), "locations")
 
     async def location(self, ctx: CallContext, location_id: str) -> Record:
@@ -33,12 +36,16 @@ class StorageClient(Service):
         return await self.client.request(ctx, "GET", path)
 
     async def capacity(self, ctx: CallContext, location_id: str) -> Record:
+        """CapacityInfo of a location."""
         path = f"/storage/locations/{seg(location_id)}/capacity"
         return await self.client.request(ctx, "GET", path)
 
     async def containers(
         self, ctx: CallContext, *, page: int = 1, per_page: int = 50, **filters: Any
     ) -> Page:
+        """One page of containers, newest first. The filters (``container_type``,
+        ``temperature_zone``, ``parent_id``, ``status``) apply to the page, but the release's
+        ``total_items`` counts every container whatever the filters."""
         params: dict[str, Any] = {**filters, "page": page, "per_page": per_page}
         payload = await self.client.request(ctx, "GET", "/storage/containers", params=params)
         pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
@@ -50,29 +57,65 @@ class StorageClient(Service):
             page_size=int(pagination.get("per_page", per_page)),
         )
 
+    async def all_containers(self, ctx: CallContext) -> Records:
+        """Every container (``UpstreamUnsupported`` past ``MAX_SCAN_ITEMS``)."""
+        return await scan(
+            self.name, lambda page: self.containers(ctx, page=page, per_page=SCAN_PAGE_SIZE)
+        )
+
+    async def containers_where(self, ctx: CallContext, **filters: Any) -> Records:
+        """Every container matching the filters: pages until a short one, since the
+        release's totals ignore the filters and cannot say where the matches end."""
+        items: Records = []
+        page = 1
+        while True:
+            found = await self.containers(ctx, page=page, per_page=SCAN_PAGE_SIZE, **filters)
+            items.extend(found.items)
+            if len(found.items) < SCAN_PAGE_SIZE or len(items) > MAX_SCAN_ITEMS:
+                return items
+            page += 1
+
     async def container(self, ctx: CallContext, container_id: str) -> Record:
+        """ContainerWithChildren: ``{container, children (by name), samples (the active
+        SamplePositions in this very container), capacity_info}``."""
         path = f"/storage/containers/{seg(container_id)}"
         return await self.client.request(ctx, "GET", path)
 
-    async def hierarchy(self, ctx: CallContext, container_id: str) -> Record:
+    async def hierarchy(
+        self, ctx: CallContext, container_id: str, *, max_depth: int | None = None
+    ) -> Records:
+        """The container and its descendants (level 1 is the container), by level and name;
+        ``[]`` for an unknown id."""
         path = f"/storage/containers/{seg(container_id)}/hierarchy"
+        params = None if max_depth is None else {"max_depth": max_depth}
+        return list_of(await self.client.request(ctx, "GET", path, params=params), "hierarchy")
+
+    async def grid(self, ctx: CallContext, container_id: str) -> Record:
+        """StorageGridView: the position children of a container, each with its sample."""
+        path = f"/storage/containers/{seg(container_id)}/grid"
         return await self.client.request(ctx, "GET", path)
 
     async def assign(self, ctx: CallContext, data: Mapping[str, Any]) -> Record:
+        """Place a sample in a position-type container; the new SamplePosition."""
         body = dict(data)
         return await self.client.request(ctx, "POST", "/storage/samples/assign", json=body)
 
     async def move(self, ctx: CallContext, sample_id: str, data: Mapping[str, Any]) -> Record:
+        """Move a stored sample to another position; the new SamplePosition."""
         path = f"/storage/samples/{seg(sample_id)}/move"
         return await self.client.request(ctx, "PUT", path, json=dict(data))
 
-    async def sample_location(self, ctx: CallContext, sample_id: str) -> Record:
+    async def sample_location(self, ctx: CallContext, sample_id: str) -> Record | None:
+        """SampleLocationDetailed (flat), or None when the sample is not in storage."""
         path = f"/storage/samples/{seg(sample_id)}/location-detailed"
-        return await self.client.request(ctx, "GET", path)
+        found = await self.client.request(ctx, "GET", path)
+        return found if isinstance(found, dict) else None
 
     async def sample_locations_many(
         self, ctx: CallContext, sample_ids: Sequence[str]
     ) -> MaybeRecords:
+        """``sample_location`` for many samples, aligned: one call per sample on the
+        release, one per chunk through the [extension] ``/storage/samples/locations``."""
         if not self.client.config.batch:
             return await fan_out_ids(
                 self.client, sample_ids, lambda i: self.sample_location(ctx, i)
@@ -86,24 +129,3 @@ class StorageClient(Service):
             return list_of(payload, "locations")
 
         return await batched(self.client, sample_ids, fetch, key="sample_id")
-
-    async def samples_in_containers(
-        self, ctx: CallContext, container_ids: Sequence[str]
-    ) -> list[Records]:
-        """The detailed locations (as ``sample_locations_many``) of the samples in each
-        container or anywhere beneath it, aligned with ``container_ids``: the [extension]
-        filter ``/storage/samples/locations?container_ids=``, one call per chunk of ids."""
-        distinct = unique_ids(container_ids)
-        held: dict[str, Records] = {k: [] for k in distinct}
-        for chunk in chunks(distinct, min(self.client.config.batch_size, MAX_BATCH_IDS)):
-            params = {"container_ids": ",".join(chunk)}
-            payload = await self.client.request(
-                ctx, "GET", "/storage/samples/locations", params=params
-            )
-            for record in list_of(payload, "locations"):
-                above = [record.get("position") or {}, *(record.get("container_chain") or [])]
-                for container in above:
-                    key = canonical_id(container.get("id"))
-                    if key in held:
-                        held[key].append(record)
-        return [held.get(canonical_id(i) or "", []) for i in container_ids]
