@@ -187,7 +187,10 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        permission_classes=[requires(rbac.ADMINISTER)], description="Send a notification."
+        permission_classes=[requires(rbac.ADMINISTER)],
+        description="Send a notification; answers the notification as the service stored "
+        "it. A service that accepts it without storing it (the TracSeq release) is an "
+        "UPSTREAM_UNSUPPORTED error.",
     )
     async def send_notification(
         self, info: Info[Context, None], input: SendNotificationInput

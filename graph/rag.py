@@ -89,7 +89,7 @@ class LabAnswer:
 class RagSubmission:
     id: strawberry.ID
     filename: str
-    status: str | None = strawberry.field(description="As the service says, e.g. processed.")
+    status: str | None = strawberry.field(description="As the service says, e.g. completed.")
     confidence: float | None
     extracted_data: JSON | None
     created_at: datetime | None
@@ -112,7 +112,10 @@ RagSubmissionConnection = Connection[RagSubmission]
 @strawberry.type(description="What the RAG service extracted from an uploaded document.")
 class LabDocumentUpload:
     success: bool
-    submission_id: strawberry.ID | None
+    submission_id: strawberry.ID | None = strawberry.field(
+        description="The submission kept for this document; null when the service found no "
+        "sample id in it (it then keeps nothing)."
+    )
     confidence: float | None
     samples_found: int
     extracted_data: JSON | None

@@ -19,8 +19,8 @@ from graph.pagination import Connection, window
 from graph.permissions import requires
 from resolvers import users as user_resolvers
 from resolvers.context import Context
+from resolvers.errors import Unauthenticated
 from security import events, rbac
-from upstreams.errors import UpstreamStatusError
 
 
 @strawberry.enum(description="What a user may do in the lab, lowest privilege first.")
@@ -85,7 +85,11 @@ UserConnection = Connection[User]
 @strawberry.type(description="A new session: its tokens and the user it belongs to.")
 class AuthPayload:
     access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
-    refresh_token: str = strawberry.field(description="Trade for a new pair with refreshToken.")
+    refresh_token: str | None = strawberry.field(
+        description="Trade for a new pair with refreshToken. Null unless the login asked for "
+        "rememberMe (a refresh always hands out a new one). It lives as long as the session: "
+        "one hour."
+    )
     expires_at: datetime | None = strawberry.field(description="When the access token expires.")
     session_id: strawberry.ID
     role: Role
@@ -100,7 +104,7 @@ class AuthPayload:
     def from_record(cls, r: dict[str, Any]) -> AuthPayload:
         return cls(
             access_token=r["access_token"],
-            refresh_token=r["refresh_token"],
+            refresh_token=r.get("refresh_token"),
             expires_at=r.get("expires_at"),
             session_id=strawberry.ID(r["session_id"]),
             role=Role(r["role"]),
@@ -160,21 +164,22 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Start a session. Wrong credentials are an UNAUTHENTICATED error."
+        description="Start a session. Wrong credentials, and an email without an account, are "
+        "the same UNAUTHENTICATED error."
     )
     async def login(self, info: Info[Context, None], input: LoginInput) -> AuthPayload | None:
         try:
             record = await user_resolvers.login(
                 info.context, input.email, input.password, remember_me=input.remember_me
             )
-        except UpstreamStatusError as exc:
-            if exc.status == 401:
-                events.emit(events.LOGIN_FAILED, email=input.email[:256], code=exc.code)
+        except Unauthenticated:
+            events.emit(events.LOGIN_FAILED, email=input.email[:256])
             raise
         return AuthPayload.from_record(record)
 
     @strawberry.mutation(
-        description="Trade a refresh token for a new token pair; the old session ends."
+        description="Trade a refresh token for a new token pair; the old session ends, and "
+        "its access token is refused at once."
     )
     async def refresh_token(
         self, info: Info[Context, None], input: RefreshTokenInput

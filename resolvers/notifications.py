@@ -4,6 +4,11 @@ The service pages by ``limit``/``offset`` and answers a bare array without a tot
 window asks for one item more than it shows, which tells whether there is a next page; the
 total is then known for free on the last page, and otherwise counted (in pages of the
 service's maximum) only when a client asks for ``totalCount``.
+
+Sending: the release answers a receipt for every valid notification but stores (and
+sends) nothing, so the id it returns answers 404. The gateway reads the notification back
+by id after the send: a 404 then is ``UPSTREAM_UNSUPPORTED`` (accepted but not stored),
+never a success; where the service does store it, the mutation answers what was stored.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.pagination import Window
+from upstreams.errors import UpstreamNotFound, UpstreamUnsupported
 
 Record = dict[str, Any]
 
@@ -54,7 +60,14 @@ async def send(ctx: Context, data: Mapping[str, Any]) -> Record:
         raise BadUserInput("`recipients` must name at least one recipient, none empty")
     if not data.get("channels"):
         raise BadUserInput("`channels` must name at least one channel")
-    if ctx.actor is not None:
-        data = {**data, "created_by": ctx.actor}
-    record: Record = await ctx.upstreams.notifications.create(ctx.call, data)
+    service = ctx.upstreams.notifications
+    receipt = await service.create(ctx.call, data)
+    try:
+        record: Record = await service.get(ctx.call, str(receipt["id"]))
+    except UpstreamNotFound:
+        raise UpstreamUnsupported(
+            service.name,
+            f"The {service.name} service accepted the notification but did not store it "
+            f"(receipt {receipt['id']}): it will not be sent",
+        ) from None
     return record

@@ -105,9 +105,11 @@ async def ask(ctx: Context, question: str, session_id: str | None) -> Record:
 
 
 async def submissions(ctx: Context) -> list[Record]:
+    """The submissions the service kept, newest first (it lists them oldest first)."""
     payload = await ctx.upstreams.rag.submissions(ctx.call)
     items = payload.get("submissions") if isinstance(payload, dict) else payload
-    return list(items) if isinstance(items, list) else []
+    records = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+    return records[::-1]
 
 
 async def upload(ctx: Context, file: Any) -> Record:
@@ -121,4 +123,8 @@ async def upload(ctx: Context, file: Any) -> Record:
     filename = getattr(file, "filename", None) or "document"
     content_type = getattr(file, "content_type", None) or "application/octet-stream"
     record: Record = await ctx.upstreams.rag.process(ctx.call, filename, content, content_type)
+    if not record.get("samples_found"):
+        # The service keeps a submission only when it found a sample id: the id it answers
+        # otherwise names nothing.
+        record = {**record, "submission_id": None}
     return record

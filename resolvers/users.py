@@ -4,20 +4,47 @@ The auth service is the one that checks tokens: the gateway forwards the caller'
 token (``ctx.call.authorization``) and maps auth's answers onto error codes. A token whose
 session is gone gets 404 ``SESSION_NOT_FOUND`` from auth; to a client that is
 UNAUTHENTICATED, not NOT_FOUND.
+
+Login: auth answers an unknown email with 404 ``USER_NOT_FOUND`` and a wrong password with
+401 ``INVALID_CREDENTIALS``; both reach the client as the same UNAUTHENTICATED error, so
+that nobody learns which emails have accounts.
+
+Refresh: the gateway verifies tokens itself, so a session that auth ends must be revoked
+here as well. Auth's refresh tokens are opaque, and its refresh answer does not name the
+session it ended: the gateway remembers, for every login and refresh that passes through
+it, which session a refresh token belongs to (in the shared revocation store). When the
+refresh token's session is not known (it began before this gateway learnt of it) and the
+caller sent a bearer token, auth is asked whether that session still lives.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, GraphError, Unauthenticated
 from upstreams.config import CallContext
-from upstreams.errors import UpstreamStatusError
+from upstreams.errors import UpstreamError, UpstreamStatusError
 
 Record = dict[str, Any]
+
+# The one answer to a failed login, whatever auth's reason.
+LOGIN_FAILED = "Invalid email or password"
+
+
+@runtime_checkable
+class RefreshLinks(Protocol):
+    """Sessions that also know which session each refresh token belongs to (the gateway's
+    security runtime is one)."""
+
+    async def link_refresh(
+        self, refresh_token: str, session_id: str, expires_at: float
+    ) -> None: ...
+
+    async def refresh_session(self, refresh_token: str) -> tuple[str, float] | None: ...
 
 
 def _as_unauthenticated(exc: UpstreamStatusError) -> GraphError | UpstreamStatusError:
@@ -73,11 +100,42 @@ def with_token(ctx: Context, access_token: str) -> CallContext:
 
 
 async def login(ctx: Context, email: str, password: str, *, remember_me: bool) -> Record:
+    """A LoginResponse (its ``refresh_token`` is None unless ``remember_me``)."""
     email = email.strip()
     if not email or not password:
         raise BadUserInput("`email` and `password` must not be empty")
-    # Bad credentials: auth answers 401 INVALID_CREDENTIALS, which is UNAUTHENTICATED.
-    return await ctx.upstreams.auth.login(ctx.call, email, password, remember_me=remember_me)
+    try:
+        record: Record = await ctx.upstreams.auth.login(
+            ctx.call, email, password, remember_me=remember_me
+        )
+    except UpstreamStatusError as exc:
+        if exc.status == 401 or (exc.status == 404 and exc.code == "USER_NOT_FOUND"):
+            raise Unauthenticated(LOGIN_FAILED, service=exc.service) from None
+        raise
+    await _link(ctx, record)
+    return record
+
+
+def _expiry(record: Record) -> float:
+    expires = record.get("expires_at")
+    return expires.timestamp() if isinstance(expires, datetime) else 0.0
+
+
+async def _link(ctx: Context, record: Record) -> None:
+    """Remember which session the new refresh token belongs to."""
+    token = record.get("refresh_token")
+    if isinstance(ctx.sessions, RefreshLinks) and isinstance(token, str) and token:
+        await ctx.sessions.link_refresh(token, str(record["session_id"]), _expiry(record))
+
+
+async def _session_ended(ctx: Context, access_token: str) -> bool:
+    """Whether auth says the session of ``access_token`` has ended; True when auth cannot
+    tell (the refresh has succeeded, so failing closed costs at most a login)."""
+    try:
+        answer = await ctx.upstreams.auth.validate_token(ctx.call, access_token)
+    except UpstreamError:
+        return True
+    return not answer.get("valid")
 
 
 async def refresh(ctx: Context, refresh_token: str) -> Record:
@@ -85,13 +143,30 @@ async def refresh(ctx: Context, refresh_token: str) -> Record:
     token = refresh_token.strip()
     if not token:
         raise BadUserInput("`refreshToken` must not be empty")
+    links = ctx.sessions if isinstance(ctx.sessions, RefreshLinks) else None
+    old = None if links is None else await links.refresh_session(token)
     try:
         record: Record = await ctx.upstreams.auth.refresh(ctx.call, token)
     except UpstreamStatusError as exc:
         raise _as_unauthenticated(exc) from None
-    if ctx.sessions is not None and (old := ctx.sessions.principal_of_token(token)):
-        await ctx.sessions.revoke(old.session_id, old.expires_at)
+    if ctx.sessions is not None:
+        if old is not None:
+            await ctx.sessions.revoke(*old)
+        caller, bearer = ctx.principal, _bearer(ctx.call.authorization)
+        if (
+            caller is not None
+            and bearer is not None
+            and old is None
+            and await _session_ended(ctx, bearer)
+        ):
+            await ctx.sessions.revoke(caller.session_id, caller.expires_at)
+    await _link(ctx, record)
     return record
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def logout(ctx: Context) -> str:

@@ -30,11 +30,11 @@ def mint_token(
         "sub": user_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"test-user/{role}")),
         "email": f"{role}@tests.tracseq.lab",
         "role": role,
-        "iat": now,
         "exp": now + lifetime,
+        "iat": now,
         "iss": ISSUER,
         "aud": AUDIENCE,
         "jti": session_id or str(uuid.uuid4()),
         **claims,
     }
-    return jwt.encode(payload, secret, algorithm="HS256")
+    return jwt.encode(payload, secret, algorithm="HS256", sort_headers=False)

@@ -24,7 +24,13 @@ from security.persisted import (
 )
 from security.principal import Principal
 from security.ratelimit import Buckets, Decision, MemoryBuckets, RedisBuckets
-from security.revocation import MemoryRevocations, RedisRevocations, Revocations
+from security.revocation import (
+    MemoryRevocations,
+    RedisRevocations,
+    RefreshLink,
+    Revocations,
+    refresh_digest,
+)
 from security.tokens import InvalidToken, TokenVerifier
 
 RejectHook = Callable[[str], None]  # told the limit's name on every refusal (metrics)
@@ -101,6 +107,30 @@ class SecurityRuntime:
         except self._store_errors as exc:
             _store_down("revocations", exc)
             return False
+
+    async def link_refresh(self, refresh_token: str, session_id: str, expires_at: float) -> None:
+        """Remember that ``refresh_token`` belongs to ``session_id`` (here and shared)."""
+        digest = refresh_digest(refresh_token)
+        await self._memory_revocations.link_refresh(digest, session_id, expires_at)
+        if self._revocations is not self._memory_revocations:
+            try:
+                await self._revocations.link_refresh(digest, session_id, expires_at)
+            except self._store_errors as exc:
+                _store_down("revocations", exc)
+
+    async def refresh_session(self, refresh_token: str) -> RefreshLink | None:
+        """The session a refresh token belongs to, when a login or refresh through any
+        replica told; None otherwise."""
+        digest = refresh_digest(refresh_token)
+        if self._revocations is not self._memory_revocations:
+            try:
+                link = await self._revocations.refresh_session(digest)
+            except self._store_errors as exc:
+                _store_down("revocations", exc)
+            else:
+                if link is not None:
+                    return link
+        return await self._memory_revocations.refresh_session(digest)
 
     def principal_of_token(self, token: str) -> Principal | None:
         """The principal a token names when it verifies; None otherwise."""

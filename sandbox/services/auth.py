@@ -1,15 +1,23 @@
-"""The auth service: HS256 JWTs, server-side sessions, snake_case roles.
+"""The auth service as the release answers (UPSTREAMS.md, "## auth").
 
-A login creates a session whose id is the ``jti`` of both tokens it issues. Logout and
-refresh delete the session, so a token whose session is gone gets 404 ``SESSION_NOT_FOUND``
-from ``/auth/me``. Errors: ``{"error": {"code", "message", "timestamp"}}``. Only this
-service checks tokens (on ``/auth/me`` and ``/admin/*``).
+- Envelopes ``{"data", "success"}`` or ``{"message", "success"}`` with keys sorted at every
+  level (``json!``); errors ``{"error": {"code", "message", "timestamp"}}`` with a
+  ``+00:00`` timestamp.
+- Access tokens are HS256 JWTs whose ``jti`` is the session id; ``exp = iat + 1 h``.
+  Sessions live server-side (``user_sessions``): a token is accepted only while its session
+  lives, is not revoked and stores this token's SHA-256.
+- Refresh tokens are random UUID v4 strings, stored hashed, and only handed out when the
+  login says ``remember_me: true``; they live as long as their session. A refresh revokes
+  the old session and opens a new one.
+- Login tells an unknown email (404 USER_NOT_FOUND) from a wrong password (401
+  INVALID_CREDENTIALS), as the release does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -29,19 +37,17 @@ from sandbox.web import (
     Response,
     Route,
     iso,
-    json_response,
-    now_iso,
     opt_bool,
-    opt_str,
     raw_json,
     req_str,
+    req_uuid,
 )
 
 DEFAULT_JWT_SECRET = "tracseq-dev-secret-change-me-in-production"  # noqa: S105 - documented dev default
 ISSUER = "auth-service"
 AUDIENCE = "lab-management-system"
 ACCESS_TTL = timedelta(hours=1)
-REFRESH_TTL = timedelta(days=30)
+LEEWAY_SECONDS = 60
 ROLES = (
     "guest",
     "data_analyst",
@@ -52,19 +58,68 @@ ROLES = (
 )
 ADMIN_USER_LIMIT = 100
 
+# The wire views of a stored user (UPSTREAMS.md): /auth/me, /admin/users items, and
+# /admin/users/{id}.
+ME_VIEW = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "status",
+    "email_verified",
+    "last_login_at",
+    "created_at",
+    "department",
+    "position",
+    "lab_affiliation",
+)
+LIST_VIEW = (*ME_VIEW, "failed_login_attempts", "locked_until")
+DETAIL_VIEW = (*LIST_VIEW, "updated_at")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS user_sessions (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, token_hash TEXT NOT NULL,
+    refresh_token_hash TEXT, created_at TEXT NOT NULL, last_used_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, revoked_at TEXT);
+CREATE INDEX IF NOT EXISTS user_sessions_refresh ON user_sessions (refresh_token_hash);
+CREATE INDEX IF NOT EXISTS user_sessions_user ON user_sessions (user_id);
+"""
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BEARER_REQUIRED = "Authorization header with Bearer token is required"
+
+
+def _sorted(obj: Any, status: int = 200) -> Response:
+    """serde_json without ``preserve_order``: keys sorted at every level."""
+    return raw_json(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), status)
+
+
+def _data(data: Any) -> Response:
+    return _sorted({"data": data, "success": True})
+
+
+def _message(message: str) -> Response:
+    return _sorted({"message": message, "success": True})
+
 
 def render_error(exc: ApiError) -> Response:
-    return json_response(
-        {"error": {"code": exc.code.upper(), "message": exc.message, "timestamp": now_iso()}},
+    timestamp = datetime.now(UTC).isoformat()  # chrono's to_rfc3339: "+00:00"
+    return _sorted(
+        {"error": {"code": exc.code.upper(), "message": exc.message, "timestamp": timestamp}},
         exc.status,
     )
 
 
-def _ok(data: Any, message: str | None = None) -> Response:
-    body: dict[str, Any] = {"success": True, "data": data}
-    if message is not None:
-        body["message"] = message
-    return json_response(body)
+def _authentication(message: str) -> ApiError:
+    return ApiError(401, "AUTHENTICATION_FAILED", f"Authentication failed: {message}")
+
+
+def _session_not_found() -> ApiError:
+    return ApiError(404, "SESSION_NOT_FOUND", "Session not found")
+
+
+def _token_invalid() -> ApiError:
+    return ApiError(401, "TOKEN_INVALID", "Token invalid")
 
 
 @contextlib.contextmanager
@@ -80,6 +135,23 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _view(user: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: user.get(k) for k in keys}
+
+
+def _jwt_error(exc: jwt.PyJWTError) -> ApiError:
+    """jsonwebtoken's error kinds, as the release prints them."""
+    kinds: list[tuple[type[jwt.PyJWTError], str]] = [
+        (jwt.InvalidSignatureError, "InvalidSignature"),
+        (jwt.ExpiredSignatureError, "ExpiredSignature"),
+        (jwt.InvalidIssuerError, "InvalidIssuer"),
+        (jwt.InvalidAudienceError, "InvalidAudience"),
+        (jwt.ImmatureSignatureError, "ImmatureSignature"),
+    ]
+    kind = next((name for cls, name in kinds if isinstance(exc, cls)), "InvalidToken")
+    return ApiError(401, "JWT_ERROR", f"JWT error: {kind}")
+
+
 class AuthService:
     def __init__(
         self, store: Store, jwt_secret: str = DEFAULT_JWT_SECRET, options: Options = RELEASE
@@ -87,52 +159,78 @@ class AuthService:
         self.options = options
         self.store = store
         self.secret = jwt_secret
+        store.conn.executescript(_SCHEMA)
 
     def routes(self) -> list[Route]:
         return [
             Route("GET", "/health", self.health),
             Route("POST", "/auth/login", self.login),
             Route("POST", "/auth/refresh", self.refresh),
+            Route("POST", "/auth/forgot-password", self.forgot_password),
+            Route("POST", "/auth/verify-email", self.verify_email),
             Route("POST", "/auth/logout", self.logout),
             Route("GET", "/auth/me", self.me),
+            Route("GET", "/auth/sessions", self.sessions),
+            Route("DELETE", "/auth/sessions/{session_id:uuid}", self.revoke_own_session),
             Route("POST", "/validate/token", self.validate),
             Route("GET", "/admin/users", self.list_users),
-            Route("GET", "/admin/users/{id:uuid}", self.get_user),
+            Route("GET", "/admin/users/{user_id:uuid}", self.get_user),
+            Route("DELETE", "/admin/users/{user_id:uuid}", self.delete_user),
+            Route("POST", "/admin/users/{user_id:uuid}/disable", self.disable_user),
+            Route("POST", "/admin/users/{user_id:uuid}/enable", self.enable_user),
         ]
 
     async def health(self, req: Request) -> Response:
-        return json_response({"status": "healthy", "service": "auth-service", "database": "ok"})
+        return _sorted(
+            {
+                "service": "auth-service",
+                "status": "healthy",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "version": "0.1.0",
+            }
+        )
 
-    def _issue(self, user: dict[str, Any]) -> dict[str, Any]:
-        now = datetime.now(UTC).replace(microsecond=0)
+    # -- tokens and sessions ---------------------------------------------------------------
+
+    def _open_session(self, user: dict[str, Any], *, with_refresh: bool) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        expires = now + ACCESS_TTL
         session_id = str(uuid.uuid4())
+        # The release's AuthClaims, in struct order.
         claims = {
             "sub": user["id"],
             "email": user["email"],
             "role": user["role"],
+            "exp": int(expires.timestamp()),
             "iat": int(now.timestamp()),
             "iss": ISSUER,
             "aud": AUDIENCE,
             "jti": session_id,
         }
-        access_exp = now + ACCESS_TTL
-        refresh_exp = now + REFRESH_TTL
         with _quiet_short_keys():
-            access = jwt.encode({**claims, "exp": int(access_exp.timestamp())}, self.secret)
-            refresh = jwt.encode({**claims, "exp": int(refresh_exp.timestamp())}, self.secret)
+            access = jwt.encode(claims, self.secret, algorithm="HS256", sort_headers=False)
+        refresh = str(uuid.uuid4()) if with_refresh else None
         self.store.run(
-            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (session_id, user["id"], _digest(refresh), iso(now), iso(refresh_exp)),
+            "INSERT INTO user_sessions (id, user_id, token_hash, refresh_token_hash, "
+            "created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                user["id"],
+                _digest(access),
+                None if refresh is None else _digest(refresh),
+                iso(now),
+                iso(now),
+                iso(expires),
+            ),
         )
         return {
-            "user_id": user["id"],
-            "email": user["email"],
-            "role": user["role"],
             "access_token": access,
+            "email": user["email"],
+            "expires_at": iso(expires),
             "refresh_token": refresh,
-            "expires_at": iso(access_exp),
+            "role": user["role"],
             "session_id": session_id,
+            "user_id": user["id"],
         }
 
     def _decode(self, token: str) -> dict[str, Any]:
@@ -144,116 +242,245 @@ class AuthService:
                     algorithms=["HS256"],
                     audience=AUDIENCE,
                     issuer=ISSUER,
-                    options={"require": ["exp", "sub", "jti"]},
+                    leeway=LEEWAY_SECONDS,
+                    options={"require": ["exp", "sub", "jti"], "verify_iat": False},
                 )
         except jwt.PyJWTError as exc:
-            raise ApiError(401, "JWT_ERROR", f"Invalid token: {exc}") from exc
+            raise _jwt_error(exc) from exc
         return claims
 
-    def _bearer(self, req: Request) -> dict[str, Any]:
-        header = req.header(b"authorization") or ""
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "JWT_ERROR", "Missing or malformed Authorization header")
-        return self._decode(token.strip())
+    def _validate_token(self, token: str) -> dict[str, Any]:
+        """The release's validate_token: claims, then the live session storing this token."""
+        claims = self._decode(token)
+        row = self.store.one(
+            "SELECT user_id, token_hash FROM user_sessions "
+            "WHERE id = ? AND expires_at > ? AND revoked = 0",
+            (str(claims["jti"]), iso(datetime.now(UTC))),
+        )
+        if row is None:
+            raise _session_not_found()
+        if row[0] != claims["sub"] or row[1] != _digest(token):
+            raise _token_invalid()
+        self.store.run(
+            "UPDATE user_sessions SET last_used_at = ? WHERE id = ?",
+            (iso(datetime.now(UTC)), claims["jti"]),
+        )
+        return claims
+
+    def _revoke(self, where: str, params: tuple[Any, ...]) -> int:
+        return self.store.run(
+            f"UPDATE user_sessions SET revoked = 1, revoked_at = ? WHERE revoked = 0 AND {where}",
+            (iso(datetime.now(UTC)), *params),
+        )
+
+    # -- users -----------------------------------------------------------------------------
 
     def _user(self, user_id: str) -> dict[str, Any]:
         row = self.store.one("SELECT doc FROM users WHERE id = ?", (user_id,))
         if row is None:
-            raise ApiError(404, "USER_NOT_FOUND", f"User not found: {user_id}")
+            raise ApiError(404, "USER_NOT_FOUND", "User not found")
         user: dict[str, Any] = orjson.loads(row[0])
         return user
 
-    def _principal(self, req: Request) -> dict[str, Any]:
-        claims = self._bearer(req)
-        if self.store.value("SELECT 1 FROM sessions WHERE id = ?", (claims["jti"],)) is None:
-            raise ApiError(404, "SESSION_NOT_FOUND", "Session not found or expired")
-        return self._user(claims["sub"])
-
-    async def login(self, req: Request) -> Response:
-        body = await req.json()
-        email = req_str(body, "email").strip().lower()
-        password = req_str(body, "password")
-        opt_bool(body, "remember_me")
-        row = self.store.one("SELECT salt, password_hash, doc FROM users WHERE email = ?", (email,))
-        if row is None or not verify_password(password, row[0], row[1]):
-            raise ApiError(401, "INVALID_CREDENTIALS", "Invalid email or password")
-        user: dict[str, Any] = orjson.loads(row[2])
-        if user["status"] != "active":
-            raise ApiError(403, "ACCOUNT_DISABLED", f"Account is {user['status']}")
-        user["last_login_at"] = now_iso()
+    def _save(self, user: dict[str, Any]) -> None:
         self.store.run(
             "UPDATE users SET doc = ? WHERE id = ?", (orjson.dumps(user).decode(), user["id"])
         )
-        return _ok(self._issue(user), "Login successful")
+
+    @staticmethod
+    def _can_login(user: dict[str, Any]) -> bool:
+        return bool(user.get("email_verified")) and user.get("status") == "active"
+
+    def _caller(self, req: Request, *, admin: bool = False) -> tuple[dict[str, Any], str]:
+        """The protected routes' middleware, in the release's order: the Bearer header, the
+        token and its session, the user, an active account, the administrator role."""
+        header = req.header(b"authorization") or ""
+        if not header.startswith("Bearer "):
+            raise _authentication(_BEARER_REQUIRED)
+        claims = self._validate_token(header[len("Bearer ") :])
+        user = self._user(claims["sub"])
+        if not self._can_login(user):
+            raise ApiError(403, "ACCOUNT_DISABLED", "Account disabled")
+        if admin and user["role"] != "lab_administrator":
+            raise ApiError(
+                403,
+                "AUTHORIZATION_FAILED",
+                "Authorization failed: Administrator privileges required",
+            )
+        return user, str(claims["jti"])
+
+    # -- public routes ---------------------------------------------------------------------
+
+    async def login(self, req: Request) -> Response:
+        body = await req.json()
+        email = req_str(body, "email")
+        password = req_str(body, "password")
+        remember_me = opt_bool(body, "remember_me") or False
+        problems = []
+        if not _EMAIL.match(email):
+            problems.append("Invalid email format")
+        if not password:
+            problems.append("Password is required")
+        if problems:
+            raise ApiError(400, "VALIDATION_ERROR", "Validation error: " + ", ".join(problems))
+        row = self.store.one("SELECT salt, password_hash, doc FROM users WHERE email = ?", (email,))
+        if row is None:
+            raise ApiError(404, "USER_NOT_FOUND", "User not found")
+        user: dict[str, Any] = orjson.loads(row[2])
+        if not self._can_login(user):
+            if not user.get("email_verified"):
+                raise ApiError(403, "ACCOUNT_NOT_VERIFIED", "Account not verified")
+            raise ApiError(403, "ACCOUNT_DISABLED", "Account disabled")
+        if not verify_password(password, row[0], row[1]):
+            # Counted, but the release never locks an account for it.
+            user["failed_login_attempts"] = int(user.get("failed_login_attempts") or 0) + 1
+            self._save(user)
+            raise ApiError(401, "INVALID_CREDENTIALS", "Invalid credentials")
+        user["failed_login_attempts"] = 0
+        user["locked_until"] = None
+        user["last_login_at"] = iso(datetime.now(UTC))
+        self._save(user)
+        return _data(self._open_session(user, with_refresh=remember_me))
 
     async def refresh(self, req: Request) -> Response:
         body = await req.json()
         token = req_str(body, "refresh_token")
-        claims = self._decode(token)
-        row = self.store.one("SELECT refresh_hash FROM sessions WHERE id = ?", (claims["jti"],))
+        row = self.store.one(
+            "SELECT id, user_id FROM user_sessions "
+            "WHERE refresh_token_hash = ? AND expires_at > ? AND revoked = 0",
+            (_digest(token), iso(datetime.now(UTC))),
+        )
         if row is None:
-            raise ApiError(404, "SESSION_NOT_FOUND", "Session not found or expired")
-        if row[0] != _digest(token):
-            raise ApiError(401, "JWT_ERROR", "Not a refresh token for this session")
-        self.store.run("DELETE FROM sessions WHERE id = ?", (claims["jti"],))
-        return _ok(self._issue(self._user(claims["sub"])), "Token refreshed")
+            raise _token_invalid()
+        user = self._user(row[1])
+        if not self._can_login(user):
+            raise ApiError(403, "ACCOUNT_DISABLED", "Account disabled")
+        self._revoke("id = ?", (row[0],))
+        return _data(self._open_session(user, with_refresh=True))
 
-    async def logout(self, req: Request) -> Response:
+    async def forgot_password(self, req: Request) -> Response:
         body = await req.json()
-        session_id = opt_str(body, "session_id")
-        if session_id is None:
-            session_id = self._bearer(req)["jti"]
-        if not self.store.run("DELETE FROM sessions WHERE id = ?", (session_id,)):
-            raise ApiError(404, "SESSION_NOT_FOUND", "Session not found or expired")
-        return _ok(None, "Logged out successfully")
+        req_str(body, "email")
+        return _message(
+            "If an account with that email exists, password reset instructions have been sent."
+        )
 
-    async def me(self, req: Request) -> Response:
-        return _ok(self._principal(req))
+    async def verify_email(self, req: Request) -> Response:
+        body = await req.json()
+        req_str(body, "token")
+        raise ApiError(501, "FEATURE_DISABLED", "Feature disabled: email verification")
 
     async def validate(self, req: Request) -> Response:
+        header = req.header(b"authorization") or ""
+        if header.startswith("Bearer "):
+            self._validate_token(header[len("Bearer ") :])
+        elif not (header.startswith("Service ") and header[8:].startswith("service_")):
+            message = (
+                "Invalid service key"
+                if header.startswith("Service ")
+                else "Service authentication required"
+            )
+            raise _authentication(message)
         body = await req.json()
         token = req_str(body, "token")
         try:
-            claims = self._decode(token)
-        except ApiError:
-            claims = None
-        if claims is None or (
-            self.store.value("SELECT 1 FROM sessions WHERE id = ?", (claims["jti"],)) is None
-        ):
-            return _ok(
+            claims = self._validate_token(token)
+        except ApiError as exc:
+            if exc.code not in ("TOKEN_INVALID", "SESSION_NOT_FOUND"):
+                raise
+            return _data(
                 {
-                    "valid": False,
-                    "user_id": None,
                     "email": None,
+                    "expires_at": None,
                     "role": None,
                     "session_id": None,
-                    "expires_at": None,
+                    "user_id": None,
+                    "valid": False,
                 }
             )
-        return _ok(
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        return _data(
             {
-                "valid": True,
-                "user_id": claims["sub"],
                 "email": claims.get("email"),
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "role": claims.get("role"),
                 "session_id": claims["jti"],
-                "expires_at": iso(datetime.fromtimestamp(claims["exp"], UTC)),
+                "user_id": claims["sub"],
+                "valid": True,
             }
         )
 
-    def _admin(self, req: Request) -> None:
-        user = self._principal(req)
-        if user["role"] != "lab_administrator":
-            raise ApiError(403, "INSUFFICIENT_PERMISSIONS", "Administrator role required")
+    # -- protected routes ------------------------------------------------------------------
+
+    async def logout(self, req: Request) -> Response:
+        self._caller(req)
+        body = await req.json()
+        # Revokes whichever session the body names, the caller's or not; unknown ids too.
+        self._revoke("id = ?", (req_uuid(body, "session_id"),))
+        return _message("Logged out successfully")
+
+    async def me(self, req: Request) -> Response:
+        user, _ = self._caller(req)
+        return _data(_view(user, ME_VIEW))
+
+    async def sessions(self, req: Request) -> Response:
+        user, _ = self._caller(req)
+        rows = self.store.all(
+            "SELECT id, created_at, expires_at, last_used_at FROM user_sessions "
+            "WHERE user_id = ? AND revoked = 0 AND expires_at > ? ORDER BY created_at DESC",
+            (user["id"], iso(datetime.now(UTC))),
+        )
+        return _data(
+            [
+                {
+                    "created_at": created,
+                    "device_info": None,
+                    "expires_at": expires,
+                    "id": session_id,
+                    "ip_address": None,
+                    "last_used_at": used,
+                }
+                for session_id, created, expires, used in rows
+            ]
+        )
+
+    async def revoke_own_session(self, req: Request) -> Response:
+        user, _ = self._caller(req)
+        if not self._revoke("id = ? AND user_id = ?", (req.params["session_id"], user["id"])):
+            raise _session_not_found()
+        return _message("Session revoked successfully")
 
     async def list_users(self, req: Request) -> Response:
-        self._admin(req)
+        self._caller(req, admin=True)
         rows = self.store.all(
-            "SELECT doc FROM users ORDER BY created_at, id LIMIT ?", (ADMIN_USER_LIMIT,)
+            "SELECT doc FROM users ORDER BY created_at DESC, id LIMIT ?", (ADMIN_USER_LIMIT,)
         )
-        return raw_json(b'{"success":true,"data":[' + ",".join(r[0] for r in rows).encode() + b"]}")
+        return _data([_view(orjson.loads(r[0]), LIST_VIEW) for r in rows])
 
     async def get_user(self, req: Request) -> Response:
-        self._admin(req)
-        return _ok(self._user(req.params["id"]))
+        self._caller(req, admin=True)
+        return _data(_view(self._user(req.params["user_id"]), DETAIL_VIEW))
+
+    async def delete_user(self, req: Request) -> Response:
+        self._caller(req, admin=True)
+        user_id = req.params["user_id"]
+        if not self.store.run("DELETE FROM users WHERE id = ?", (user_id,)):
+            raise ApiError(404, "USER_NOT_FOUND", "User not found")
+        self.store.run("DELETE FROM user_sessions WHERE user_id = ?", (user_id,))
+        return _message("User deleted successfully")
+
+    async def disable_user(self, req: Request) -> Response:
+        return self._set_status(req, "inactive", "User disabled successfully")
+
+    async def enable_user(self, req: Request) -> Response:
+        return self._set_status(req, "active", "User enabled successfully")
+
+    def _set_status(self, req: Request, status: str, message: str) -> Response:
+        self._caller(req, admin=True)
+        user = self._user(req.params["user_id"])
+        user["status"] = status
+        user["updated_at"] = iso(datetime.now(UTC))
+        self._save(user)
+        if status != "active":
+            self._revoke("user_id = ?", (user["id"],))
+        return _message(message)
