@@ -600,17 +600,32 @@ def _seed_storage(
         pos_id, location_id, chain = free.pop()
         for container_id in [pos_id, *chain]:
             occupied[container_id] = occupied.get(container_id, 0) + 1
+        # A SamplePosition as the release's assign route writes it.
         assignment = {
             "id": _uuid(rng),
             "sample_id": sample["id"],
             "container_id": pos_id,
-            "location_id": location_id,
             "position_identifier": None,
             "assigned_at": sample["updated_at"],
             "assigned_by": sample["created_by"],
-            "storage_conditions": None,
+            "removed_at": None,
+            "removed_by": None,
+            "status": "occupied",
+            "reservation_expires_at": None,
+            "storage_conditions": {},
+            "special_requirements": {},
+            "chain_of_custody": [
+                {
+                    "action": "assigned",
+                    "assigned_by": sample["created_by"],
+                    "container_id": pos_id,
+                    "timestamp": sample["updated_at"],
+                }
+            ],
+            "position_metadata": {},
             "notes": None,
-            "status": "stored",
+            "created_at": sample["updated_at"],
+            "updated_at": sample["updated_at"],
         }
         placements.append((sample["id"], pos_id, location_id, assignment))
     labels = {row[0]: row[4] for row in container_rows}
@@ -624,21 +639,36 @@ def _seed_storage(
     )
     rows = []
     for container_id, location_id, parent_id, kind, name, zone, extra in container_rows:
+        # A StorageContainer in the release's field order: only the top of a tree carries
+        # location_id; positions carry their grid cell.
+        grid: dict[str, int] | None = None
+        dimensions: dict[str, int] | None = None
+        if kind == "box":
+            dimensions = {"rows": len(BOX_ROWS), "columns": BOX_COLUMNS}
+        if kind == "position":
+            grid = {"row": BOX_ROWS.index(name[0]) + 1, "column": int(name[1:])}
         doc = {
             "id": container_id,
             "name": name,
             "container_type": kind,
             "parent_container_id": parent_id,
-            "location_id": location_id,
+            "location_id": location_id if parent_id is None else None,
+            "grid_position": grid,
+            "dimensions": dimensions,
             "capacity": extra.get("capacity", 1),
             "occupied_count": 0,
             "temperature_zone": zone,
             "barcode": f"CNT-{container_id[:8].upper()}",
-            "position_identifier": name if kind == "position" else None,
+            "description": None,
             "status": "active",
-            "metadata": {},
+            "installation_date": None,
+            "last_maintenance_date": None,
+            "next_maintenance_date": None,
+            "container_metadata": {},
+            "access_restrictions": {},
             "created_at": created,
             "updated_at": created,
+            "created_by": None,
         }
         rows.append(
             (
