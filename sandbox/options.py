@@ -41,6 +41,8 @@ FIXES: Mapping[str, str] = {
     "returns answers 404 and the list never shows it)",
     "notifications-list-filters": "notifications: GET /notifications ignores status, "
     "channel, priority and notification_type",
+    "rag-canned-answers": "rag: POST /api/samples/rag/query answers one of five canned "
+    "texts with three fixed sources, not from the lab's documents",
 }
 
 

@@ -298,16 +298,17 @@ _WELLS = [f"{row}{col:02d}" for col in range(1, 13) for row in "ABCDEFGH"]
 _BASES = "ACGT"
 
 _NOTIFICATION_KINDS = [
-    ("alert", "Freezer temperature alarm", "Freezer {unit} rose above its threshold."),
-    ("info", "Sequencing run completed", "Run {run} completed and data is available."),
-    ("warning", "Low reagent stock", "Library prep kit stock is below 5 kits."),
-    ("error", "Sample QC failure", "Sample {barcode} failed QC and needs review."),
-    ("success", "Batch registered", "A batch of {count} samples was registered."),
-    ("reminder", "Freezer defrost due", "Freezer {unit} is due for defrosting this week."),
-    ("update", "Template published", "Template {template} was published."),
-    ("system", "Scheduled maintenance", "The LIMS will be read-only on Saturday 06:00-08:00."),
+    ("Alert", "Freezer temperature alarm", "Freezer {unit} rose above its threshold."),
+    ("Info", "Sequencing run completed", "Run {run} completed and data is available."),
+    ("Warning", "Low reagent stock", "Library prep kit stock is below 5 kits."),
+    ("Error", "Sample QC failure", "Sample {barcode} failed QC and needs review."),
+    ("Success", "Batch registered", "A batch of {count} samples was registered."),
+    ("Reminder", "Freezer defrost due", "Freezer {unit} is due for defrosting this week."),
+    ("Update", "Template published", "Template {template} was published."),
+    ("System", "Scheduled maintenance", "The LIMS will be read-only on Saturday 06:00-08:00."),
 ]
-_CHANNELS = ["email", "sms", "slack", "teams", "discord", "webhook", "push", "in_app"]
+# The notification service's enums travel in PascalCase (UPSTREAMS.md).
+_CHANNELS = ["Email", "Sms", "Slack", "Teams", "Discord", "Webhook", "Push", "InApp"]
 
 
 def _uuid(rng: random.Random) -> str:
@@ -369,6 +370,11 @@ def _seed_users(conn: sqlite3.Connection, rng: random.Random) -> list[dict[str, 
             "department": department,
             "position": position.title() if index >= len(DEMO_USERS) else position,
             "lab_affiliation": "TracSeq Genomics Laboratory",
+            # Stored, and shown only by the admin views (UPSTREAMS.md, "## auth").
+            "failed_login_attempts": 0,
+            "locked_until": None,
+            "password_changed_at": None,
+            "updated_at": iso(created),
         }
         conn.execute(
             "INSERT INTO users (id, email, role, salt, password_hash, created_at, doc) "
@@ -875,7 +881,7 @@ def _seed_notifications(
     for index in range(30):
         kind, title, message = rng.choice(_NOTIFICATION_KINDS)
         created = BASE_TIME - timedelta(hours=rng.randint(1, 24 * 60))
-        status = rng.choice(["sent", "delivered", "delivered", "failed", "pending"])
+        status = rng.choice(["Sent", "Delivered", "Delivered", "Failed", "Pending"])
         doc = {
             "id": _uuid(rng),
             "title": title,
@@ -887,15 +893,19 @@ def _seed_notifications(
                 template=rng.choice(templates)["name"],
             ),
             "notification_type": kind,
-            "priority": rng.choice(["low", "medium", "high", "critical", "urgent"]),
+            "priority": rng.choice(["Low", "Medium", "High", "Critical", "Urgent"]),
             "status": status,
             "channels": rng.sample(_CHANNELS, rng.randint(1, 3)),
             "recipients": [u["email"] for u in rng.sample(users, rng.randint(1, 3))],
-            "created_at": iso(created),
+            "template_id": None,
+            "template_data": None,
             "scheduled_at": None,
-            "sent_at": iso(created + timedelta(seconds=5)) if status != "pending" else None,
-            "delivery_attempts": 0 if status == "pending" else rng.randint(1, 3),
+            "sent_at": iso(created + timedelta(seconds=5)) if status != "Pending" else None,
+            "delivery_attempts": 0 if status == "Pending" else rng.randint(1, 3),
+            "metadata": {},
             "created_by": rng.choice(users)["id"],
+            "created_at": iso(created),
+            "updated_at": iso(created),
         }
         conn.execute(
             "INSERT INTO notifications (id, created_at, doc) VALUES (?, ?, ?)",
