@@ -75,6 +75,9 @@ _FORWARDING = frozenset(
 )
 # Response headers the gateway's server writes itself: relaying them would duplicate them.
 _SERVER_WRITTEN = frozenset({b"date", b"server"})
+# The services' own CORS headers (the release allows every origin): the gateway's CORS
+# policy is the only one a browser may see.
+_CORS_PREFIX = b"access-control-"
 
 _ENCODED_SEPARATORS = (b"%2f", b"%5c", b"%00")
 _PATH_SAFE = "/:@!$&'()*+,;=~"
@@ -354,6 +357,7 @@ def _response_headers(headers: RawHeaders) -> RawHeaders:
         and name not in dropped
         and name not in _SERVER_WRITTEN
         and not name.startswith(b"proxy-")
+        and not name.startswith(_CORS_PREFIX)
     ]
 
 

@@ -1,11 +1,11 @@
 """The HTTP plumbing shared by the seven sandbox services.
 
-Each service is one ``ServiceApp``: a plain ASGI callable holding a list of ``Route`` objects.
-Routing mimics the real services rather than Starlette's defaults: the first route whose
-path matches wins, a path that matches with the wrong method is an empty-bodied 405, an
-unknown path is an empty-bodied 404 (FastAPI's ``{"detail": ...}`` bodies for rag), and a
-malformed UUID in the path is a plain-text 400 before the handler runs. Paths compile with
-Starlette's ``compile_path``.
+Each service is one ``ServiceApp``: a Starlette ``Router`` over the service's ``Route``
+objects, with the real services' routing rules rather than Starlette's defaults: a path is
+matched before its method (literal segments before parameters), a path that matches with
+the wrong method is an empty-bodied 405 with ``allow``, an unknown path is an empty-bodied
+404 (FastAPI's ``{"detail": ...}`` bodies for rag), no trailing-slash redirects, and a
+malformed UUID in the path is a plain-text 400 before the handler runs.
 
 Handlers raise two kinds of errors:
 
@@ -25,22 +25,23 @@ import logging
 import re
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.routing import compile_path
+from starlette.routing import Route as StarletteRoute
+from starlette.routing import Router
 
 _log = logging.getLogger(__name__)
 
 RECENT_REQUESTS = 50
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _JSON = b"application/json"
 _TEXT = b"text/plain; charset=utf-8"
@@ -453,20 +454,87 @@ def fault_error(status: int) -> ApiError:
 # The app
 
 
-@dataclass(frozen=True, slots=True)
-class _CompiledPath:
-    template: str
-    regex: re.Pattern[str]
-    uuid_params: tuple[str, ...]
-    handlers: dict[str, Handler]
-    keys: dict[str, str]
-
-
 _UUID_PARAM = re.compile(r"\{(\w+):uuid\}")
 
 
+def _literal_first(path: str) -> tuple[int, ...]:
+    """Sort key: at each segment a literal before a parameter, as axum matches."""
+    return tuple(1 if part.startswith("{") else 0 for part in path.strip("/").split("/"))
+
+
+# The Rust services' ``CorsLayer::permissive()`` marks every response and answers every
+# OPTIONS itself; rag's Starlette CORS middleware acts only when the request has an Origin.
+_CORS = {
+    False: (
+        (b"access-control-allow-origin", b"*"),
+        (b"access-control-expose-headers", b"*"),
+        (b"vary", b"origin, access-control-request-method, access-control-request-headers"),
+    ),
+    True: ((b"access-control-allow-origin", b"*"),),
+}
+_PREFLIGHT: dict[bool, Callable[[], Response]] = {
+    False: lambda: Response(
+        200,
+        headers=[(b"access-control-allow-methods", b"*"), (b"access-control-allow-headers", b"*")],
+    ),
+    True: lambda: Response(
+        200,
+        b"OK",
+        _TEXT,
+        headers=[
+            (b"access-control-allow-methods", b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
+        ],
+    ),
+}
+
+
+class _PathApp:
+    """Every method of one path template: counts the request, applies faults, then runs the
+    method's handler, or answers 405 (the path matched, the method did not, as in axum)."""
+
+    def __init__(self, service: ServiceApp, path: str, handlers: dict[str, Handler]) -> None:
+        self.service = service
+        self.template = _UUID_PARAM.sub(r"{\1}", path)
+        self.uuid_params = tuple(_UUID_PARAM.findall(path))
+        self.handlers = handlers
+        self.keys = {method: f"{method} {self.template}" for method in handlers}
+        self.allow = ",".join(sorted(handlers)).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        key = self.keys.get(method) or f"{method} {self.template}"
+        await self.service.serve(scope, receive, send, key, self._respond)
+
+    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+        service = self.service
+        method: str = scope["method"]
+        handler = self.handlers.get(method)
+        if handler is None:
+            if service.fastapi:
+                return json_response({"detail": "Method Not Allowed"}, 405)
+            return Response(405, headers=[(b"allow", self.allow)])
+        params = dict(scope.get("path_params", {}))
+        for name in self.uuid_params:
+            canonical = parse_uuid(params[name])
+            if canonical is None:
+                return service.malformed_path(name, params[name])
+            params[name] = canonical
+        try:
+            return await handler(Request(scope, receive, params))
+        except Rejection as exc:
+            return text_response(exc.text, exc.status)
+        except ApiError as exc:
+            return service.render_error(exc)
+        except Exception:
+            _log.exception(
+                "sandbox %s: unhandled error on %s %s", service.name, method, scope["path"]
+            )
+            return service.render_error(ApiError(500, "internal_error", "Internal server error"))
+
+
 class ServiceApp:
-    """One sandbox service as an ASGI app (see the module docstring)."""
+    """One sandbox service as an ASGI app: a Starlette ``Router`` with one route per path
+    template (literal segments before parameters), plus the ``/_sandbox/`` controls."""
 
     def __init__(
         self,
@@ -492,19 +560,19 @@ class ServiceApp:
         # Streamed transfers of the /_sandbox/bytes and /_sandbox/echo endpoints, and how
         # many were abandoned by their client mid-way (tests of a proxy's cancellation).
         self.streams = {"started": 0, "completed": 0, "aborted": 0}
-        self._paths: list[_CompiledPath] = []
-        index: dict[str, _CompiledPath] = {}
+        by_path: dict[str, dict[str, Handler]] = {}
         for route in routes:
-            compiled = index.get(route.path)
-            if compiled is None:
-                uuid_params = tuple(_UUID_PARAM.findall(route.path))
-                regex, _, _ = compile_path(_UUID_PARAM.sub(r"{\1}", route.path))
-                template = _UUID_PARAM.sub(r"{\1}", route.path)
-                compiled = _CompiledPath(template, regex, uuid_params, {}, {})
-                index[route.path] = compiled
-                self._paths.append(compiled)
-            compiled.handlers[route.method] = route.handler
-            compiled.keys[route.method] = f"{route.method} {compiled.template}"
+            by_path.setdefault(route.path, {})[route.method] = route.handler
+        self.router = Router(
+            routes=[
+                StarletteRoute(
+                    _UUID_PARAM.sub(r"{\1}", path), _PathApp(self, path, handlers), methods=None
+                )
+                for path, handlers in sorted(by_path.items(), key=lambda i: _literal_first(i[0]))
+            ],
+            redirect_slashes=False,
+            default=self._unmatched,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -519,19 +587,23 @@ class ServiceApp:
             response = await self._control(Request(scope, receive, {}))
             await _send(send, response)
             return
-        method: str = scope["method"]
-        matched: _CompiledPath | None = None
-        match: re.Match[str] | None = None
-        for compiled in self._paths:
-            match = compiled.regex.match(path)
-            if match is not None:
-                matched = compiled
-                break
-        key = (
-            matched.keys.get(method, f"{method} {matched.template}")
-            if matched is not None
-            else f"{method} (unmatched)"
-        )
+        await self.router(scope, receive, send)
+
+    async def _unmatched(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def not_found(scope: Scope, receive: Receive) -> Response:
+            return self._not_found()
+
+        await self.serve(scope, receive, send, f"{scope['method']} (unmatched)", not_found)
+
+    async def serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: str,
+        respond: Callable[[Scope, Receive], Awaitable[Response]],
+    ) -> None:
+        """Count the request under ``key``, apply any matching fault, else answer it."""
         self.requests += 1
         self.by_route[key] = self.by_route.get(key, 0) + 1
         headers = dict(scope["headers"])
@@ -545,44 +617,19 @@ class ServiceApp:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.faults and await self._apply_fault(method, path, receive, send):
+            if self.faults and await self._apply_fault(
+                scope["method"], scope["path"], receive, send
+            ):
                 return
-            response = await self._dispatch(scope, receive, matched, match, method)
+            preflight = scope["method"] == "OPTIONS" and (
+                not self.fastapi or b"access-control-request-method" in headers
+            )
+            response = _PREFLIGHT[self.fastapi]() if preflight else await respond(scope, receive)
+            if not self.fastapi or b"origin" in headers:
+                response.headers = [*(response.headers or ()), *_CORS[self.fastapi]]
             await _send(send, response)
         finally:
             self.in_flight -= 1
-
-    async def _dispatch(
-        self,
-        scope: Scope,
-        receive: Receive,
-        matched: _CompiledPath | None,
-        match: re.Match[str] | None,
-        method: str,
-    ) -> Response:
-        if matched is None or match is None:
-            return self._not_found()
-        handler = matched.handlers.get(method)
-        if handler is None:
-            if self.fastapi:
-                return json_response({"detail": "Method Not Allowed"}, 405)
-            allow = ",".join(sorted(matched.handlers)).encode()
-            return Response(405, headers=[(b"allow", allow)])
-        params = match.groupdict()
-        for name in matched.uuid_params:
-            canonical = parse_uuid(params[name])
-            if canonical is None:
-                return self.malformed_path(name, params[name])
-            params[name] = canonical
-        try:
-            return await handler(Request(scope, receive, params))
-        except Rejection as exc:
-            return text_response(exc.text, exc.status)
-        except ApiError as exc:
-            return self.render_error(exc)
-        except Exception:
-            _log.exception("sandbox %s: unhandled error on %s %s", self.name, method, scope["path"])
-            return self.render_error(ApiError(500, "internal_error", "Internal server error"))
 
     def _not_found(self) -> Response:
         if self.fastapi:
@@ -747,11 +794,40 @@ def _header_text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
+def uuid_error(value: str) -> str:
+    """What the ``uuid`` crate says of a string that is not a UUID (UPSTREAMS.md)."""
+    text = value
+    for prefix in ("urn:uuid:",):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    offset = len(value) - len(text) - (1 if value.endswith("}") else 0)
+    for index, char in enumerate(text):
+        if char not in _HEX_OR_DASH:
+            return (
+                "invalid character: expected an optional prefix of `urn:uuid:` followed by "
+                f"[0-9a-fA-F-], found `{char}` at {index + offset + 1}"
+            )
+    if "-" not in text:
+        return f"invalid length: expected length 32 for simple format, found {len(text)}"
+    groups = text.split("-")
+    if len(groups) != len(_GROUPS):
+        return f"invalid group count: expected 5, found {len(groups)}"
+    for number, (group, expected) in enumerate(zip(groups, _GROUPS, strict=True)):
+        if len(group) != expected:
+            return (
+                f"invalid group length in group {number}: expected {expected}, found {len(group)}"
+            )
+    return "failed to parse a UUID"
+
+
+_HEX_OR_DASH = frozenset("0123456789abcdefABCDEF-")
+_GROUPS = (8, 4, 4, 4, 12)
+
+
 def _axum_malformed_path(name: str, value: str) -> Response:
-    return text_response(
-        f"Invalid URL: Cannot parse `{name}` with value `{value}` to a `Uuid`: UUID parsing failed",
-        400,
-    )
+    return text_response(f"Invalid URL: UUID parsing failed: {uuid_error(value)}", 400)
 
 
 async def _send(send: Send, response: Response) -> None:
