@@ -67,6 +67,7 @@ from bench.harness import (
     wrk_version,
 )
 from bench.report import histogram_quantile, latency_chart, markdown_table
+from sandbox.options import EXTENSIONS, Options
 from sandbox.runner import SandboxProcess
 from sandbox.tokens import mint_token
 from security.persisted import sha256_hex
@@ -82,6 +83,9 @@ SOAK_RATE_FRACTION = 0.7
 BATCHED_MAX_REQUESTS = 4
 
 GATEWAY_ENV = {
+    # The scenarios measure a deployment that offers the [extension] batch filters (as the
+    # sandbox does here, --extensions all); batching() also measures the release without.
+    "TRACSEQ_BATCH_EXTENSIONS": "all",
     "TRACSEQ_RATE_LIMIT_ENABLED": "false",  # one principal drives all the load
     "TRACSEQ_READY_INTERVAL": "3600",  # health probes would count as upstream requests
     "TRACSEQ_WORKERS": "1",
@@ -506,7 +510,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  ratio {execution['ratio']}", flush=True)
     token = mint_token()
     results: dict[str, dict[str, Any]] = {}
-    with SandboxProcess() as sandbox:
+    with SandboxProcess(options=Options(extensions=frozenset(EXTENSIONS))) as sandbox:
         pin(sandbox.pid, where.sandbox)
         with Gateway(sandbox.urls, where.gateway, GATEWAY_ENV) as gateway:
             probe = Probe(gateway, sandbox.urls)
