@@ -394,26 +394,27 @@ def _seed_templates(
         created = BASE_TIME - timedelta(days=380 - index * 5)
         author = rng.choice(users[:4])
         status = "Published" if index < 9 else ("Draft", "Archived", "Deprecated")[index - 9]
+        # The release's stored row: template_type, tags and the flags live in metadata;
+        # created_by is a UUID column the release never fills (reads say "system").
         doc = {
             "id": template_id,
             "name": name,
             "description": f"{name} form used at sample registration.",
-            "template_type": template_type,
+            "category": category,
             "status": status,
             "version": 1 + index % 3,
-            "category": category,
-            "tags": [category, template_type],
-            "is_public": True,
-            "is_system": index < 3,
-            "form_config": {"layout": "single_column", "submit_label": "Register"},
-            "metadata": {"owner_department": author["department"]},
+            "template_data": {"layout": "single_column", "submit_label": "Register"},
+            "metadata": {
+                "is_public": True,
+                "is_system": index < 3,
+                "owner_department": author["department"],
+                "tags": [category, template_type],
+                "template_type": template_type,
+            },
+            "is_active": True,
+            "created_by": None,
             "created_at": iso(created),
             "updated_at": iso(created + timedelta(days=3)),
-            "created_by": author["email"],
-            "published_at": iso(created + timedelta(days=3)) if status == "Published" else None,
-            "published_by": author["email"] if status == "Published" else None,
-            "field_count": len(fields),
-            "usage_count": 0,
         }
         conn.execute(
             "INSERT INTO templates (id, name, status, created_at, doc) VALUES (?, ?, ?, ?, ?)",
@@ -421,19 +422,19 @@ def _seed_templates(
         )
         for order, (field_name, label, field_type, required, options) in enumerate(fields):
             field_id = _uuid(rng)
-            field = {
+            field: dict[str, Any] = {
                 "id": field_id,
                 "template_id": template_id,
-                "name": field_name,
-                "label": label,
+                "field_name": field_name,
                 "field_type": field_type,
+                "field_label": label,
+                "field_description": None,
                 "is_required": required,
-                "default_value": None,
-                "options": options,
+                "field_order": order,
                 "validation_rules": {},
-                "sort_order": order,
-                "help_text": None,
-                "created_at": doc["created_at"],
+                "default_value": None,
+                "field_options": options or [],
+                "field_metadata": {},
             }
             conn.execute(
                 "INSERT INTO template_fields (id, template_id, sort_order, doc) "

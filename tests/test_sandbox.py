@@ -198,47 +198,6 @@ def test_auth_login_jwt_and_sessions(client: httpx.Client, urls: dict[str, str])
     assert wrong.json()["error"]["code"] == "INVALID_CREDENTIALS"
 
 
-def test_templates_envelopes_and_errors(client: httpx.Client, urls: dict[str, str]) -> None:
-    base = urls["templates"]
-    listing = client.get(f"{base}/templates").json()
-    assert listing["success"] is True
-    assert set(listing["pagination"]) == {"total_count", "page", "page_size", "total_pages"}
-    assert listing["pagination"]["total_count"] == 12
-    assert {t["status"] for t in listing["data"]} <= {
-        "Draft",
-        "Published",
-        "Archived",
-        "Deprecated",
-    }
-    first = listing["data"][0]
-    single = client.get(f"{base}/templates/{first['id']}").json()
-    assert single["success"] is True
-    assert single["template"]["id"] == first["id"]
-    fields = client.get(f"{base}/templates/{first['id']}/fields").json()["data"]
-    assert 3 <= len(fields) <= 10
-    assert {f["field_type"] for f in fields} <= {
-        "Text",
-        "Number",
-        "Date",
-        "Boolean",
-        "Select",
-        "Multiselect",
-        "File",
-    }
-    malformed = client.get(f"{base}/templates/nope")
-    assert malformed.status_code == 400
-    assert malformed.content == b""
-    missing = client.get(f"{base}/templates/{UNKNOWN_ID}")
-    assert missing.status_code == 404
-    assert missing.content == b""
-    ids = f"{listing['data'][1]['id']},{UNKNOWN_ID}"
-    batch = client.get(f"{base}/templates", params={"ids": ids}).json()
-    assert [t["id"] for t in batch["data"]] == [listing["data"][1]["id"]]
-    clone = client.post(f"{base}/templates/{first['id']}/clone", json={"name": "Clone"})
-    assert clone.status_code == 201
-    assert clone.json()["template"]["status"] == "Draft"
-
-
 def test_storage_envelope_and_placement(client: httpx.Client, urls: dict[str, str]) -> None:
     base = urls["storage"]
     locations = client.get(f"{base}/storage/locations").json()
