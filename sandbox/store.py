@@ -135,11 +135,16 @@ class Store:
         self.conn.close()
 
 
+# Bumped whenever the stored shapes change: a file seeded by another version is reseeded.
+SEED_VERSION = "2"
+
+
 def open_store(db_path: str | None = None, memory: bool = False, reset: bool = False) -> Store:
     """Open (and seed when empty) the sandbox store.
 
     ``memory`` uses a private in-memory database; otherwise ``db_path`` (default
-    ``.sandbox/tracseq.db``) keeps changes across restarts, and ``reset`` deletes it first.
+    ``.sandbox/tracseq.db``) keeps changes across restarts, and ``reset`` deletes it first,
+    as does a file seeded by another ``SEED_VERSION``.
     """
     from sandbox.seed import seed
 
@@ -147,7 +152,7 @@ def open_store(db_path: str | None = None, memory: bool = False, reset: bool = F
         store = Store(":memory:")
     else:
         path = Path(db_path or DEFAULT_DB_PATH)
-        if reset:
+        if reset or _seeded_by_another_version(path):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,5 +160,18 @@ def open_store(db_path: str | None = None, memory: bool = False, reset: bool = F
     if store.is_empty():
         with store.transaction() as conn:
             seed(conn)
-            conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', ?)", (SEED_VERSION,))
     return store
+
+
+def _seeded_by_another_version(path: Path) -> bool:
+    if not path.exists():
+        return False
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
+    except sqlite3.DatabaseError:
+        return True  # not a store of ours at all
+    finally:
+        conn.close()
+    return row is not None and row[0] != SEED_VERSION

@@ -11,7 +11,7 @@ import pytest
 from sandbox.options import EXTENSIONS, FIXES, Options, options_from
 from sandbox.runner import SandboxProcess
 from sandbox.services import build_app
-from sandbox.store import open_store
+from sandbox.store import SEED_VERSION, open_store
 from sandbox.web import uuid_error
 
 
@@ -107,3 +107,20 @@ def test_the_sandbox_process_refuses_an_unknown_fix_by_name() -> None:
         SandboxProcess(["samples"], extra_args=["--fix", "no-such-defect"]),
     ):
         pass
+
+
+def test_a_store_file_seeded_by_another_version_is_reseeded(tmp_path: Path) -> None:
+    path = str(tmp_path / "tracseq.db")
+    store = open_store(path)
+    store.run("INSERT INTO meta (key, value) VALUES ('marker', 'kept')")
+    store.close()
+    store = open_store(path)  # same version: the file and its changes stay
+    assert store.value("SELECT value FROM meta WHERE key = 'marker'") == "kept"
+    store.run("UPDATE meta SET value = 'old' WHERE key = 'seeded'")
+    store.close()
+    store = open_store(path)
+    try:
+        assert store.value("SELECT value FROM meta WHERE key = 'seeded'") == SEED_VERSION
+        assert store.value("SELECT value FROM meta WHERE key = 'marker'") is None
+    finally:
+        store.close()
