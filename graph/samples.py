@@ -5,7 +5,7 @@ through the request's DataLoaders."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -13,13 +13,14 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.enums import SampleStatus
-from graph.errors import parse_id
+from graph.errors import BadUserInput, parse_id
 from graph.pagination import Connection, window
 from graph.permissions import requires
 from graph.sequencing import SequencingJob
 from graph.storage import SampleStorage
 from graph.templates import Template
 from graph.users import User
+from graph.values import member
 from resolvers import samples as sample_resolvers
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
@@ -84,6 +85,8 @@ class Sample:
 
     @strawberry.field(description="The statuses this sample may move to next.")
     def allowed_next_statuses(self) -> list[SampleStatus]:
+        if isinstance(self.status, Exception):
+            raise self.status
         return [SampleStatus(v) for v in sample_resolvers.NEXT_STATUSES[self.status.value]]
 
     @classmethod
@@ -93,7 +96,7 @@ class Sample:
             name=r.get("name") or "",
             barcode=r.get("barcode") or "",
             sample_type=r.get("sample_type") or "",
-            status=SampleStatus(r["status"]),
+            status=member(SampleStatus, r.get("status"), service="samples", field="status"),
             template_id=r.get("template_id"),
             source_type=r.get("source_type"),
             source_identifier=r.get("source_identifier"),
@@ -121,7 +124,7 @@ class SampleFilter:
     sample_type: str | None = None
     template_id: strawberry.ID | None = None
     search: str | None = strawberry.field(
-        default=None, description="Matches name, barcode or notes."
+        default=None, description="Part of the name or the barcode, in any case."
     )
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -135,8 +138,8 @@ def _filters(f: SampleFilter | None) -> dict[str, object]:
         "sample_type": f.sample_type,
         "template_id": parse_id(f.template_id, "filter.templateId") if f.template_id else None,
         "search": f.search,
-        "created_after": f.created_after.isoformat() if f.created_after else None,
-        "created_before": f.created_before.isoformat() if f.created_before else None,
+        "created_after": _instant(f.created_after, "filter.createdAfter"),
+        "created_before": _instant(f.created_before, "filter.createdBefore"),
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -166,7 +169,7 @@ class Query:
         filter: SampleFilter | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> SampleConnection:
+    ) -> SampleConnection | None:
         ctx = info.context
         win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
         items, total = await sample_resolvers.samples_page(ctx, win, _filters(filter))
@@ -251,20 +254,22 @@ class Mutation:
     @strawberry.mutation(
         permission_classes=[requires(rbac.WRITE_SAMPLES)], description="Register one sample."
     )
-    async def create_sample(self, info: Info[Context, None], input: CreateSampleInput) -> Sample:
+    async def create_sample(
+        self, info: Info[Context, None], input: CreateSampleInput
+    ) -> Sample | None:
         record = await sample_resolvers.create_sample(info.context, _record(input))
         return Sample.from_record(record)
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.WRITE_SAMPLES)],
-        description="Register up to 1,000 samples in one call; one bad item fails alone.",
+        description="Register up to 100 samples in one call; one bad item fails alone.",
     )
     async def create_samples(
         self,
         info: Info[Context, None],
         input: list[CreateSampleInput],
         template_id: strawberry.ID | None = None,
-    ) -> CreateSamplesPayload:
+    ) -> CreateSamplesPayload | None:
         outcomes = await sample_resolvers.create_samples(
             info.context,
             [_record(item) for item in input],
@@ -289,7 +294,7 @@ class Mutation:
     )
     async def update_sample(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateSampleInput
-    ) -> Sample:
+    ) -> Sample | None:
         changes = _record(input)
         record = await sample_resolvers.update_sample(info.context, parse_id(id, "id"), changes)
         return Sample.from_record(record)
@@ -301,7 +306,7 @@ class Mutation:
     )
     async def change_sample_status(
         self, info: Info[Context, None], input: ChangeSampleStatusInput
-    ) -> Sample:
+    ) -> Sample | None:
         record = await sample_resolvers.change_status(
             info.context,
             parse_id(input.id, "input.id"),
@@ -313,11 +318,12 @@ class Mutation:
         return Sample.from_record(record)
 
     @strawberry.mutation(
-        permission_classes=[requires(rbac.DELETE_SAMPLES)], description="Delete a sample."
+        permission_classes=[requires(rbac.DELETE_SAMPLES)],
+        description="Delete a sample: it stays readable, with status DELETED.",
     )
     async def delete_sample(
         self, info: Info[Context, None], id: strawberry.ID
-    ) -> DeleteSamplePayload:
+    ) -> DeleteSamplePayload | None:
         sample_id = parse_id(id, "id")
         await sample_resolvers.delete_sample(info.context, sample_id)
         return DeleteSamplePayload(id=strawberry.ID(sample_id), deleted=True)
@@ -333,7 +339,18 @@ def _record(value: CreateSampleInput | UpdateSampleInput) -> dict[str, Any]:
             continue
         if name == "template_id" and field_value is not None:
             field_value = parse_id(field_value, "templateId")
-        elif isinstance(field_value, datetime):
-            field_value = field_value.isoformat()
+        elif name == "collection_date":
+            field_value = sample_resolvers.collection_date(field_value, "collectionDate")
         out[name] = field_value
     return out
+
+
+def _instant(value: datetime | None, argument: str) -> datetime | None:
+    """A filter bound as an aware UTC instant (naive values are UTC)."""
+    if value is None:
+        return None
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadUserInput(f"`{argument}` is outside the years 1 to 9999 once in UTC") from None

@@ -85,6 +85,22 @@ SAMPLE_TYPES: dict[str, tuple[str, str, str, tuple[float, float], tuple[float, f
     "csf": ("CSF", "Cerebrospinal Fluid", "mL", (0.5, 3.0), None),
 }
 _TYPE_WEIGHTS = [20, 12, 8, 16, 12, 8, 6, 4, 4, 4, 4, 2]
+#: the seed's sample type -> the samples service's own type name (the release's exact list)
+RELEASE_SAMPLE_TYPES = {
+    "blood": "Blood",
+    "plasma": "Plasma",
+    "serum": "Serum",
+    "dna": "DNA",
+    "rna": "RNA",
+    "tissue": "Tissue",
+    "saliva": "Saliva",
+    "urine": "Urine",
+    "swab": "Swab",
+    "cell_culture": "Cell Culture",
+    "ffpe": "Tissue",
+    "csf": "Other",
+}
+
 
 _STUDIES = [
     ("ONC", "Oncology Cohort"),
@@ -451,6 +467,10 @@ def _seed_samples(
     users: list[dict[str, Any]],
     templates: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
+    # The release stores its own type names and prints timestamps as chrono does; the other
+    # seeders keep choosing zones and documents by this module's type keys.
+    from sandbox.services.samples import release_doc, rfc3339, sortable
+
     samples: list[dict[str, Any]] = []
     types = list(SAMPLE_TYPES)
     rows = []
@@ -469,12 +489,12 @@ def _seed_samples(
             "id": sample_id,
             "name": f"{code}-{subject:04d} {label} V{rng.randint(1, 4)}",
             "barcode": barcode_for(sample_type, created, index),
-            "sample_type": sample_type,
+            "sample_type": RELEASE_SAMPLE_TYPES[sample_type],
             "status": status,
             "template_id": rng.choice(templates)["id"] if rng.random() < 0.85 else None,
             "source_type": rng.choice(["patient", "donor", "cell_line", "environmental"]),
             "source_identifier": f"{code}-P{subject:04d}",
-            "collection_date": iso(collected),
+            "collection_date": rfc3339(collected),
             "collection_location": rng.choice(_SITES),
             "collector": f"{rng.choice(users)['first_name']} {rng.choice(users)['last_name']}",
             "concentration": (
@@ -485,8 +505,8 @@ def _seed_samples(
             "quality_score": round(rng.uniform(5.0, 10.0), 1) if rng.random() < 0.7 else None,
             "metadata": {"study": study, "study_code": code, "visit": rng.randint(1, 4)},
             "notes": None if rng.random() < 0.8 else "Received on dry ice; label intact.",
-            "created_at": iso(created),
-            "updated_at": iso(updated),
+            "created_at": rfc3339(created),
+            "updated_at": rfc3339(updated),
             "created_by": creator["id"],
             "updated_by": creator["id"],
         }
@@ -495,15 +515,15 @@ def _seed_samples(
                 sample_id,
                 doc["name"],
                 doc["barcode"],
-                sample_type,
+                doc["sample_type"],
                 status,
                 doc["template_id"],
-                doc["created_at"],
-                doc["updated_at"],
-                _dumps(doc),
+                sortable(created),
+                sortable(updated),
+                release_doc(doc),
             )
         )
-        samples.append(doc)
+        samples.append({**doc, "sample_type": sample_type})
     conn.executemany(
         "INSERT INTO samples (id, name, barcode, sample_type, status, template_id, created_at, "
         "updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

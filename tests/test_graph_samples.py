@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import SandboxControl, gateway_client, gql, mint_token, sandbox_settings
+import httpx
+
+from tests.conftest import (
+    SandboxControl,
+    extension_settings,
+    gateway_client,
+    gql,
+    mint_token,
+    sandbox_settings,
+)
 
 SAMPLES_WITH_TEMPLATE = """
 query Samples($first: Int, $after: String) {
@@ -17,37 +26,36 @@ query Samples($first: Int, $after: String) {
 """
 
 
-async def test_samples_with_template_batched_in_two_upstream_requests(
+async def test_samples_with_template_fan_out_one_request_per_distinct_template(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100)
     assert "errors" not in body
-    edges = body["data"]["samples"]["edges"]
-    assert len(edges) == 100
-    with_template = [e["node"] for e in edges if e["node"]["templateId"]]
-    assert with_template, "the seed gives most samples a template"
+    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
+    assert len(nodes) == 100
+    with_template = [n for n in nodes if n["templateId"]]
     assert all(n["template"]["id"] == n["templateId"] for n in with_template)
-    assert control.requests() == 2
-    assert control.requests("samples") == 1
-    assert control.requests("templates") == 1
+    distinct = {n["templateId"] for n in with_template}
+    assert len(distinct) > 1
+    assert control.by_route("samples") == {"GET /samples": 1}
+    assert control.requests("templates") == len(distinct)
+    assert control.requests() == 1 + len(distinct)
 
 
-async def test_samples_with_template_without_batch_extension_fans_out_per_distinct_template(
-    sandbox: Any, control: SandboxControl
+async def test_samples_with_template_batched_in_two_requests_with_extensions(
+    sandbox_ext: Any, control_ext: SandboxControl
 ) -> None:
-    settings = sandbox_settings(sandbox, batch_services=frozenset())
-    async with gateway_client(settings) as client:
-        control.reset_stats()
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        control_ext.reset_stats()
         body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100)
     assert "errors" not in body
     nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
-    distinct = {n["templateId"] for n in nodes if n["templateId"]}
-    assert len(distinct) > 1
-    assert control.requests("samples") == 1
-    assert control.requests("templates") == len(distinct)
-    assert control.requests() == 1 + len(distinct)
+    assert all(n["template"]["id"] == n["templateId"] for n in nodes if n["templateId"])
+    assert control_ext.by_route("samples") == {"GET /samples": 1}
+    assert control_ext.requests("templates") == 1
+    assert control_ext.requests() == 2
 
 
 async def test_cursor_pagination_walks_forward_without_overlap(
@@ -186,64 +194,161 @@ async def test_gateway_status_reports_each_upstream_and_its_breaker(
     assert down["samples"]["healthy"] is True
 
 
-SAMPLES_WITH_RELATIONS = """
+SAMPLES_WITH_STORAGE = """
 query($first: Int) {
   samples(first: $first) {
-    edges { node {
-      id templateId
-      template { name }
-      storage { path position { id } location { name } containerChain { containerType } }
-      sequencingJobs { id name status }
-    } }
+    edges { node { id templateId template { name } storage { path } } }
   }
 }
 """
 
 
-async def test_samples_with_template_storage_and_jobs_take_four_requests_batched(
-    sandbox: Any, control: SandboxControl
-) -> None:
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        control.reset_stats()
-        body = await gql(client, SAMPLES_WITH_RELATIONS, first=100)
-    assert "errors" not in body, body.get("errors")
-    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
-    assert len(nodes) == 100
-    stored = [n for n in nodes if n["storage"]]
-    assert stored, "the seed places many samples in storage"
-    chain = stored[0]["storage"]["containerChain"]
-    assert [c["containerType"] for c in chain] == ["FREEZER", "RACK", "BOX", "POSITION"]
-    assert any(n["sequencingJobs"] for n in nodes)
-    by_service = {s: control.requests(s) for s in ("samples", "templates", "storage", "sequencing")}
-    assert by_service == {"samples": 1, "templates": 1, "storage": 1, "sequencing": 1}
-    assert control.requests() == 4
-
-
-async def test_samples_with_relations_without_batch_extensions_stay_within_distinct_keys(
-    sandbox: Any, control: SandboxControl
-) -> None:
-    async with gateway_client(sandbox_settings(sandbox, batch_services=frozenset())) as client:
-        control.reset_stats()
-        body = await gql(client, SAMPLES_WITH_RELATIONS, first=100)
-    assert "errors" not in body, body.get("errors")
-    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
-    templates = {n["templateId"] for n in nodes if n["templateId"]}
-    assert control.requests("samples") == 1
-    assert control.requests("templates") == len(templates)
-    assert control.requests("storage") <= len(nodes)
-    # Jobs by sample have no per-sample route on the real service: one call covers all.
-    assert control.requests("sequencing") <= 1 + len(nodes)
-
-
-async def test_storage_down_nulls_storage_but_templates_and_jobs_resolve(
+async def test_storage_down_nulls_storage_but_templates_resolve(
     sandbox: Any, control: SandboxControl
 ) -> None:
     control.fault("storage", status=503, times=None)
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        body = await gql(client, SAMPLES_WITH_RELATIONS, first=10)
+        body = await gql(client, SAMPLES_WITH_STORAGE, first=10)
     nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
     assert len(nodes) == 10
     assert all(n["storage"] is None for n in nodes)
     assert any(n["template"] for n in nodes)
     errors = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
     assert errors == {("UPSTREAM_UNAVAILABLE", "storage")}
+
+
+# ---------------------------------------------------------------- filters the release fails on
+
+FILTERED = """
+query($filter: SampleFilter, $first: Int, $after: String) {
+  samples(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id status sampleType templateId name barcode createdAt } }
+  }
+  templates(first: 1) { totalCount }
+}
+"""
+
+
+def _every_sample(sb: Any) -> list[dict[str, Any]]:
+    """Every sample straight from the sandbox, newest first (unfiltered pages)."""
+    url = f"{sb.urls['samples']}/samples"
+    first = httpx.get(url, params={"page_size": 1000}).json()["data"]
+    samples: list[dict[str, Any]] = list(first["samples"])
+    for page in range(2, first["total_pages"] + 1):
+        samples += httpx.get(url, params={"page_size": 1000, "page": page}).json()["data"][
+            "samples"
+        ]
+    return samples
+
+
+async def test_filtered_samples_answer_correct_data_beside_a_sibling_root_field(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    everything = _every_sample(sandbox)
+    expected = [s["id"] for s in everything if s["status"] == "InStorage"]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, FILTERED, filter={"status": "IN_STORAGE"}, first=5)
+    assert "errors" not in body, body.get("errors")
+    samples = body["data"]["samples"]
+    assert samples["totalCount"] == len(expected)
+    assert [e["node"]["id"] for e in samples["edges"]] == expected[:5]
+    assert {e["node"]["status"] for e in samples["edges"]} == {"IN_STORAGE"}
+    assert body["data"]["templates"]["totalCount"] > 0
+    # The filter is applied here, over every page, never sent to the release.
+    assert control.by_route("samples") == {"GET /samples": -(-len(everything) // 1000)}
+
+
+async def test_many_filtered_queries_leave_the_samples_breaker_closed(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    status_query = "{ gatewayStatus { upstreams { service breaker openRoutes } } }"
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        for status in ("PENDING", "VALIDATED", "IN_STORAGE", "COMPLETED", "FAILED", "DELETED"):
+            body = await gql(client, FILTERED, filter={"status": status}, first=1)
+            assert "errors" not in body, body.get("errors")
+        status_body = await gql(client, status_query)
+        one = await gql(client, "{ samples(first: 1) { edges { node { id } } } }")
+    upstreams = {u["service"]: u for u in status_body["data"]["gatewayStatus"]["upstreams"]}
+    assert upstreams["samples"]["breaker"] == "CLOSED"
+    assert upstreams["samples"]["openRoutes"] == []
+    assert "errors" not in one
+    assert len(one["data"]["samples"]["edges"]) == 1
+
+
+async def test_every_sample_filter_applies_and_pages_in_the_gateway(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    everything = _every_sample(sandbox)
+    template = next(s["template_id"] for s in everything if s["template_id"])
+    after, before = "2025-06-01T00:00:00Z", "2025-09-01T00:00:00Z"
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"sampleType": "dna"}, [s["id"] for s in everything if s["sample_type"] == "DNA"]),
+        ({"templateId": template}, [s["id"] for s in everything if s["template_id"] == template]),
+        (
+            {"search": "onc-00"},
+            [
+                s["id"]
+                for s in everything
+                if "onc-00" in s["name"].lower() or "onc-00" in s["barcode"].lower()
+            ],
+        ),
+        (
+            {"createdAfter": after, "createdBefore": before, "status": "COMPLETED"},
+            [
+                s["id"]
+                for s in everything
+                if after <= s["created_at"] <= before and s["status"] == "Completed"
+            ],
+        ),
+    ]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        for filter_, expected in cases:
+            assert len(expected) > 3, filter_
+            first = await gql(client, FILTERED, filter=filter_, first=3)
+            cursor = first["data"]["samples"]["pageInfo"]["endCursor"]
+            rest = await gql(client, FILTERED, filter=filter_, first=1000, after=cursor)
+            ids = [e["node"]["id"] for e in first["data"]["samples"]["edges"]]
+            ids += [e["node"]["id"] for e in rest["data"]["samples"]["edges"]]
+            assert ids == expected, filter_
+            assert first["data"]["samples"]["totalCount"] == len(expected)
+            assert first["data"]["samples"]["pageInfo"]["hasNextPage"] is True
+            assert rest["data"]["samples"]["pageInfo"]["hasNextPage"] is False
+
+
+# ---------------------------------------------------------------- sample(id): one GET per id
+
+
+ALIASED = """
+query($a: ID, $b: ID) {
+  one: sample(id: $a) { id }
+  two: sample(id: $b) { id }
+  again: sample(id: $a) { id name }
+}
+"""
+
+
+async def test_samples_by_id_fan_out_once_per_distinct_id(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    ids = [s["id"] for s in _every_sample(sandbox)[:2]]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, ALIASED, a=ids[0], b=ids[1])
+    assert "errors" not in body
+    assert [body["data"][k]["id"] for k in ("one", "two", "again")] == [ids[0], ids[1], ids[0]]
+    assert control.by_route("samples") == {"GET /samples/{id}": 2}
+
+
+async def test_samples_by_id_are_one_batched_request_with_the_extension(
+    sandbox_ext: Any, control_ext: SandboxControl
+) -> None:
+    ids = [s["id"] for s in _every_sample(sandbox_ext)[:2]]
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        control_ext.reset_stats()
+        body = await gql(client, ALIASED, a=ids[0], b=ids[1])
+    assert "errors" not in body
+    assert [body["data"][k]["id"] for k in ("one", "two", "again")] == [ids[0], ids[1], ids[0]]
+    assert control_ext.by_route("samples") == {"GET /samples": 1}

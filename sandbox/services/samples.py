@@ -380,11 +380,11 @@ class SamplesService:
             Route("POST", "/samples/batch", self.create_batch),
             Route("POST", "/samples/batch/validate", self.validate_batch),
             Route("GET", "/samples/barcode/{barcode}", self.get_by_barcode),
-            Route("GET", "/samples/{sample_id:uuid}", self.get),
-            Route("PUT", "/samples/{sample_id:uuid}", self.update),
-            Route("DELETE", "/samples/{sample_id:uuid}", self.delete),
-            Route("POST", "/samples/{sample_id:uuid}/validate", self.validate),
-            Route("PUT", "/samples/{sample_id:uuid}/status", self.update_status),
+            Route("GET", "/samples/{id:uuid}", self.get),
+            Route("PUT", "/samples/{id:uuid}", self.update),
+            Route("DELETE", "/samples/{id:uuid}", self.delete),
+            Route("POST", "/samples/{id:uuid}/validate", self.validate),
+            Route("PUT", "/samples/{id:uuid}/status", self.update_status),
         ]
 
     async def health(self, req: Request) -> Response:
@@ -408,7 +408,7 @@ class SamplesService:
     # -- reads
 
     async def get(self, req: Request) -> Response:
-        row = self.store.one("SELECT doc FROM samples WHERE id = ?", (req.params["sample_id"],))
+        row = self.store.one("SELECT doc FROM samples WHERE id = ?", (req.params["id"],))
         if row is None:
             raise _not_found()
         return raw_json(b'{"data":' + row[0].encode() + b',"success":true}')
@@ -638,7 +638,7 @@ class SamplesService:
         problems = _validator_errors(fields)
         if problems:
             raise _validation(problems)
-        doc = self._load(req.params["sample_id"])
+        doc = self._load(req.params["id"])
         barcode = fields["barcode"]
         if barcode is not None and barcode != doc["barcode"] and self._barcode_taken(barcode):
             raise ApiError(409, "duplicate_barcode", "Duplicate barcode")
@@ -659,7 +659,7 @@ class SamplesService:
         opt_bool(body, "notify")
         if reason is not None and len(reason) > 500:
             raise _validation("reason: Reason must be at most 500 characters")
-        doc = self._load(req.params["sample_id"])
+        doc = self._load(req.params["id"])
         if new_status not in TRANSITIONS[doc["status"]]:
             raise ApiError(400, "invalid_workflow_transition", "Invalid workflow transition")
         doc["status"] = new_status
@@ -667,7 +667,7 @@ class SamplesService:
         return _ok(doc, "Sample status updated successfully")
 
     async def delete(self, req: Request) -> Response:
-        doc = self._load(req.params["sample_id"])
+        doc = self._load(req.params["id"])
         if doc["status"] == "InSequencing":
             raise ApiError(
                 400,
@@ -718,9 +718,7 @@ class SamplesService:
         }
 
     async def validate(self, req: Request) -> Response:
-        result = self._validation_result(
-            req.params["sample_id"], self._load(req.params["sample_id"])
-        )
+        result = self._validation_result(req.params["id"], self._load(req.params["id"]))
         valid = result["is_valid"]
         message = "Sample validation successful" if valid else "Sample validation failed"
         return _ok(result, message, success=valid)
