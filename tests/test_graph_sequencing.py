@@ -1,5 +1,7 @@
-"""Sequencing through the graph: the job list and lookups, sample sheets, job samples and
-creators, the job mutations, batching and partial results, against the sandbox."""
+"""Sequencing through the graph against the sandbox as the release (and a smaller set with
+every extension): the job list and its gateway-side filters, detail fields of list nodes,
+sample sheets, job samples and creators, the jobs of samples, the job mutations, batching
+and partial results. Upstream requests are counted by route."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, gateway_client, gql, mint_token, sandbox_settings
+from tests.conftest import (
+    SandboxControl,
+    codes,
+    extension_settings,
+    gateway_client,
+    gql,
+    mint_token,
+    sandbox_settings,
+)
 from upstreams.config import Timeouts
 
 ADMIN = ("admin@tracseq.lab", "admin-tracseq")
@@ -21,8 +31,7 @@ query($filter: SequencingJobFilter, $first: Int, $after: String) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage endCursor }
     edges { cursor node {
-      id name status priority platformId platformName workflowId sampleSheetId runId
-      createdById assignedToId createdAt updatedAt
+      id name status priority platformId platformName workflowId createdAt estimatedCompletion
     } }
   }
 }
@@ -44,7 +53,8 @@ query($id: ID!) {
     createdBy { id email }
     sampleSheet {
       id name sampleCount
-      entries { sampleId sampleName well lane indexI7 sample { id name } }
+      version platformId status
+      entries { sampleId sampleName well plate project indexI7 indexI5 lane sample { id name } }
     }
     samples(first: 200) { totalCount edges { node { id name } } }
   }
@@ -54,7 +64,7 @@ query($id: ID!) {
 SUBMIT = """
 mutation($input: SubmitSequencingJobInput!) {
   submitSequencingJob(input: $input) {
-    id name status priority platformId workflowId sampleSheetId description
+    id name status priority platformId workflowId sampleSheetId description createdById
     samples(first: 1) { totalCount }
   }
 }
@@ -62,7 +72,7 @@ mutation($input: SubmitSequencingJobInput!) {
 
 CHANGE = """
 mutation($input: ChangeSequencingJobStatusInput!) {
-  changeSequencingJobStatus(input: $input) { id status metadata }
+  changeSequencingJobStatus(input: $input) { id status actualStart actualCompletion }
 }
 """
 
@@ -107,19 +117,57 @@ async def _deleting_jobs(sandbox: Any) -> AsyncIterator[list[str]]:
                 await http.delete(f"/jobs/{job_id}")
 
 
-async def test_sequencing_jobs_page_forward_without_overlap(
+DETAIL_NODES = """
+query($first: Int) {
+  sequencingJobs(first: $first) { edges { node {
+    id description sampleSheetId createdById metadata runId updatedAt
+  } } }
+}
+"""
+
+SAMPLE_JOBS = "query($id: ID!) { sample(id: $id) { id sequencingJobs { id name status } } }"
+
+PLATFORMS = {"illumina_novaseq", "illumina_hiseq", "ion_torrent", "nanopore"}
+
+
+class Truth:
+    """What the sandbox holds, read straight from it (before a test resets the counters)."""
+
+    def __init__(self, sandbox: Any) -> None:
+        with httpx.Client(base_url=sandbox.urls["sequencing"], timeout=10) as http:
+            self.summaries: list[dict[str, Any]] = http.get("/jobs", params={"limit": 100}).json()[
+                "jobs"
+            ]
+            assert len(self.summaries) < 100, "the seed fits one page"
+            self.jobs = {j["id"]: http.get(f"/jobs/{j['id']}").json() for j in self.summaries}
+            sheet_ids = {j["sample_sheet_id"] for j in self.jobs.values() if j["sample_sheet_id"]}
+            self.sheets = {
+                s: http.get(f"/sample-sheets/{s}").json()["data"] for s in sorted(sheet_ids)
+            }
+
+    def jobs_of(self, sample_id: str) -> list[str]:
+        return [
+            j["id"]
+            for j in (self.jobs[s["id"]] for s in self.summaries)
+            if j["sample_sheet_id"] in self.sheets
+            and sample_id in {e["sample_id"] for e in self.sheets[j["sample_sheet_id"]]["entries"]}
+        ]
+
+
+async def test_sequencing_jobs_page_forward_without_overlap_one_list_call_each(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         first = (await gql(client, JOBS, first=7))["data"]["sequencingJobs"]
-        assert control.requests() == 1
+        routes = control.by_route("sequencing")
         after = first["pageInfo"]["endCursor"]
         second = (await gql(client, JOBS, first=7, after=after))["data"]["sequencingJobs"]
         both = (await gql(client, JOBS, first=14))["data"]["sequencingJobs"]
         count_only = await gql(
             client, "{ sequencingJobs(first: 0) { totalCount edges { cursor } } }"
         )
+    assert routes == {"GET /jobs": 1}
     ids = [e["node"]["id"] for e in first["edges"] + second["edges"]]
     assert ids == [e["node"]["id"] for e in both["edges"]]
     assert first["totalCount"] == second["totalCount"] >= 60
@@ -127,85 +175,193 @@ async def test_sequencing_jobs_page_forward_without_overlap(
     assert count_only["data"]["sequencingJobs"] == {"totalCount": first["totalCount"], "edges": []}
     created = [e["node"]["createdAt"] for e in both["edges"]]
     assert created == sorted(created, reverse=True)
-    node = both["edges"][0]["node"]
-    assert node["status"] in {
-        "DRAFT",
-        "SUBMITTED",
-        "VALIDATED",
-        "QUEUED",
-        "RUNNING",
-        "COMPLETED",
-        "FAILED",
-        "CANCELLED",
-        "ON_HOLD",
-    }
-    assert node["priority"] in {"LOW", "NORMAL", "HIGH", "URGENT", "CRITICAL"}
+    nodes = [e["node"] for e in both["edges"]]
+    assert {n["platformId"] for n in nodes} <= PLATFORMS
+    assert all(n["platformName"] == n["platformId"] for n in nodes)
 
 
-async def test_sequencing_jobs_filter(sandbox: Any, control: SandboxControl) -> None:
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        everything = await _jobs(client, first=100)
-        completed = await _jobs(client, first=100, status="COMPLETED")
-        normal = await _jobs(client, first=100, priority="NORMAL")
-        miseq = await _jobs(client, first=100, platform="MiSeq")
-        on_hold = await _jobs(client, first=100, status="ON_HOLD")
-    nodes = [e["node"] for e in everything["edges"]]
-    for connection, check in (
-        (completed, lambda n: n["status"] == "COMPLETED"),
-        (normal, lambda n: n["priority"] == "NORMAL"),
-        (miseq, lambda n: n["platformName"] == "MiSeq"),
-        (on_hold, lambda n: n["status"] == "ON_HOLD"),
-    ):
-        got = [e["node"] for e in connection["edges"]]
-        assert got, "the seed has jobs of every kind filtered on here"
-        assert all(check(n) for n in got)
-        assert connection["totalCount"] == len(got) == sum(1 for n in nodes if check(n))
-
-
-async def test_sequencing_job_by_id_with_sheet_samples_and_creator(
+async def test_list_nodes_load_detail_only_fields_once_each_through_the_job_loader(
     sandbox: Any, control: SandboxControl
 ) -> None:
+    truth = Truth(sandbox)
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, DETAIL_NODES, first=5)
+        routes = control.by_route("sequencing")
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["sequencingJobs"]["edges"]]
+    assert routes == {"GET /jobs": 1, "GET /jobs/{id}": 5}
+    for node in nodes:
+        job = truth.jobs[node["id"]]
+        assert node["description"] == job["description"] is not None
+        assert node["sampleSheetId"] == job["sample_sheet_id"] is not None
+        assert node["createdById"] == job["created_by"]
+        assert node["metadata"] == job["metadata"] != {}
+
+
+async def test_filters_apply_in_the_gateway_over_every_page(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    truth = Truth(sandbox)
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        completed = await _jobs(client, first=100, status="COMPLETED")
+        routes = control.by_route("sequencing")
+        on_hold = await _jobs(client, first=100, status="ON_HOLD")
+        normal = await _jobs(client, first=100, priority="NORMAL")
+        nanopore = await _jobs(client, first=100, platform="nanopore")
+        both = await _jobs(client, first=100, status="COMPLETED", priority="NORMAL")
+        page_one = await _jobs(client, first=3, status="COMPLETED")
+        page_two = await gql(
+            client,
+            JOBS,
+            first=3,
+            after=page_one["pageInfo"]["endCursor"],
+            filter={"status": "COMPLETED"},
+        )
+    assert routes == {"GET /jobs": 1}
+    for connection, check in (
+        (completed, lambda j: j["status"] == "Completed"),
+        (on_hold, lambda j: j["status"] == "OnHold"),
+        (normal, lambda j: j["priority"] == "Normal"),
+        (nanopore, lambda j: j["platform_id"] == "nanopore"),
+        (both, lambda j: j["status"] == "Completed" and j["priority"] == "Normal"),
+    ):
+        expected = [j["id"] for j in truth.summaries if check(j)]
+        assert expected, "the seed has jobs of every kind filtered on here"
+        assert [e["node"]["id"] for e in connection["edges"]] == expected
+        assert connection["totalCount"] == len(expected) < len(truth.summaries)
+    pages = page_one["edges"] + page_two["data"]["sequencingJobs"]["edges"]
+    assert [e["node"]["id"] for e in pages] == [e["node"]["id"] for e in completed["edges"]][:6]
+    assert page_one["pageInfo"]["hasNextPage"] is True
+
+
+async def test_sample_sequencing_jobs_link_through_job_details_and_sheets_once_per_request(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    truth = Truth(sandbox)
+    counts: dict[str, int] = {}
+    for job_id in (s["id"] for s in truth.summaries):
+        sheet = truth.sheets.get(truth.jobs[job_id]["sample_sheet_id"])
+        for entry in (sheet or {}).get("entries", []):
+            counts[entry["sample_id"]] = counts.get(entry["sample_id"], 0) + 1
+    busy = max(counts, key=lambda k: counts[k])
+    others = sorted(counts)[:4]
+    many = (
+        "{ "
+        + " ".join(
+            f's{i}: sample(id: "{sample_id}") {{ id sequencingJobs {{ id }} }}'
+            for i, sample_id in enumerate([busy, *others])
+        )
+        + " }"
+    )
+    expected_routes = {
+        "GET /jobs": 1,
+        "GET /jobs/{id}": len(truth.jobs),
+        "GET /sample-sheets/{id}": len(truth.sheets),
+    }
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        one = await gql(client, SAMPLE_JOBS, id=busy)
+        one_routes = control.by_route("sequencing")
+        control.reset_stats()
+        several = await gql(client, many)
+        several_routes = control.by_route("sequencing")
+    assert "errors" not in one, one
+    assert counts[busy] >= 2
+    assert [j["id"] for j in one["data"]["sample"]["sequencingJobs"]] == truth.jobs_of(busy)
+    assert one_routes == expected_routes
+    assert "errors" not in several, several
+    for i, sample_id in enumerate([busy, *others]):
+        got = [j["id"] for j in several["data"][f"s{i}"]["sequencingJobs"]]
+        assert got == truth.jobs_of(sample_id)
+        assert len(got) == counts[sample_id]
+    assert several_routes == expected_routes
+
+
+async def test_sample_sequencing_jobs_with_the_extension_is_one_call(
+    sandbox_ext: Any, control_ext: SandboxControl
+) -> None:
+    truth = Truth(sandbox_ext)
+    sample_id = next(iter(truth.sheets.values()))["entries"][0]["sample_id"]
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        control_ext.reset_stats()
+        body = await gql(client, SAMPLE_JOBS, id=sample_id)
+        routes = control_ext.by_route("sequencing")
+    assert "errors" not in body, body
+    assert [j["id"] for j in body["data"]["sample"]["sequencingJobs"]] == truth.jobs_of(sample_id)
+    assert routes == {"GET /jobs": 1}
+
+
+async def test_sequencing_job_with_its_sample_sheet_entries_and_samples(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    truth = Truth(sandbox)
+    job_id = truth.summaries[0]["id"]
+    sheet = truth.sheets[truth.jobs[job_id]["sample_sheet_id"]]
     headers = await _admin_headers(sandbox)
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        listed = (await _jobs(client, first=1))["edges"][0]["node"]
         control.reset_stats()
-        body = await _gql_as(client, headers, JOB, id=listed["id"])
-        # the job, its sample sheet (once, for both fields), one samples batch, the creator
-        assert control.requests("sequencing") == 2
-        assert control.requests("samples") == 1
-        assert control.requests("auth") == 1
+        body = await _gql_as(client, headers, JOB, id=job_id)
+        routes = control.by_route("sequencing")
+        sample_calls = control.requests("samples")
+        auth_calls = control.requests("auth")
         missing = await gql(client, JOB, id=MISSING)
     assert "errors" not in body, body
     job = body["data"]["sequencingJob"]
-    assert job["id"] == listed["id"]
-    assert job["createdBy"]["id"] == listed["createdById"]
-    sheet = job["sampleSheet"]
-    assert sheet["id"] == listed["sampleSheetId"]
-    assert sheet["sampleCount"] == len(sheet["entries"]) == job["samples"]["totalCount"] > 0
-    assert [e["sampleId"] for e in sheet["entries"]] == [
+    assert routes == {"GET /jobs/{id}": 1, "GET /sample-sheets/{id}": 1}
+    distinct = {e["sample_id"] for e in sheet["entries"]}
+    assert sample_calls == len(distinct)
+    assert auth_calls == 1
+    got = job["sampleSheet"]
+    assert got["id"] == sheet["sample_sheet"]["id"]
+    assert (got["version"], got["platformId"]) == ("1.0", sheet["sample_sheet"]["platform_id"])
+    assert got["sampleCount"] == len(got["entries"]) == job["samples"]["totalCount"] > 0
+    assert [
+        (e["sampleId"], e["well"], e["indexI7"], e["indexI5"], e["project"], e["lane"])
+        for e in got["entries"]
+    ] == [
+        (e["sample_id"], e["sample_well"], e["index1"], e["index2"], e["project"], None)
+        for e in sheet["entries"]
+    ]
+    assert all(e["sample"]["id"] == e["sampleId"] for e in got["entries"])
+    assert [e["sampleId"] for e in got["entries"]] == [
         e["node"]["id"] for e in job["samples"]["edges"]
     ]
-    assert all(e["sample"]["id"] == e["sampleId"] for e in sheet["entries"])
-    assert all(e["sample"]["name"] == e["sampleName"] for e in sheet["entries"])
     assert missing == {"data": {"sequencingJob": None}}
 
 
-async def test_job_samples_batched_through_loaders(sandbox: Any, control: SandboxControl) -> None:
-    for batch in (True, False):
-        overrides: dict[str, Any] = {} if batch else {"batch_services": frozenset()}
-        async with gateway_client(sandbox_settings(sandbox, **overrides)) as client:
-            control.reset_stats()
+async def test_job_samples_batched_through_loaders(
+    sandbox: Any, sandbox_ext: Any, control: SandboxControl, control_ext: SandboxControl
+) -> None:
+    for settings, ctl, extended in (
+        (sandbox_settings(sandbox), control, False),
+        (extension_settings(sandbox_ext), control_ext, True),
+    ):
+        async with gateway_client(settings) as client:
+            ctl.reset_stats()
             body = await gql(client, JOBS_WITH_SAMPLES, first=20)
+            routes = ctl.by_route("sequencing")
+            sample_calls = ctl.requests("samples")
         assert "errors" not in body, body
         jobs = [e["node"] for e in body["data"]["sequencingJobs"]["edges"]]
         assert len(jobs) == 20
         assert all(len(j["samples"]["edges"]) == min(10, j["samples"]["totalCount"]) for j in jobs)
         sheets = {j["sampleSheetId"] for j in jobs}
         ids = {s["node"]["id"] for j in jobs for s in j["samples"]["edges"]}
-        # one jobs page + one GET per distinct sample sheet (the service has no batch of
-        # sheets); the samples in one batch call, or one GET per distinct sample without it
-        assert control.requests("sequencing") == 1 + len(sheets)
-        assert control.requests("samples") == (1 if batch else len(ids))
+        # one jobs page, the 20 details (one ?ids= batch with the extension), one GET per
+        # distinct sample sheet (the service has no batch of sheets); the samples in one
+        # batch call with the extension, or one GET per distinct sample without it
+        if extended:
+            assert routes == {"GET /jobs": 2, "GET /sample-sheets/{id}": len(sheets)}
+            assert sample_calls == 1
+        else:
+            assert routes == {
+                "GET /jobs": 1,
+                "GET /jobs/{id}": 20,
+                "GET /sample-sheets/{id}": len(sheets),
+            }
+            assert sample_calls == len(ids)
 
 
 async def test_job_creators_load_once_per_distinct_user(
@@ -216,7 +372,7 @@ async def test_job_creators_load_once_per_distinct_user(
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await _gql_as(client, headers, query)
-        requests = (control.requests("sequencing"), control.requests("auth"))
+        routes, auth_calls = control.by_route("sequencing"), control.requests("auth")
         control.reset_stats()
         technician = await _gql_as(
             client, {"authorization": f"Bearer {mint_token('lab_technician')}"}, query
@@ -226,7 +382,8 @@ async def test_job_creators_load_once_per_distinct_user(
     assert all(n["createdBy"]["id"] == n["createdById"] for n in nodes)
     creators = {n["createdById"] for n in nodes}
     assert 1 < len(creators) < 20
-    assert requests == (1, len(creators))
+    assert routes == {"GET /jobs": 1, "GET /jobs/{id}": 20}
+    assert auth_calls == len(creators)
     # Users are for administrators: a technician sees the jobs, createdBy null with a code,
     # and the gateway asks auth nothing.
     tech_nodes = [e["node"] for e in technician["data"]["sequencingJobs"]["edges"]]
@@ -236,51 +393,113 @@ async def test_job_creators_load_once_per_distinct_user(
     assert technician_auth_calls == 0
 
 
-async def test_submit_change_status_and_cancel_a_job(sandbox: Any, control: SandboxControl) -> None:
+async def test_submit_with_platform_names_change_status_in_pascal_case_and_cancel(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    truth = Truth(sandbox)
+    sheet_id = truth.jobs[truth.summaries[0]["id"]]["sample_sheet_id"]
+    base = {
+        "name": "GW test run",
+        "platformId": "illumina_novaseq",
+        "workflowId": "standard_wgs",
+        "sampleSheetId": sheet_id,
+        "description": "from the gateway tests",
+    }
     async with (
         _deleting_jobs(sandbox) as created,
         gateway_client(sandbox_settings(sandbox)) as client,
+        httpx.AsyncClient(base_url=sandbox.urls["sequencing"]) as direct,
     ):
-        model = (await _jobs(client, first=1))["edges"][0]["node"]
-        base = {
-            "name": "GW test run",
-            "platformId": model["platformId"],
-            "workflowId": model["workflowId"],
-            "sampleSheetId": model["sampleSheetId"],
-            "description": "from the gateway tests",
-        }
+        control.reset_stats()
         submitted = await gql(client, SUBMIT, input={**base, "priority": "HIGH"})
+        submit_routes = control.by_route("sequencing")
         assert "errors" not in submitted, submitted
         job = submitted["data"]["submitSequencingJob"]
         created.append(job["id"])
+        control.reset_stats()
         draft = await gql(client, SUBMIT, input={**base, "draft": True})
+        draft_routes = control.by_route("sequencing")
         created.append(draft["data"]["submitSequencingJob"]["id"])
-        queued = await gql(
-            client, CHANGE, input={"id": job["id"], "status": "QUEUED", "notes": "go"}
-        )
-        same = await gql(client, CHANGE, input={"id": job["id"], "status": "QUEUED"})
+        validated = await gql(client, CHANGE, input={"id": job["id"], "status": "VALIDATED"})
+        held = await gql(client, CHANGE, input={"id": job["id"], "status": "ON_HOLD"})
+        on_wire = (await direct.get(f"/jobs/{job['id']}")).json()["status"]
+        listed = await _jobs(client, first=100, status="ON_HOLD")
+        jump = await gql(client, CHANGE, input={"id": job["id"], "status": "RUNNING"})
         cancelled = await gql(client, CANCEL, id=job["id"])
         again = await gql(client, CANCEL, id=job["id"])
         reread = await gql(client, JOB, id=job["id"])
         gone = await gql(client, CANCEL, id=MISSING)
         empty_name = await gql(client, SUBMIT, input={**base, "name": "  "})
-    assert job["status"] == "SUBMITTED"
-    assert job["priority"] == "HIGH"
-    assert job["name"] == "GW test run"
-    assert job["sampleSheetId"] == model["sampleSheetId"]
-    assert job["samples"]["totalCount"] > 0
-    assert draft["data"]["submitSequencingJob"]["status"] == "DRAFT"
-    assert draft["data"]["submitSequencingJob"]["priority"] == "NORMAL"
-    changed = queued["data"]["changeSequencingJobStatus"]
-    assert changed["status"] == "QUEUED"
-    assert changed["metadata"]["status_notes"][-1]["notes"] == "go"
-    assert same["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert cancelled["data"]["cancelSequencingJob"] == {"id": job["id"], "status": "CANCELLED"}
-    assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "Cancelled" in again["errors"][0]["message"]
+    assert submit_routes == {
+        "POST /jobs": 1,
+        "PUT /jobs/{id}/status": 1,
+        "GET /sample-sheets/{id}": 1,
+    }
+    assert (job["status"], job["priority"], job["name"]) == ("SUBMITTED", "HIGH", "GW test run")
+    assert (job["platformId"], job["workflowId"]) == ("illumina_novaseq", "standard_wgs")
+    assert job["sampleSheetId"] == sheet_id
+    assert job["description"] == "from the gateway tests"
+    assert job["samples"]["totalCount"] == len(truth.sheets[sheet_id]["entries"])
+    drafted = draft["data"]["submitSequencingJob"]
+    assert (drafted["status"], drafted["priority"]) == ("DRAFT", "NORMAL")
+    assert drafted["description"] == "from the gateway tests"  # loaded: create answers a summary
+    assert draft_routes == {"POST /jobs": 1, "GET /jobs/{id}": 1, "GET /sample-sheets/{id}": 1}
+    assert validated["data"]["changeSequencingJobStatus"]["status"] == "VALIDATED"
+    assert held["data"]["changeSequencingJobStatus"]["status"] == "ON_HOLD"
+    assert on_wire == "OnHold"
+    assert job["id"] in {e["node"]["id"] for e in listed["edges"]}
+    assert codes(jump) == ["BAD_USER_INPUT"]
+    assert jump["errors"][0]["message"] == (
+        'Invalid job status transition: from "OnHold" to "Running"'
+    )
+    assert jump["data"] == {"changeSequencingJobStatus": None}
+    changed = cancelled["data"]["cancelSequencingJob"]
+    assert changed == {"id": job["id"], "status": "CANCELLED"}
+    assert codes(again) == ["BAD_USER_INPUT"]
+    assert "terminal state: Cancelled" in again["errors"][0]["message"]
     assert reread["data"]["sequencingJob"]["status"] == "CANCELLED"
-    assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert empty_name["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert codes(gone) == ["NOT_FOUND"]
+    assert codes(empty_name) == ["BAD_USER_INPUT"]
+    assert empty_name["errors"][0]["message"] == "Validation error: Job name cannot be empty"
+
+
+async def test_an_unknown_platform_is_not_found_and_nulls_only_the_mutation(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        body = await gql(
+            client,
+            SUBMIT,
+            input={"name": "n", "platformId": "NovaSeq 6000", "workflowId": "standard_wgs"},
+        )
+    assert body["data"] == {"submitSequencingJob": None}
+    errors = [(e["extensions"]["code"], e["message"], e["path"]) for e in body["errors"]]
+    assert errors == [("NOT_FOUND", "Platform not found", ["submitSequencingJob"])]
+
+
+async def test_the_creator_rule_meets_the_release_random_creator(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    # The release records a random created_by for every job it creates, so a technician is
+    # never the creator of the job they submitted: only leads may cancel it.
+    technician = mint_token("lab_technician", user_id="3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f02")
+    lead = mint_token("principal_investigator")
+    async with (
+        _deleting_jobs(sandbox) as created,
+        gateway_client(sandbox_settings(sandbox), token=technician) as client,
+    ):
+        submitted = await gql(
+            client,
+            SUBMIT,
+            input={"name": "mine", "platformId": "nanopore", "workflowId": "w", "draft": True},
+        )
+        job = submitted["data"]["submitSequencingJob"]
+        created.append(job["id"])
+        by_technician = await gql(client, CANCEL, id=job["id"])
+        by_lead = await _gql_as(client, {"authorization": f"Bearer {lead}"}, CANCEL, id=job["id"])
+    assert job["createdById"] != "3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f02"
+    assert codes(by_technician) == ["FORBIDDEN"]
+    assert by_lead["data"]["cancelSequencingJob"]["status"] == "CANCELLED"
 
 
 async def test_bad_arguments_are_bad_user_input_and_reach_no_upstream(
@@ -295,14 +514,19 @@ async def test_bad_arguments_are_bad_user_input_and_reach_no_upstream(
             await gql(
                 client,
                 SUBMIT,
-                input={"name": "n", "platformId": "p", "workflowId": MISSING},
+                input={
+                    "name": "n",
+                    "platformId": "nanopore",
+                    "workflowId": "w",
+                    "sampleSheetId": "x",
+                },
             ),
             await gql(client, JOBS, first=101),
             await gql(client, JOBS, first=5, after="garbage!"),
-            await gql(client, JOBS, first=5, filter={"status": "Running"}),
+            await gql(client, JOBS, first=5, filter={"status": "OnHold"}),
         ]
     for body in bodies:
-        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+        assert codes(body) == ["BAD_USER_INPUT"], body
     assert control.requests() == 0
 
 

@@ -118,26 +118,6 @@ def test_storage_envelope_and_placement(client: httpx.Client, urls: dict[str, st
     assert [c["container_type"] for c in detailed["container_chain"]] == ["box", "rack", "freezer"]
 
 
-def test_sequencing_bare_json_and_batch(client: httpx.Client, urls: dict[str, str]) -> None:
-    base = urls["sequencing"]
-    page = client.get(f"{base}/jobs", params={"limit": 500}).json()
-    assert set(page) == {"jobs", "pagination"}
-    assert page["pagination"]["limit"] == 100
-    assert page["pagination"]["total"] == 60
-    job = page["jobs"][0]
-    assert job["priority"] in {"Low", "Normal", "High", "Urgent", "Critical"}
-    sheet = client.get(f"{base}/sample-sheets/{job['sample_sheet_id']}").json()
-    assert 8 <= sheet["sample_count"] == len(sheet["entries"]) <= 96
-    sample_id = sheet["entries"][0]["sample_id"]
-    by_sample = client.get(f"{base}/jobs", params={"sample_ids": sample_id}).json()
-    assert job["id"] in {j["id"] for j in by_sample["jobs"]}
-    by_id = client.get(f"{base}/jobs", params={"ids": f"{job['id']},{UNKNOWN_ID}"}).json()
-    assert [j["id"] for j in by_id["jobs"]] == [job["id"]]
-    missing = client.get(f"{base}/jobs/{UNKNOWN_ID}")
-    assert missing.status_code == 404
-    assert set(missing.json()["error"]) == {"message", "timestamp"}
-
-
 def test_notifications_roundtrip(client: httpx.Client, urls: dict[str, str]) -> None:
     base = urls["notifications"]
     created = client.post(

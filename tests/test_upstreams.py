@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -209,16 +208,25 @@ async def test_templates_single_item_key_and_empty_error_bodies(upstreams: Upstr
     assert (malformed.value.status, malformed.value.message) == (400, "Bad Request")
 
 
-async def test_sequencing_bare_json_and_enums(upstreams: Upstreams) -> None:
+async def test_sequencing_list_is_summaries_the_detail_full_and_enums_canonical(
+    upstreams: Upstreams,
+) -> None:
     page = await upstreams.sequencing.list(CTX, limit=10)
-    assert page.items
+    assert len(page.items) == 10
+    assert page.page_size == 10
     assert _has_no_uppercase_enum(page.items, "status")
     assert _has_no_uppercase_enum(page.items, "priority")
+    assert all("created_by" not in j and "sample_sheet_id" not in j for j in page.items)
+    everything = await upstreams.sequencing.scan(CTX)
+    assert len(everything) == page.total_count
+    assert "on_hold" in {j["status"] for j in everything}  # OnHold on the wire
     job = await upstreams.sequencing.get(CTX, page.items[0]["id"])
     assert job["id"] == page.items[0]["id"]
+    assert job["sample_sheet_id"]
+    assert job["created_by"]
     with pytest.raises(UpstreamNotFound) as missing:
         await upstreams.sequencing.get(CTX, MISSING)
-    assert missing.value.message
+    assert missing.value.message == f"Job not found: {MISSING}"
 
 
 async def test_rag_bare_json_and_health_route(upstreams: Upstreams) -> None:
@@ -507,19 +515,31 @@ async def test_get_many_without_batch_fans_out_once_per_distinct_id(
     assert control.by_route("samples") == {"GET /samples/{id}": 4}
 
 
-async def test_get_many_of_templates_and_jobs_batch(
-    upstreams: Upstreams, control: SandboxControl
+# The templates half of this test lives in tests/test_sandbox_templates.py (get_many with
+# and without the [extension] ids filter).
+async def test_get_many_of_jobs_is_one_get_each_on_the_release_and_one_batch_with_the_extension(
+    sandbox: SandboxProcess,
+    sandbox_ext: SandboxProcess,
+    http: HttpPool,
+    control: SandboxControl,
+    control_ext: SandboxControl,
 ) -> None:
-    templates = (await upstreams.templates.list(CTX)).items[:2]
-    jobs = (await upstreams.sequencing.list(CTX, limit=2)).items
+    release = Upstreams({name: _config(sandbox, name, batch=False) for name in SERVICES}, http)
+    extended = Upstreams(
+        {name: _config(sandbox_ext, name, batch=name == "sequencing") for name in SERVICES}, http
+    )
+    jobs = (await release.sequencing.list(CTX, limit=2)).items
+    asked = [MISSING] + [j["id"] for j in jobs] + [jobs[0]["id"]]
     control.reset_stats()
-    found_t = await upstreams.templates.get_many(CTX, [t["id"] for t in templates] + [MISSING])
-    found_j = await upstreams.sequencing.get_many(CTX, [MISSING] + [j["id"] for j in jobs])
-    assert [t["id"] if t else None for t in found_t] == [t["id"] for t in templates] + [None]
-    assert [j["id"] if j else None for j in found_j] == [None] + [j["id"] for j in jobs]
-    assert control.requests("templates") == 1
-    assert control.requests("sequencing") == 1
-    assert str(uuid.UUID(templates[0]["id"])) == templates[0]["id"]
+    found = await release.sequencing.get_many(CTX, asked)
+    assert control.by_route("sequencing") == {"GET /jobs/{id}": 3}
+    control_ext.reset_stats()
+    found_ext = await extended.sequencing.get_many(CTX, asked)
+    assert control_ext.by_route("sequencing") == {"GET /jobs": 1}
+    expected = [None] + [j["id"] for j in jobs] + [jobs[0]["id"]]
+    assert [j["id"] if j else None for j in found] == expected
+    assert [j["id"] if j else None for j in found_ext] == expected
+    assert all(j is None or j["created_by"] for j in found + found_ext)
 
 
 async def test_get_many_answers_none_for_ids_that_cannot_exist(
@@ -554,17 +574,22 @@ async def test_sample_locations_many_batch_and_fan_out_agree(
     assert answers[0] == answers[1] == [*located, None, located[0]]
 
 
-async def test_jobs_for_samples_is_one_call_aligned_per_sample(
-    upstreams: Upstreams, control: SandboxControl
+async def test_jobs_with_samples_is_one_extension_call(
+    sandbox_ext: SandboxProcess, http: HttpPool, control_ext: SandboxControl
 ) -> None:
-    job = next(j for j in (await upstreams.sequencing.list(CTX)).items if j["sample_sheet_id"])
+    upstreams = Upstreams(
+        {name: _config(sandbox_ext, name, batch=name == "sequencing") for name in SERVICES}, http
+    )
+    summary = (await upstreams.sequencing.list(CTX, limit=1)).items[0]
+    job = await upstreams.sequencing.get(CTX, summary["id"])
     sheet = await upstreams.sequencing.sample_sheet(CTX, job["sample_sheet_id"])
     in_sheet = sheet["entries"][0]["sample_id"]
-    control.reset_stats()
-    per_sample = await upstreams.sequencing.jobs_for_samples(CTX, [in_sheet, MISSING])
-    assert control.requests("sequencing") == 1
-    assert job["id"] in {j["id"] for j in per_sample[0]}
-    assert per_sample[1] == []
+    control_ext.reset_stats()
+    jobs = await upstreams.sequencing.jobs_with_samples(CTX, [in_sheet, MISSING])
+    assert control_ext.by_route("sequencing") == {"GET /jobs": 1}
+    assert job["id"] in {j["id"] for j in jobs}
+    assert all(j["sample_sheet_id"] for j in jobs)
+    assert sheet["entry_count"] == len(sheet["entries"]) == sheet["sample_count"]
 
 
 async def test_breaker_opening_mid_retry_reports_the_upstream_error(
