@@ -1,11 +1,33 @@
-"""Notifications in the graph: the list as a cursor connection over limit/offset, and sending."""
+"""Notifications in the graph: the list as a cursor connection over limit/offset, and sending
+(which the release accepts without storing: an UPSTREAM_UNSUPPORTED error, unless the
+sandbox's ``notifications-persist`` fix is on)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
-from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
+import pytest
+
+from sandbox.options import Options
+from sandbox.runner import SandboxProcess
+from tests.conftest import (
+    SandboxControl,
+    codes,
+    gateway_client,
+    gql,
+    sandbox_settings,
+)
+
+
+@pytest.fixture(scope="module")
+def persisting() -> Iterator[SandboxProcess]:
+    """A notifications service that stores what it is sent (the release does not)."""
+    options = Options(fixes=frozenset({"notifications-persist"}))
+    with SandboxProcess(["notifications"], options=options) as sb:
+        yield sb
+
 
 LIST = """
 query($first: Int, $after: String) {
@@ -40,7 +62,7 @@ def message(**extra: Any) -> dict[str, Any]:
     }
 
 
-async def test_notifications_page_forward_with_one_call_per_page(
+async def test_notifications_in_pascal_case_page_forward_with_one_call_per_page(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
@@ -83,13 +105,29 @@ async def test_total_count_is_free_on_the_last_page_and_one_call_otherwise(
     assert empty == {"totalCount": whole["totalCount"], "edges": []}
 
 
-async def test_send_notification_then_it_is_listed_first(
+async def test_send_notification_that_the_release_does_not_store_is_unsupported(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         sent = await gql(client, SEND, input=message())
-        assert control.by_route("notifications") == {"POST /notifications": 1}
+        # The send (accepted: the enums went PascalCase), then the read-back that tells.
+        assert control.by_route("notifications") == {
+            "POST /notifications": 1,
+            "GET /notifications/{notification_id}": 1,
+        }
+    assert sent["data"] == {"sendNotification": None}
+    [error] = sent["errors"]
+    assert error["extensions"] == {"code": "UPSTREAM_UNSUPPORTED", "service": "notifications"}
+    assert "accepted the notification but did not store it" in error["message"]
+
+
+async def test_send_notification_answers_what_a_storing_service_stored(
+    sandbox: Any, persisting: SandboxProcess
+) -> None:
+    urls = {**sandbox.urls, "notifications": persisting.urls["notifications"]}
+    async with gateway_client(sandbox_settings(sandbox, upstream_urls=urls)) as client:
+        sent = await gql(client, SEND, input=message())
         listed = await gql(client, LIST, first=1)
         scheduled = await gql(
             client,
@@ -115,9 +153,10 @@ async def test_send_notification_then_it_is_listed_first(
     notification = sent["data"]["sendNotification"]
     assert notification["notificationType"] == "ALERT"
     assert notification["priority"] == "HIGH"
-    assert notification["status"] == "SENT"
+    assert notification["status"] == "PENDING"
     assert notification["channels"] == ["EMAIL", "IN_APP"]
     assert notification["recipients"] == ["tech@tracseq.lab"]
+    assert notification["sentAt"] is None
     assert listed["data"]["notifications"]["edges"][0]["node"]["id"] == notification["id"]
     later = scheduled["data"]["sendNotification"]
     assert later["status"] == "SCHEDULED"

@@ -1,13 +1,22 @@
-"""RAG in the graph: askLab with sources linked to samples, submissions, multipart uploads."""
+"""RAG in the graph: askLab with sources linked to samples, submissions, multipart uploads.
+
+The release answers every question with canned text and three fixed sources that name no
+sample; the linking of sources to samples is exercised against a sandbox whose
+``rag-canned-answers`` defect is fixed (answers drawn from the lab's documents).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 
+from sandbox.options import Options
+from sandbox.runner import SandboxProcess
 from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
 from upstreams.config import Timeouts
 
@@ -37,16 +46,31 @@ mutation($file: Upload!) {
 BARCODE = re.compile(r"\b[A-Z]{2,5}-\d{14}-\d{4}\b")
 EXCURSION = "Which samples were exposed during the freezer temperature excursion?"
 
-DOCUMENT = b"""Lab submission form
-Submitter: Dr. Test
-Project: Graph upload test
-Sample: RNA aliquot 1
-Type: rna
+DOCUMENT = """Lab submission form
+Contact: Dana Test
+Email: dana.test@tracseq.lab
+Sample ID: RNA-20931
+Concentration: 50 ng/μL
 Volume: 20 uL
-Sample: RNA aliquot 2
-Type: rna
-Volume: 15 uL
-"""
+""".encode()
+# No sample id the service recognises: processed, but not kept.
+NO_SAMPLE_ID = b"Lab submission form\nSample: RNA aliquot 1\nVolume: 20 uL\n"
+CANNED_SOURCES = [
+    "Laboratory Management Knowledge Base",
+    "Sample Processing Guidelines",
+    "Quality Control Standards",
+]
+
+
+@pytest.fixture(scope="module")
+def retrieving() -> Iterator[SandboxProcess]:
+    """A RAG service that answers from the lab's documents (the release answers canned text)."""
+    with SandboxProcess(["rag"], options=Options(fixes=frozenset({"rag-canned-answers"}))) as sb:
+        yield sb
+
+
+def retrieval_settings(sandbox: SandboxProcess, retrieving: SandboxProcess) -> Any:
+    return sandbox_settings(sandbox, upstream_urls={**sandbox.urls, "rag": retrieving.urls["rag"]})
 
 
 async def upload(
@@ -66,18 +90,37 @@ async def upload(
     )
 
 
-async def test_ask_lab_links_sources_to_the_samples_they_name(
+async def test_ask_lab_on_the_release_answers_canned_text_naming_no_samples(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await gql(client, ASK, question=EXCURSION, sessionId="graph-test")
+        assert control.by_route("rag") == {"POST /api/samples/rag/query": 1}
+        assert control.requests() == 1
+    assert "errors" not in body, body
+    answer = body["data"]["askLab"]
+    assert answer["answer"].startswith("For sample storage, TracSeq 2.0 supports")
+    assert answer["sessionId"] == "graph-test"
+    assert answer["confidence"] == 0.85
+    assert [s["title"] for s in answer["sources"]] == CANNED_SOURCES
+    assert [s["relevance"] for s in answer["sources"]] == [0.9, 0.85, 0.8]
+    for source in answer["sources"]:
+        assert (source["excerpt"], source["sample"], source["samples"]) == (None, None, [])
+
+
+async def test_ask_lab_links_sources_to_the_samples_they_name(
+    sandbox: Any, retrieving: SandboxProcess, control: SandboxControl
+) -> None:
+    async with gateway_client(retrieval_settings(sandbox, retrieving)) as client:
+        control.reset_stats()
+        body = await gql(client, ASK, question=EXCURSION, sessionId="graph-test")
         answer = body["data"]["askLab"]
         named = {b for s in answer["sources"] for b in BARCODE.findall(s["excerpt"] or "")}
-        # One question; one lookup per distinct barcode named (no batch route for barcodes).
-        assert control.requests("rag") == 1
+        # One lookup per distinct barcode named (no batch route for barcodes); the
+        # question went to the other sandbox's rag.
         assert control.by_route("samples") == {"GET /samples/barcode/{barcode}": len(named)}
-        assert control.requests() == 1 + len(named)
+        assert control.requests() == len(named)
     assert "errors" not in body, body
     assert answer["sessionId"] == "graph-test"
     assert 0 < answer["confidence"] <= 1
@@ -131,17 +174,42 @@ async def test_upload_lab_document_over_multipart_then_list_it(
     assert "errors" not in body, body
     result = body["data"]["uploadLabDocument"]
     assert result["success"] is True
-    assert result["samplesFound"] == 2
-    assert result["extractedData"]["filename"] == "graph-upload.txt"
-    assert [s["name"] for s in result["extractedData"]["samples"]] == [
-        "RNA aliquot 1",
-        "RNA aliquot 2",
-    ]
+    assert result["samplesFound"] == 1
+    assert result["confidence"] == 1.0
+    assert result["extractedData"] == {
+        "administrative": {
+            "submitter_email": "dana.test@tracseq.lab",
+            "submitter_name": "Dana Test\nEmail",
+        },
+        "sample": {
+            "sample_id": "RNA-20931",
+            "sample_type": "RNA",
+            "concentration": "50 ng/μL",
+            "volume": "20 uL",
+        },
+        "sequencing": {},
+        "storage": {},
+    }
     assert after["totalCount"] == before["totalCount"] + 1
     newest = after["edges"][0]["node"]
     assert newest["id"] == result["submissionId"]
     assert newest["filename"] == "graph-upload.txt"
-    assert newest["status"] == "processed"
+    assert newest["status"] == "completed"
+
+
+async def test_an_upload_without_a_sample_id_is_not_kept_and_names_no_submission(
+    sandbox: Any,
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        before = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
+        response = await upload(client, NO_SAMPLE_ID, "no-id.txt")
+        after = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
+    result = response.json()["data"]["uploadLabDocument"]
+    assert result["success"] is True
+    assert result["samplesFound"] == 0
+    assert result["submissionId"] is None
+    assert result["message"] == "Document processed but no complete sample information found"
+    assert after["totalCount"] == before["totalCount"]
 
 
 async def test_empty_or_oversized_uploads_are_rejected_before_the_rag_service(

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
 
 from sandbox.seed import DEMO_USERS
-from tests.conftest import SandboxControl, codes, gateway_client, sandbox_settings
+from tests.conftest import (
+    REDIS_URL,
+    SandboxControl,
+    codes,
+    gateway_client,
+    sandbox_settings,
+)
 
 ADMIN = DEMO_USERS[0]
+TECH = DEMO_USERS[2]
 GUEST = DEMO_USERS[-1]
 
+# Answered by the gateway itself: only the token decides whether it is served.
+TYPENAME = "{ __typename }"
 LOGIN = """
 mutation Login($input: LoginInput!) {
   login(input: $input) { accessToken refreshToken expiresAt sessionId role }
@@ -44,9 +54,13 @@ async def gql(
     return body
 
 
-async def login(client: httpx.AsyncClient, account: tuple[str, str, str]) -> dict[str, Any]:
+async def login(
+    client: httpx.AsyncClient, account: tuple[str, str, str], *, remember_me: bool = False
+) -> dict[str, Any]:
     email, password, _ = account
-    body = await gql(client, LOGIN, input={"email": email, "password": password})
+    body = await gql(
+        client, LOGIN, input={"email": email, "password": password, "rememberMe": remember_me}
+    )
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["login"]
     return payload
@@ -77,31 +91,40 @@ async def test_login_me_logout_and_the_old_token_fails(
     assert codes(after) == ["UNAUTHENTICATED"]
 
 
-async def test_login_answers_tokens_without_calling_auth_twice(
+async def test_login_without_remember_me_has_no_refresh_token(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox), role=None) as client:
         control.reset_stats()
         session = await login(client, ADMIN)
         assert control.requests() == 1
+        remembered = await login(client, ADMIN, remember_me=True)
     assert session["role"] == "LAB_ADMINISTRATOR"
     assert session["accessToken"].count(".") == 2
-    assert session["refreshToken"] != session["accessToken"]
+    assert session["refreshToken"] is None
     assert session["expiresAt"].endswith(("Z", "+00:00"))
+    # A refresh token is an opaque UUID, not a JWT.
+    assert remembered["refreshToken"].count("-") == 4
+    assert remembered["refreshToken"].count(".") == 0
 
 
-async def test_bad_credentials_are_unauthenticated_with_the_upstream_message(
+async def test_unknown_email_and_wrong_password_are_the_same_error(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox), role=None) as client:
         control.reset_stats()
-        body = await gql(client, LOGIN, input={"email": ADMIN[0], "password": "not-the-password"})
-        assert control.requests("auth") == 1
-    assert body["data"] == {"login": None}
-    [error] = body["errors"]
-    assert error["extensions"]["code"] == "UNAUTHENTICATED"
-    assert error["extensions"]["service"] == "auth"
-    assert error["message"] == "Invalid email or password"
+        wrong = await gql(client, LOGIN, input={"email": ADMIN[0], "password": "not-it"})
+        unknown = await gql(
+            client, LOGIN, input={"email": "nobody@tracseq.lab", "password": "not-it"}
+        )
+        assert control.by_route("auth") == {"POST /auth/login": 2}
+    assert wrong["data"] == unknown["data"] == {"login": None}
+    assert wrong["errors"][0]["message"] == "Invalid email or password"
+    assert [e["extensions"] for e in wrong["errors"]] == [
+        e["extensions"] for e in unknown["errors"]
+    ]
+    assert wrong["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED", "service": "auth"}
+    assert [e["message"] for e in wrong["errors"]] == [e["message"] for e in unknown["errors"]]
 
 
 async def test_anonymous_me_and_logout_are_unauthenticated_without_upstream_calls(
@@ -125,22 +148,114 @@ async def test_refresh_token_issues_a_new_session_and_ends_the_old_one(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox), role=None) as client:
-        first = await login(client, GUEST)
+        first = await login(client, GUEST, remember_me=True)
         control.reset_stats()
         refreshed = await gql(client, REFRESH, input={"refreshToken": first["refreshToken"]})
         assert control.requests("auth") == 2  # refresh, then the user with the new token
         second = refreshed["data"]["refreshToken"]
-        old_me = await gql(client, ME, first["accessToken"])
         new_me = await gql(client, ME, second["accessToken"])
         reused = await gql(client, REFRESH, input={"refreshToken": first["refreshToken"]})
         blank = await gql(client, REFRESH, input={"refreshToken": ""})
+    assert "errors" not in refreshed, refreshed
     assert second["sessionId"] != first["sessionId"]
+    assert second["refreshToken"] not in (None, first["refreshToken"])
     assert second["user"]["email"] == GUEST[0]
-    assert codes(old_me) == ["UNAUTHENTICATED"]
     assert new_me["data"]["me"]["email"] == GUEST[0]
     assert reused["data"] == {"refreshToken": None}
     assert codes(reused) == ["UNAUTHENTICATED"]
     assert codes(blank) == ["BAD_USER_INPUT"]
+
+
+async def test_after_a_refresh_the_gateway_refuses_the_old_token_at_once(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    """The gateway verifies tokens itself: the old session must be revoked at the gateway,
+    for GraphQL and REST alike, without asking any upstream."""
+    async with gateway_client(sandbox_settings(sandbox), role=None) as client:
+        first = await login(client, GUEST, remember_me=True)
+        old = {"authorization": f"Bearer {first['accessToken']}"}
+        before = await client.post("/graphql", json={"query": TYPENAME}, headers=old)
+        refreshed = await gql(client, REFRESH, input={"refreshToken": first["refreshToken"]})
+        second = refreshed["data"]["refreshToken"]
+        control.reset_stats()
+        graph = await client.post("/graphql", json={"query": TYPENAME}, headers=old)
+        rest = await client.get("/api/samples", headers=old)
+        assert control.requests() == 0
+        # The new session's refresh token is remembered too: refreshing again ends it.
+        third = (await gql(client, REFRESH, input={"refreshToken": second["refreshToken"]}))[
+            "data"
+        ]["refreshToken"]
+        renewed = {"authorization": f"Bearer {second['accessToken']}"}
+        again = await client.post("/graphql", json={"query": TYPENAME}, headers=renewed)
+        latest = {"authorization": f"Bearer {third['accessToken']}"}
+        works = await client.post("/graphql", json={"query": TYPENAME}, headers=latest)
+    assert before.status_code == 200
+    assert "errors" not in before.json()
+    assert graph.status_code == rest.status_code == again.status_code == 401
+    assert graph.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert works.status_code == 200
+    assert "errors" not in works.json()
+
+
+async def test_refresh_of_a_session_begun_elsewhere_ends_the_callers_own_bearer_session(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    """A login the gateway never saw (straight at auth): the refresh token's session is not
+    known, so the caller's bearer session is checked with auth after the refresh."""
+    email, password, _ = GUEST
+    direct = httpx.post(
+        f"{sandbox.urls['auth']}/auth/login",
+        json={"email": email, "password": password, "remember_me": True},
+    ).json()["data"]
+    other = httpx.post(
+        f"{sandbox.urls['auth']}/auth/login",
+        json={"email": ADMIN[0], "password": ADMIN[1], "remember_me": True},
+    ).json()["data"]
+    query = "mutation($t: String!) { refreshToken(input: {refreshToken: $t}) { sessionId } }"
+    async with gateway_client(sandbox_settings(sandbox), role=None) as client:
+        control.reset_stats()
+        own = await gql(client, query, direct["access_token"], t=direct["refresh_token"])
+        assert control.by_route("auth") == {"POST /auth/refresh": 1, "POST /validate/token": 1}
+        # Refreshing someone else's session leaves the caller's own (live) session alone.
+        bystander = await login(client, TECH)
+        theirs = await gql(client, query, bystander["accessToken"], t=other["refresh_token"])
+        old = await client.post(
+            "/graphql",
+            json={"query": TYPENAME},
+            headers={"authorization": f"Bearer {direct['access_token']}"},
+        )
+        kept = await client.post(
+            "/graphql",
+            json={"query": TYPENAME},
+            headers={"authorization": f"Bearer {bystander['accessToken']}"},
+        )
+    assert "errors" not in own, own
+    assert "errors" not in theirs, theirs
+    assert old.status_code == 401
+    assert kept.status_code == 200
+    assert "errors" not in kept.json()
+
+
+async def test_a_refresh_on_one_replica_revokes_the_old_session_on_another(
+    sandbox: Any, redis_client: Any
+) -> None:
+    settings = sandbox_settings(sandbox)
+    settings = dataclasses.replace(
+        settings, security=dataclasses.replace(settings.security, redis_url=REDIS_URL)
+    )
+    async with (
+        gateway_client(settings, role=None) as one,
+        gateway_client(settings, role=None) as two,
+    ):
+        first = await login(one, GUEST, remember_me=True)
+        old = {"authorization": f"Bearer {first['accessToken']}"}
+        before = await one.post("/graphql", json={"query": TYPENAME}, headers=old)
+        refreshed = await gql(two, REFRESH, input={"refreshToken": first["refreshToken"]})
+        after = await one.post("/graphql", json={"query": TYPENAME}, headers=old)
+    assert before.status_code == 200
+    assert "errors" not in refreshed, refreshed
+    assert after.status_code == 401
+    await redis_client.delete(f"tracseq:revoked:{first['sessionId']}")
 
 
 async def test_administrators_list_users_and_look_one_up(
