@@ -1,9 +1,13 @@
 """Templates: the forms samples are recorded with, their fields, and the samples recorded
 with each; create, update, clone and archive.
 
-``Template.fields`` loads through a per-request DataLoader (one call per distinct template:
-the service has no batch route for fields); ``Template.samples`` is a page of the samples
-list filtered by template.
+``Template.fields`` and ``Template.fieldCount`` load through a per-request DataLoader (one
+call per distinct template: the service has no batch route for fields);
+``Template.metadata`` through another (``GET /templates/{id}/data``, the only route that
+shows it); ``Template.samples`` and ``Template.usageCount`` come from one read of the whole
+samples list per request (the release's list cannot filter), grouped by template. The
+release never reads a template's form config back, and has no publishing record:
+``formConfig``, ``publishedAt`` and ``publishedBy`` are null there.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from strawberry.types import Info
 from graph.enums import TemplateFieldType, TemplateStatus
 from graph.pagination import Connection, window
 from graph.permissions import requires
-from resolvers import samples as sample_resolvers
+from graph.values import member
 from resolvers import templates as template_resolvers
 from resolvers.context import Context
 from security import rbac
@@ -28,10 +32,6 @@ if TYPE_CHECKING:
     from graph.samples import Sample
 
 LazySample = Annotated["Sample", strawberry.lazy("graph.samples")]
-
-
-def _enum(enum: type[Any], value: Any) -> Any:
-    return None if value is None else enum(value)
 
 
 def _strings(values: Any) -> list[str] | None:
@@ -56,18 +56,21 @@ class TemplateField:
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> TemplateField:
+        """A FieldResponse of the templates service (field_name, field_label, ...)."""
         return cls(
             id=strawberry.ID(r["id"]),
             template_id=strawberry.ID(r.get("template_id") or ""),
-            name=r.get("name") or "",
-            label=r.get("label") or r.get("name") or "",
-            field_type=TemplateFieldType(r["field_type"]),
-            is_required=bool(r.get("is_required", r.get("required"))),
+            name=r.get("field_name") or "",
+            label=r.get("field_label") or r.get("field_name") or "",
+            field_type=member(
+                TemplateFieldType, r.get("field_type"), service="templates", field="field_type"
+            ),
+            is_required=bool(r.get("is_required")),
             default_value=r.get("default_value"),
-            options=_strings(r.get("options")),
+            options=_strings(r.get("field_options")),
             validation_rules=r.get("validation_rules"),
-            sort_order=int(r.get("sort_order") or 0),
-            help_text=r.get("help_text"),
+            sort_order=int(r.get("field_order") or 0),
+            help_text=r.get("field_description"),
         )
 
 
@@ -83,23 +86,42 @@ class Template:
     tags: list[str]
     is_public: bool
     is_system: bool
-    field_count: int | None
-    usage_count: int | None
-    form_config: JSON | None
-    metadata: JSON | None
+    form_config: JSON | None = strawberry.field(
+        description="Null on the release: no route of the templates service reads it back."
+    )
     created_by: str | None = strawberry.field(description="Free text: who created it.")
     created_at: datetime | None
     updated_at: datetime | None
     published_at: datetime | None
     published_by: str | None = strawberry.field(description="Free text: who published it.")
 
+    record: strawberry.Private[dict[str, Any]]
+
     @strawberry.field(description="The form's fields, in display order.")
     async def fields(self, info: Info[Context, None]) -> list[TemplateField] | None:
         records = await template_resolvers.template_fields(info.context, str(self.id))
         if records is None:
             return None
-        ordered = sorted(records, key=lambda r: int(r.get("sort_order") or 0))
+        ordered = sorted(records, key=lambda r: int(r.get("field_order") or 0))
         return [TemplateField.from_record(r) for r in ordered]
+
+    @strawberry.field(description="How many fields the form has.")
+    async def field_count(self, info: Info[Context, None]) -> int | None:
+        # The service's own field_count is always 0: count the fields.
+        records = await template_resolvers.template_fields(info.context, str(self.id))
+        return None if records is None else len(records)
+
+    @strawberry.field(description="The caller's metadata of the template.")
+    async def metadata(self, info: Info[Context, None]) -> JSON | None:
+        return await template_resolvers.template_metadata(info.context, self.record)
+
+    @strawberry.field(
+        description="How many samples were recorded with this template.",
+        permission_classes=[requires(rbac.READ_LIMS)],
+    )
+    async def usage_count(self, info: Info[Context, None]) -> int | None:
+        # The service's own usage_count is always 0: count the samples.
+        return len(await template_resolvers.template_samples(info.context, str(self.id)))
 
     @strawberry.field(
         description="Samples recorded with this template, newest first.",
@@ -112,7 +134,7 @@ class Template:
 
         ctx = info.context
         win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
-        items, total = await sample_resolvers.samples_page(ctx, win, {"template_id": self.id})
+        items, total = await template_resolvers.template_samples_page(ctx, str(self.id), win)
         return SampleConnection.build([Sample.from_record(r) for r in items], win, total)
 
     @classmethod
@@ -122,16 +144,14 @@ class Template:
             name=r.get("name") or "",
             description=r.get("description"),
             template_type=r.get("template_type"),
-            status=_enum(TemplateStatus, r.get("status")),
+            status=member(TemplateStatus, r.get("status"), service="templates", field="status"),
             version=None if r.get("version") is None else str(r["version"]),
             category=r.get("category"),
             tags=list(r.get("tags") or ()),
             is_public=bool(r.get("is_public")),
             is_system=bool(r.get("is_system")),
-            field_count=r.get("field_count"),
-            usage_count=r.get("usage_count"),
             form_config=r.get("form_config"),
-            metadata=r.get("metadata"),
+            record=r,
             created_by=None if r.get("created_by") is None else str(r["created_by"]),
             created_at=r.get("created_at"),
             updated_at=r.get("updated_at"),
@@ -162,7 +182,10 @@ class TemplateFieldInput:
     help_text: str | None = None
 
 
-@strawberry.input(description="A new template; it starts as DRAFT unless a status is given.")
+@strawberry.input(
+    description="A new template; it starts as DRAFT (on the release, the only status it can "
+    "be created with)."
+)
 class CreateTemplateInput:
     name: str
     description: str | None = None
@@ -255,7 +278,8 @@ class Mutation:
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
-        description="Change a template's attributes; its version goes up.",
+        description="Change a template's attributes. On the release a status or form config "
+        "change is UPSTREAM_UNSUPPORTED (nothing is written).",
     )
     async def update_template(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateTemplateInput
@@ -265,7 +289,8 @@ class Mutation:
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
-        description="Copy a template and its fields into a new DRAFT.",
+        description="Copy a template and its fields into a new DRAFT (the form config is not "
+        "copied on the release: it cannot be read back).",
     )
     async def clone_template(
         self,
@@ -279,7 +304,8 @@ class Mutation:
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.MANAGE_TEMPLATES)],
-        description="Set a template's status to ARCHIVED.",
+        description="Set a template's status to ARCHIVED; UPSTREAM_UNSUPPORTED on the release "
+        "(it cannot change a status) unless the template is archived already.",
     )
     async def archive_template(
         self, info: Info[Context, None], id: strawberry.ID

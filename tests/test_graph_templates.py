@@ -1,50 +1,76 @@
-"""Templates in the graph: the list with fields and samples, lookups, mutations, failures."""
+"""Templates in the graph on the release's templates service: the list paged and filtered by
+the gateway, fields under their real key names, composed create/update/clone, the writes the
+release cannot do, relations with exact upstream request counts, and failures."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
-from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
+import httpx
+import pytest
+
+from resolvers.pagination import encode_cursor
+from sandbox.runner import SandboxProcess
+from tests.conftest import (
+    SandboxControl,
+    codes,
+    extension_settings,
+    gateway_client,
+    gql,
+    sandbox_settings,
+)
 from upstreams.config import Timeouts
 
 TEMPLATES_WITH_FIELDS = """
-query($first: Int, $after: String) {
-  templates(first: $first, after: $after) {
+query($first: Int, $after: String, $filter: TemplateFilter) {
+  templates(first: $first, after: $after, filter: $filter) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage endCursor }
     edges { node {
       id name status fieldCount
-      fields { id templateId name label fieldType isRequired options sortOrder }
+      fields { id templateId name label fieldType isRequired options sortOrder helpText }
     } }
+  }
+}
+"""
+PAGE = """
+query($first: Int, $after: String, $filter: TemplateFilter) {
+  templates(first: $first, after: $after, filter: $filter) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id name status } }
   }
 }
 """
 TEMPLATE = """
 query($id: ID!) {
   template(id: $id) {
-    id name description status version tags isPublic usageCount formConfig metadata createdBy
-    fields { name fieldType isRequired options sortOrder }
-    samples(first: 3) { totalCount edges { node { id templateId } } }
+    id name description status version tags isPublic templateType metadata createdBy
+    fields { name label fieldType isRequired options sortOrder }
   }
 }
 """
 CREATE = """
 mutation($input: CreateTemplateInput!) {
   createTemplate(input: $input) {
-    id name status version category tags isPublic metadata fieldCount
-    fields { name label fieldType isRequired options sortOrder }
+    id name status version category tags isPublic templateType metadata fieldCount
+    fields { name label fieldType isRequired options sortOrder helpText defaultValue }
   }
 }
 """
 UPDATE = """
 mutation($id: ID!, $input: UpdateTemplateInput!) {
-  updateTemplate(id: $id, input: $input) { id name description status version tags }
+  updateTemplate(id: $id, input: $input) {
+    id name description status version tags isPublic templateType metadata
+  }
 }
 """
 CLONE = """
 mutation($id: ID!, $input: CloneTemplateInput) {
-  cloneTemplate(id: $id, input: $input) { id name status version fields { name fieldType } }
+  cloneTemplate(id: $id, input: $input) {
+    id name status version tags isPublic templateType category metadata
+    fields { name label fieldType options sortOrder }
+  }
 }
 """
 ARCHIVE = "mutation($id: ID!) { archiveTemplate(id: $id) { id status } }"
@@ -54,40 +80,159 @@ def new_template(**extra: Any) -> dict[str, Any]:
     return {
         "name": f"Test template {uuid.uuid4().hex[:8]}",
         "category": "testing",
+        "templateType": "collection",
         "tags": ["test"],
+        "isPublic": True,
         "metadata": {"purpose": "graph test"},
         "fields": [
             {"name": "patient_id", "label": "Patient ID", "fieldType": "TEXT", "isRequired": True},
             {"name": "tube", "fieldType": "SELECT", "options": ["EDTA", "SST"]},
-            {"name": "fasting", "fieldType": "BOOLEAN"},
+            {"name": "fasting", "fieldType": "BOOLEAN", "helpText": "Since midnight"},
         ],
         **extra,
     }
 
 
-async def test_twelve_templates_with_their_fields_in_thirteen_upstream_requests(
+def _raw(sb: SandboxProcess) -> httpx.Client:
+    return httpx.Client(base_url=sb.urls["templates"], timeout=10)
+
+
+def _seeded(sb: SandboxProcess, name: str) -> dict[str, Any]:
+    with _raw(sb) as raw:
+        listed = raw.get("/templates").json()["data"]
+    template: dict[str, Any] = {t["name"]: t for t in listed}[name]
+    return template
+
+
+def _raw_create(sb: SandboxProcess, **body: Any) -> dict[str, Any]:
+    payload = {"name": f"Raw {uuid.uuid4().hex[:8]}", "template_type": "collection", **body}
+    with _raw(sb) as raw:
+        response = raw.post("/templates", json=payload)
+    assert response.status_code == 200, response.text
+    template: dict[str, Any] = response.json()["template"]
+    return template
+
+
+def _delete(sb: SandboxProcess, *template_ids: str) -> None:
+    """Tests delete what they create: the release's list shows only the 50 newest."""
+    with _raw(sb) as raw:
+        for template_id in template_ids:
+            raw.delete(f"/templates/{template_id}")
+
+
+# ------------------------------------------------------------------------------- reads
+
+
+async def test_fields_carry_their_names_labels_and_order_from_the_release_keys(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    blood = _seeded(sandbox, "Blood Collection")
+    with _raw(sandbox) as raw:
+        upstream = raw.get(f"/templates/{blood['id']}/fields").json()["fields"]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, TEMPLATE, id=blood["id"])
+        assert control.by_route("templates") == {
+            "GET /templates/{id}": 1,
+            "GET /templates/{id}/fields": 1,
+            "GET /templates/{id}/data": 1,
+        }
+        assert control.requests() == 3
+    assert "errors" not in body, body
+    template = body["data"]["template"]
+    assert [(f["name"], f["label"]) for f in template["fields"]] == [
+        (f["field_name"], f["field_label"]) for f in upstream
+    ]
+    assert template["fields"][0] == {
+        "name": "patient_id",
+        "label": "Patient ID",
+        "fieldType": "TEXT",
+        "isRequired": True,
+        "options": [],
+        "sortOrder": 0,
+    }
+    tube = {f["name"]: f for f in template["fields"]}["tube_type"]
+    assert (tube["fieldType"], tube["options"]) == ("SELECT", ["EDTA", "Heparin", "Citrate", "SST"])
+    assert (template["templateType"], template["tags"]) == (
+        "collection",
+        ["clinical", "collection"],
+    )
+    assert template["metadata"] == {"owner_department": template["metadata"]["owner_department"]}
+    assert template["createdBy"] == "system"
+
+
+async def test_a_page_of_templates_with_fields_is_one_list_and_one_fields_call_each(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        body = await gql(client, TEMPLATES_WITH_FIELDS, first=12)
+        body = await gql(client, TEMPLATES_WITH_FIELDS, first=6)
         assert "errors" not in body, body
         nodes = [e["node"] for e in body["data"]["templates"]["edges"]]
-        assert len(nodes) == 12
-        # One page of templates, then one fields call per template: the service has no
-        # batch route for fields, so the loader fans out once per distinct template.
+        assert len(nodes) == 6
+        # fields and fieldCount share one loader: one call per distinct template.
         assert control.by_route("templates") == {
             "GET /templates": 1,
-            "GET /templates/{id}/fields": 12,
+            "GET /templates/{id}/fields": 6,
         }
-        assert control.requests() == 13
+        assert control.requests() == 7
     for node in nodes:
-        assert len(node["fields"]) == node["fieldCount"]
-        assert all(f["templateId"] == node["id"] for f in node["fields"])
-        assert [f["sortOrder"] for f in node["fields"]] == sorted(
-            f["sortOrder"] for f in node["fields"]
-        )
-    assert body["data"]["templates"]["totalCount"] >= 12
+        assert node["fieldCount"] == len(node["fields"])
+        assert all(f["templateId"] == node["id"] and f["name"] for f in node["fields"])
+
+
+async def test_page_two_follows_page_one_over_the_newest_templates(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    with _raw(sandbox) as raw:
+        listed = raw.get("/templates").json()
+    ids = [t["id"] for t in listed["data"]]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        first = await gql(client, PAGE, first=4)
+        cursor = first["data"]["templates"]["pageInfo"]["endCursor"]
+        second = await gql(client, PAGE, first=4, after=cursor)
+        assert control.by_route("templates") == {"GET /templates": 2}
+    pages = [[e["node"]["id"] for e in b["data"]["templates"]["edges"]] for b in (first, second)]
+    assert pages == [ids[0:4], ids[4:8]]
+    assert first["data"]["templates"]["totalCount"] == listed["pagination"]["total_count"]
+    assert first["data"]["templates"]["pageInfo"]["hasNextPage"] is True
+
+
+async def test_the_status_and_search_filters_apply_over_the_whole_list(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    with _raw(sandbox) as raw:
+        listed = raw.get("/templates").json()["data"]
+    published = [t["id"] for t in listed if t["status"] == "Published"]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        by_status = await gql(client, PAGE, first=3, filter={"status": "PUBLISHED"})
+        later = by_status["data"]["templates"]["pageInfo"]["endCursor"]
+        rest = await gql(client, PAGE, first=50, after=later, filter={"status": "PUBLISHED"})
+        deprecated = await gql(client, PAGE, filter={"status": "DEPRECATED"})
+        search = await gql(client, PAGE, filter={"search": "BLOOD coll"})
+        assert control.by_route("templates") == {"GET /templates": 4}
+    got = [e["node"]["id"] for b in (by_status, rest) for e in b["data"]["templates"]["edges"]]
+    assert got == published
+    assert by_status["data"]["templates"]["totalCount"] == len(published) == 9
+    assert [e["node"]["status"] for e in deprecated["data"]["templates"]["edges"]] == ["DEPRECATED"]
+    assert [e["node"]["name"] for e in search["data"]["templates"]["edges"]] == ["Blood Collection"]
+
+
+async def test_metadata_of_listed_templates_loads_once_per_template(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    query = "{ templates(first: 3) { edges { node { id metadata } } } }"
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, query)
+        assert control.by_route("templates") == {
+            "GET /templates": 1,
+            "GET /templates/{id}/data": 3,
+        }
+    assert "errors" not in body, body
+    assert all(isinstance(e["node"]["metadata"], dict) for e in body["data"]["templates"]["edges"])
 
 
 async def test_the_same_template_twice_loads_once(sandbox: Any, control: SandboxControl) -> None:
@@ -95,51 +240,54 @@ async def test_the_same_template_twice_loads_once(sandbox: Any, control: Sandbox
       a: template(id: $id) { id fields { id } }
       b: template(id: $id) { name fields { name } }
     }"""
+    template_id = _seeded(sandbox, "RNA Extraction")["id"]
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        listed = await gql(client, TEMPLATES_WITH_FIELDS, first=1)
-        template_id = listed["data"]["templates"]["edges"][0]["node"]["id"]
         control.reset_stats()
         body = await gql(client, query, id=template_id)
-        assert control.requests() == control.requests("templates") == 2
-    assert body["data"]["a"]["id"] == template_id
-    assert len(body["data"]["a"]["fields"]) == len(body["data"]["b"]["fields"])
-
-
-async def test_template_with_fields_and_samples(sandbox: Any, control: SandboxControl) -> None:
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        listed = await gql(client, "{ templates(first: 100) { edges { node { id usageCount } } } }")
-        used = [
-            e["node"]["id"] for e in listed["data"]["templates"]["edges"] if e["node"]["usageCount"]
-        ]
-        control.reset_stats()
-        body = await gql(client, TEMPLATE, id=used[0])
-        # The template and its fields from templates, one page of samples filtered by it.
         assert control.by_route("templates") == {
-            "GET /templates": 1,
+            "GET /templates/{id}": 1,
             "GET /templates/{id}/fields": 1,
         }
-        assert control.requests("samples") == 1
-        assert control.requests() == 3
-    template = body["data"]["template"]
-    assert "errors" not in body, body
-    assert template["id"] == used[0]
-    samples = template["samples"]
-    assert samples["totalCount"] == template["usageCount"] > 0
-    assert len(samples["edges"]) == min(3, samples["totalCount"])
-    assert all(e["node"]["templateId"] == used[0] for e in samples["edges"])
+    assert body["data"]["a"]["id"] == template_id
+    assert len(body["data"]["a"]["fields"]) == len(body["data"]["b"]["fields"]) == 4
 
 
-async def test_template_samples_on_a_list_take_one_samples_page_per_template(
+def _samples_of(sandbox: Any) -> tuple[list[dict[str, Any]], int]:
+    """Every sample, read straight from the samples service (its list cannot filter)."""
+    with httpx.Client(base_url=sandbox.urls["samples"], timeout=10) as raw:
+        first = raw.get("/samples", params={"page": 1, "page_size": 1000}).json()["data"]
+        pages = -(-first["total_count"] // 1000)
+        samples = list(first["samples"])
+        for number in range(2, pages + 1):
+            more = raw.get("/samples", params={"page": number, "page_size": 1000}).json()
+            samples += more["data"]["samples"]
+    return samples, pages
+
+
+async def test_template_samples_and_usage_count_read_the_samples_list_once_per_request(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    query = "{ templates(first: 4) { edges { node { id samples(first: 2) { totalCount } } } } }"
+    selection = "id usageCount samples(first: 2) { totalCount edges { node { id templateId } } }"
+    query = f"""query($a: ID!, $b: ID!) {{
+      a: template(id: $a) {{ {selection} }}
+      b: template(id: $b) {{ {selection} }}
+    }}"""
+    ids = [_seeded(sandbox, name)["id"] for name in ("Blood Collection", "RNA Extraction")]
+    samples, pages = _samples_of(sandbox)
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        body = await gql(client, query)
-        # The samples list filters one template at a time: one page per template, at once.
-        assert control.requests("templates") == 1
-        assert control.requests("samples") == 4
-    assert len(body["data"]["templates"]["edges"]) == 4
+        body = await gql(client, query, a=ids[0], b=ids[1])
+        # One read of every sample page serves both templates: the release's samples list
+        # answers any filter with a 500.
+        assert control.by_route("samples") == {"GET /samples": pages}
+        assert control.by_route("templates") == {"GET /templates/{id}": 2}
+    assert "errors" not in body, body
+    for node in (body["data"]["a"], body["data"]["b"]):
+        expected = [s["id"] for s in samples if s.get("template_id") == node["id"]]
+        assert len(expected) > 2
+        assert node["usageCount"] == node["samples"]["totalCount"] == len(expected)
+        assert [e["node"]["id"] for e in node["samples"]["edges"]] == expected[:2]
+        assert all(e["node"]["templateId"] == node["id"] for e in node["samples"]["edges"])
 
 
 async def test_unknown_template_is_null_and_a_bad_id_reaches_no_upstream(
@@ -155,59 +303,257 @@ async def test_unknown_template_is_null_and_a_bad_id_reaches_no_upstream(
         empty_name = await gql(client, CREATE, input=new_template(name="   "))
         nothing = await gql(client, UPDATE, id=str(uuid.uuid4()), input={})
         archive_bad = await gql(client, ARCHIVE, id="nope")
+        reserved = await gql(client, CREATE, input=new_template(metadata={"tags": ["x"]}))
+        twice = new_template()
+        twice["fields"] = [twice["fields"][0], twice["fields"][0]]
+        duplicate = await gql(client, CREATE, input=twice)
+        typed = new_template()
+        typed["fields"] = [{"name": "n", "fieldType": "NUMBER", "defaultValue": 5}]
+        not_text = await gql(client, CREATE, input=typed)
         assert control.requests() == 0
     assert missing == {"data": {"template": None}}
-    for body in (bad, bad_cursor, too_many, update_bad, empty_name, nothing, archive_bad):
+    for body in (
+        bad,
+        bad_cursor,
+        too_many,
+        update_bad,
+        empty_name,
+        nothing,
+        archive_bad,
+        reserved,
+        duplicate,
+        not_text,
+    ):
         assert codes(body) == ["BAD_USER_INPUT"], body
 
 
-async def test_create_update_clone_and_archive_a_template(
+# ------------------------------------------------------------------------------ writes
+
+
+async def test_create_template_writes_the_template_then_each_field(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        created = (await gql(client, CREATE, input=new_template()))["data"]["createTemplate"]
-        # Create is one POST; its fields are one more call.
+        body = await gql(client, CREATE, input=new_template())
+        # The fields are POSTed one by one; one read gives the template as reads show it
+        # with its metadata; the fields written answer Template.fields.
         assert control.by_route("templates") == {
             "POST /templates": 1,
-            "GET /templates/{id}/fields": 1,
+            "POST /templates/{id}/fields": 3,
+            "GET /templates/{id}/data": 1,
         }
-        updated = await gql(
+    assert "errors" not in body, body
+    created = body["data"]["createTemplate"]
+    assert (created["status"], created["version"], created["category"]) == ("DRAFT", "1", "testing")
+    assert (created["tags"], created["isPublic"]) == (["test"], True)
+    assert (created["templateType"], created["metadata"]) == (
+        "collection",
+        {"purpose": "graph test"},
+    )
+    assert created["fieldCount"] == 3
+    assert created["fields"] == [
+        {
+            "name": "patient_id",
+            "label": "Patient ID",
+            "fieldType": "TEXT",
+            "isRequired": True,
+            "options": [],
+            "sortOrder": 0,
+            "helpText": None,
+            "defaultValue": None,
+        },
+        {
+            "name": "tube",
+            "label": "tube",
+            "fieldType": "SELECT",
+            "isRequired": False,
+            "options": ["EDTA", "SST"],
+            "sortOrder": 1,
+            "helpText": None,
+            "defaultValue": None,
+        },
+        {
+            "name": "fasting",
+            "label": "fasting",
+            "fieldType": "BOOLEAN",
+            "isRequired": False,
+            "options": [],
+            "sortOrder": 2,
+            "helpText": "Since midnight",
+            "defaultValue": None,
+        },
+    ]
+    with _raw(sandbox) as raw:
+        stored = raw.get(f"/templates/{created['id']}/fields").json()["fields"]
+    assert [f["field_name"] for f in stored] == ["patient_id", "tube", "fasting"]
+    _delete(sandbox, created["id"])
+
+
+async def test_a_failing_field_is_named_and_the_new_template_is_not_kept(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    control.fault("templates", status=500, times=1, methods=["POST"], path_prefix="/templates/")
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, CREATE, input=new_template())
+        assert control.by_route("templates") == {
+            "POST /templates": 1,
+            "POST /templates/{id}/fields": 1,
+            "DELETE /templates/{id}": 1,
+        }
+    assert body["data"] == {"createTemplate": None}
+    assert codes(body) == ["UPSTREAM_UNAVAILABLE"]
+    error = body["errors"][0]
+    assert error["message"] == (
+        "Field 'patient_id' (1 of 3) could not be created; the new template was deleted "
+        "again, nothing was kept"
+    )
+    assert error["extensions"]["field"] == "patient_id"
+    assert error["extensions"]["service"] == "templates"
+    with _raw(sandbox) as raw:
+        assert raw.get(f"/templates/{error['extensions']['templateId']}").status_code == 404
+
+
+async def test_create_template_with_a_status_other_than_draft_writes_nothing(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, CREATE, input=new_template(status="PUBLISHED"))
+        assert control.requests() == 0
+    assert body["data"] == {"createTemplate": None}
+    assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
+    assert body["errors"][0]["extensions"]["service"] == "templates"
+
+
+async def test_update_template_keeps_tags_public_flag_type_and_metadata(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    raw_template = _raw_create(
+        sandbox, tags=["a", "b"], is_public=True, metadata={"purpose": "kept"}
+    )
+    template_id = raw_template["id"]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        described = await gql(client, UPDATE, id=template_id, input={"description": "Updated"})
+        # Read-modify-write: the stored metadata, then one PUT carrying it whole.
+        assert control.by_route("templates") == {
+            "GET /templates/{id}/data": 1,
+            "PUT /templates/{id}": 1,
+        }
+        retagged = await gql(
             client,
             UPDATE,
-            id=created["id"],
-            input={"description": "Updated", "status": "PUBLISHED", "tags": ["a", "b"]},
+            id=template_id,
+            input={"tags": ["c"], "isPublic": False, "metadata": {"purpose": "new"}},
         )
-        cloned = await gql(client, CLONE, id=created["id"], input={"name": "Cloned one"})
-        default_clone = await gql(client, CLONE, id=created["id"])
-        archived = await gql(client, ARCHIVE, id=created["id"])
-        reread = await gql(client, TEMPLATE, id=created["id"])
-    assert created["status"] == "DRAFT"
-    assert created["version"] == "1"
-    assert created["category"] == "testing"
-    assert created["metadata"] == {"purpose": "graph test"}
-    assert created["fieldCount"] == 3
-    assert [f["fieldType"] for f in created["fields"]] == ["TEXT", "SELECT", "BOOLEAN"]
-    assert created["fields"][0]["isRequired"] is True
-    assert created["fields"][1]["options"] == ["EDTA", "SST"]
-    assert created["fields"][1]["label"] == "tube"
-
-    assert updated["data"]["updateTemplate"] == {
-        "id": created["id"],
-        "name": created["name"],
+        reread = await gql(client, TEMPLATE, id=template_id)
+    assert "errors" not in described, described
+    assert described["data"]["updateTemplate"] == {
+        "id": template_id,
+        "name": raw_template["name"],
         "description": "Updated",
-        "status": "PUBLISHED",
-        "version": "2",
+        "status": "DRAFT",
+        "version": "1",
         "tags": ["a", "b"],
+        "isPublic": True,
+        "templateType": "collection",
+        "metadata": {"purpose": "kept"},
     }
-    clone = cloned["data"]["cloneTemplate"]
-    assert clone["id"] != created["id"]
-    assert clone["name"] == "Cloned one"
-    assert clone["status"] == "DRAFT"
-    assert [f["name"] for f in clone["fields"]] == ["patient_id", "tube", "fasting"]
-    assert default_clone["data"]["cloneTemplate"]["name"] == f"{created['name']} (copy)"
-    assert archived["data"]["archiveTemplate"] == {"id": created["id"], "status": "ARCHIVED"}
-    assert reread["data"]["template"]["status"] == "ARCHIVED"
+    changed = retagged["data"]["updateTemplate"]
+    assert (changed["tags"], changed["isPublic"], changed["metadata"]) == (
+        ["c"],
+        False,
+        {"purpose": "new"},
+    )
+    stored = reread["data"]["template"]
+    assert (stored["tags"], stored["isPublic"], stored["templateType"]) == (
+        ["c"],
+        False,
+        "collection",
+    )
+    assert (stored["description"], stored["metadata"]) == ("Updated", {"purpose": "new"})
+    _delete(sandbox, template_id)
+
+
+async def test_update_template_status_change_is_unsupported_before_any_write(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    raw_template = _raw_create(sandbox, tags=["a"])
+    template_id = raw_template["id"]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(
+            client, UPDATE, id=template_id, input={"status": "PUBLISHED", "description": "x"}
+        )
+        assert control.by_route("templates") == {"GET /templates/{id}/data": 1}
+        form = await gql(client, UPDATE, id=template_id, input={"formConfig": {"a": 1}})
+        same = await gql(client, UPDATE, id=template_id, input={"status": "DRAFT", "name": "n"})
+    assert body["data"] == {"updateTemplate": None}
+    assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
+    assert body["errors"][0]["extensions"]["service"] == "templates"
+    assert codes(form) == ["UPSTREAM_UNSUPPORTED"]
+    # Giving the status it already has is no change: the rest applies.
+    assert same["data"]["updateTemplate"]["name"] == "n"
+    with _raw(sandbox) as raw:
+        stored = raw.get(f"/templates/{template_id}").json()["template"]
+    assert (stored["status"], stored["description"], stored["tags"]) == ("Draft", None, ["a"])
+    _delete(sandbox, template_id)
+
+
+async def test_archive_template_is_unsupported_and_writes_nothing(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    published = _seeded(sandbox, "Blood Collection")
+    archived = _seeded(sandbox, "Single-Cell Suspension")
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, ARCHIVE, id=published["id"])
+        already = await gql(client, ARCHIVE, id=archived["id"])
+        assert control.by_route("templates") == {"GET /templates/{id}": 2}
+    assert body["data"] == {"archiveTemplate": None}
+    assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
+    assert body["errors"][0]["extensions"]["service"] == "templates"
+    assert already == {"data": {"archiveTemplate": {"id": archived["id"], "status": "ARCHIVED"}}}
+    assert _seeded(sandbox, "Blood Collection") == published
+
+
+async def test_clone_template_is_composed_by_the_gateway(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    source = _seeded(sandbox, "Tissue Biopsy Intake")
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        original = await gql(client, TEMPLATE, id=source["id"])
+        control.reset_stats()
+        named = await gql(client, CLONE, id=source["id"], input={"name": "Cloned one"})
+        # The source and its fields read, the copy created with its 7 fields, read back.
+        assert control.by_route("templates") == {
+            "GET /templates/{id}/data": 2,
+            "GET /templates/{id}/fields": 1,
+            "POST /templates": 1,
+            "POST /templates/{id}/fields": 7,
+        }
+        default = await gql(client, CLONE, id=source["id"])
+    assert "errors" not in named, named
+    clone = named["data"]["cloneTemplate"]
+    want = original["data"]["template"]
+    assert clone["id"] != source["id"]
+    assert (clone["name"], clone["status"], clone["version"]) == ("Cloned one", "DRAFT", "1")
+    assert (clone["tags"], clone["isPublic"], clone["templateType"]) == (
+        want["tags"],
+        want["isPublic"],
+        want["templateType"],
+    )
+    assert (clone["category"], clone["metadata"]) == (source["category"], want["metadata"])
+    assert [(f["name"], f["label"], f["fieldType"], f["options"]) for f in clone["fields"]] == [
+        (f["name"], f["label"], f["fieldType"], f["options"]) for f in want["fields"]
+    ]
+    assert default["data"]["cloneTemplate"]["name"] == f"{source['name']} (copy)"
+    with _raw(sandbox) as raw:
+        fields = raw.get(f"/templates/{clone['id']}/fields").json()["fields"]
+    assert len(fields) == 7
+    _delete(sandbox, clone["id"], default["data"]["cloneTemplate"]["id"])
 
 
 async def test_mutating_an_unknown_template_is_not_found(
@@ -224,22 +570,23 @@ async def test_mutating_an_unknown_template_is_not_found(
         assert body["errors"][0]["message"] == f"No template with id {unknown}"
 
 
+# ---------------------------------------------------------------------------- failures
+
+
 async def test_templates_down_nulls_only_the_template_fields(
     sandbox: Any, control: SandboxControl
 ) -> None:
     query = """{
       templates(first: 3) { totalCount }
-      samples(first: 2) { edges { node { id templateId template { fields { name } } } } }
+      template(id: "00000000-0000-4000-8000-000000000000") { id }
       notifications(first: 2) { edges { node { id } } }
     }"""
     control.fault("templates", status=503, times=None)
     async with gateway_client(sandbox_settings(sandbox)) as client:
         body = await gql(client, query)
     assert body["data"]["templates"] is None
+    assert body["data"]["template"] is None
     assert len(body["data"]["notifications"]["edges"]) == 2
-    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
-    assert len(nodes) == 2
-    assert all(n["id"] and n["template"] is None for n in nodes)
     pairs = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
     assert pairs == {("UPSTREAM_UNAVAILABLE", "templates")}
     assert "127.0.0.1" not in str(body)
@@ -260,3 +607,80 @@ async def test_slow_fields_time_out_alone(sandbox: Any, control: SandboxControl)
     assert all(n["id"] and n["name"] and n["fields"] is None for n in nodes)
     pairs = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
     assert pairs == {("UPSTREAM_TIMEOUT", "templates")}
+
+
+# --------------------------------------------------- more templates than the list returns
+
+
+@pytest.fixture(scope="module")
+def crowded() -> Iterator[SandboxProcess]:
+    """A templates service holding 63 active templates: its list returns the 50 newest."""
+    with SandboxProcess(["templates"]) as sb:
+        with _raw(sb) as raw:
+            for index in range(51):
+                body = {"name": f"Extra {index:02d}", "template_type": "form"}
+                assert raw.post("/templates", json=body).status_code == 200
+        yield sb
+
+
+async def test_past_the_50_newest_templates_and_filters_are_unsupported(
+    sandbox: Any, crowded: SandboxProcess
+) -> None:
+    settings = sandbox_settings(
+        sandbox, upstream_urls={**sandbox.urls, "templates": crowded.urls["templates"]}
+    )
+    query = """query($after: String, $filter: TemplateFilter) {
+      page: templates(first: 10, after: $after, filter: $filter) {
+        totalCount edges { node { name } }
+      }
+      count: templates(first: 0) { totalCount }
+    }"""
+    with _raw(crowded) as raw:
+        newest = [t["name"] for t in raw.get("/templates").json()["data"]]
+    async with gateway_client(settings) as client:
+        within = await gql(client, query, after=encode_cursor(39))
+        beyond = await gql(client, query, after=encode_cursor(40))
+        filtered = await gql(client, query, filter={"status": "DRAFT"})
+    assert "errors" not in within, within
+    assert [e["node"]["name"] for e in within["data"]["page"]["edges"]] == newest[40:50]
+    assert within["data"]["page"]["totalCount"] == within["data"]["count"]["totalCount"] == 63
+    for body in (beyond, filtered):
+        assert body["data"] == {"page": None, "count": {"totalCount": 63}}
+        assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
+        assert body["errors"][0]["extensions"]["service"] == "templates"
+        assert "50 newest templates and holds 63" in body["errors"][0]["message"]
+
+
+# -------------------------------------------------------------------- with the extension
+
+
+async def test_sample_templates_load_in_one_batch_with_the_extension(
+    sandbox_ext: Any, control_ext: SandboxControl
+) -> None:
+    query = "{ samples(first: 30) { edges { node { templateId template { id name } } } } }"
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        control_ext.reset_stats()
+        body = await gql(client, query)
+        assert control_ext.by_route("templates") == {"GET /templates": 1}
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
+    assert any(n["templateId"] for n in nodes)
+    assert all((n["template"] or {}).get("id") == n["templateId"] for n in nodes if n["templateId"])
+
+
+async def test_the_extension_does_not_change_the_list_or_the_composed_writes(
+    sandbox_ext: Any, control_ext: SandboxControl
+) -> None:
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        control_ext.reset_stats()
+        listed = await gql(client, PAGE, first=2, filter={"status": "ARCHIVED"})
+        created = await gql(client, CREATE, input=new_template())
+        assert control_ext.by_route("templates") == {
+            "GET /templates": 1,
+            "POST /templates": 1,
+            "POST /templates/{id}/fields": 3,
+            "GET /templates/{id}/data": 1,
+        }
+    assert [e["node"]["status"] for e in listed["data"]["templates"]["edges"]] == ["ARCHIVED"]
+    assert created["data"]["createTemplate"]["fieldCount"] == 3
+    _delete(sandbox_ext, created["data"]["createTemplate"]["id"])

@@ -1,4 +1,11 @@
-"""The templates service's client (UPSTREAMS.md, "## templates")."""
+"""The templates service's client (UPSTREAMS.md, "## templates").
+
+The release's list ignores its query (always the 50 newest active templates), its PUT
+replaces the stored metadata (where template_type, tags and is_public live), its clone is a
+stub, and every error is a bare status. The client therefore exposes the routes as they are
+(``list`` sends no parameters, ``data`` is the one view of the stored metadata); resolvers
+compose what the release cannot do in one call.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from upstreams.config import CallContext
-from upstreams.normalize import to_pascal
 from upstreams.services import (
     Ids,
     MaybeRecords,
@@ -15,64 +21,91 @@ from upstreams.services import (
     Records,
     Service,
     batched,
+    fan_out,
     fan_out_ids,
     list_of,
     pascal,
     seg,
 )
 
+# The release's one list page: LIMIT 50, newest first (its query string is ignored).
+LIST_LIMIT = 50
+# The fields of each template asked for (None for an unknown one).
+FieldLists = list[Records | None]
+
 
 class TemplatesClient(Service):
     _ENUMS = frozenset({"status", "field_type"})
 
-    async def list(
-        self, ctx: CallContext, *, page: int = 1, page_size: int = 50, **filters: Any
-    ) -> Page:
-        params: dict[str, Any] = {**filters, "page": page, "page_size": page_size}
-        if isinstance(params.get("status"), str):
-            params["status"] = to_pascal(params["status"])
-        payload = await self.client.request(ctx, "GET", "/templates", params=params)
+    async def list(self, ctx: CallContext) -> Page:
+        """The newest active templates (at most ``LIST_LIMIT``) and the count of all of them:
+        the release takes no page, size or filter."""
+        payload = await self.client.request(ctx, "GET", "/templates")
         pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
         items = list_of(payload, "templates")
         return Page(
             items=items,
             total_count=int(pagination.get("total_count", len(items))),
-            page=int(pagination.get("page", page)),
-            page_size=int(pagination.get("page_size", page_size)),
+            page=int(pagination.get("page", 1)),
+            page_size=int(pagination.get("page_size", LIST_LIMIT)),
         )
 
     async def get(self, ctx: CallContext, template_id: str) -> Record:
         return await self.client.request(ctx, "GET", f"/templates/{seg(template_id)}")
+
+    async def data(self, ctx: CallContext, template_id: str) -> Record:
+        """The template with its stored ``metadata`` (``GET /templates/{id}/data``)."""
+        payload = await self.client.request(ctx, "GET", f"/templates/{seg(template_id)}/data")
+        template = payload.get("template") if isinstance(payload, dict) else None
+        return template if isinstance(template, dict) else {}
 
     async def get_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
         if not self.client.config.batch:
             return await fan_out_ids(self.client, ids, lambda i: self.get(ctx, i))
 
         async def fetch(chunk: Ids) -> Records:
-            params = {"ids": ",".join(chunk), "page": 1, "page_size": len(chunk)}
-            payload = await self.client.request(ctx, "GET", "/templates", params=params)
+            # [extension] GET /templates?ids=: the release would answer the 50 newest.
+            payload = await self.client.request(
+                ctx, "GET", "/templates", params={"ids": ",".join(chunk)}
+            )
             return list_of(payload, "templates")
 
         return await batched(self.client, ids, fetch)
+
+    async def data_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
+        """``data`` for each id (None for an unknown one): the release has no batch form."""
+        return await fan_out_ids(self.client, ids, lambda i: self.data(ctx, i))
 
     async def fields(self, ctx: CallContext, template_id: str) -> Records:
         path = f"/templates/{seg(template_id)}/fields"
         return list_of(await self.client.request(ctx, "GET", path), "fields")
 
+    async def fields_many(self, ctx: CallContext, template_ids: Sequence[str]) -> FieldLists:
+        """The fields of each template, one call per distinct template (no batch route)."""
+        return await fan_out(
+            list(template_ids),
+            lambda i: self.fields(ctx, i),
+            width=self.client.config.bulkhead.max_concurrency,
+        )
+
     async def create(self, ctx: CallContext, data: Mapping[str, Any]) -> Record:
         body = pascal(dict(data), self._ENUMS)
         return await self.client.request(ctx, "POST", "/templates", json=body)
 
+    async def create_field(
+        self, ctx: CallContext, template_id: str, data: Mapping[str, Any]
+    ) -> Record:
+        body = pascal(dict(data), self._ENUMS)
+        path = f"/templates/{seg(template_id)}/fields"
+        payload = await self.client.request(ctx, "POST", path, json=body)
+        field = payload.get("field") if isinstance(payload, dict) else None
+        return field if isinstance(field, dict) else {}
+
     async def update(self, ctx: CallContext, template_id: str, data: Mapping[str, Any]) -> Record:
+        """PUT as the release takes it: ``metadata`` replaces the stored one (send it whole)."""
         body = pascal(dict(data), self._ENUMS)
         path = f"/templates/{seg(template_id)}"
         return await self.client.request(ctx, "PUT", path, json=body)
-
-    async def clone(
-        self, ctx: CallContext, template_id: str, data: Mapping[str, Any] | None = None
-    ) -> Record:
-        path = f"/templates/{seg(template_id)}/clone"
-        return await self.client.request(ctx, "POST", path, json=dict(data or {}))
 
     async def delete(self, ctx: CallContext, template_id: str) -> Any:
         return await self.client.request(ctx, "DELETE", f"/templates/{seg(template_id)}")
