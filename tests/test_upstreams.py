@@ -20,6 +20,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from sandbox.runner import SandboxProcess
 from sandbox.seed import DEMO_USERS
+from sandbox.tokens import mint_token
 from upstreams.breaker import BreakerState
 from upstreams.client import UpstreamClient, query_string
 from upstreams.config import (
@@ -127,6 +128,7 @@ async def test_auth_envelope_roles_and_error_shape(upstreams: Upstreams) -> None
     assert isinstance(login["access_token"], str)
     assert login["role"] == "lab_administrator"
     assert isinstance(login["expires_at"], datetime)
+    assert login["refresh_token"] is None  # only with remember_me
     ctx = CallContext(authorization=f"Bearer {login['access_token']}", request_id="r1")
     me = await upstreams.auth.me(ctx)
     assert me["email"] == "admin@tracseq.lab"
@@ -140,6 +142,15 @@ async def test_auth_envelope_roles_and_error_shape(upstreams: Upstreams) -> None
     with pytest.raises(UpstreamNotFound) as missing:
         await upstreams.auth.get_user(ctx, MISSING)
     assert missing.value.code == "USER_NOT_FOUND"
+    with pytest.raises(UpstreamNotFound) as unknown:
+        await upstreams.auth.login(CTX, "nobody@tracseq.lab", "wrong")
+    assert unknown.value.code == "USER_NOT_FOUND"
+    # A token auth never issued: its 404 is the caller's failure, not an absent user.
+    stranger = CallContext(authorization=f"Bearer {mint_token()}", request_id="r2")
+    with pytest.raises(UpstreamStatusError) as refused:
+        await upstreams.auth.get_user(stranger, me["id"])
+    assert not isinstance(refused.value, UpstreamNotFound)
+    assert (refused.value.status, refused.value.code) == (404, "SESSION_NOT_FOUND")
 
 
 async def test_samples_envelope_pascal_enums_and_errors(upstreams: Upstreams) -> None:
@@ -239,6 +250,7 @@ async def test_rag_bare_json_and_health_route(upstreams: Upstreams) -> None:
 
 
 async def test_notifications_bare_array(upstreams: Upstreams) -> None:
+    # Written in PascalCase (the only spelling the service accepts), read back canonical.
     created = await upstreams.notifications.create(
         CTX,
         {
@@ -250,9 +262,14 @@ async def test_notifications_bare_array(upstreams: Upstreams) -> None:
             "recipients": ["someone@tracseq.lab"],
         },
     )
-    assert created["status"] == created["status"].lower()
+    assert created["status"] == "pending"
     listed = await upstreams.notifications.list(CTX, limit=5)
-    assert isinstance(listed, list)
+    assert len(listed) == 5
+    assert all(c == c.lower() for n in listed for c in n["channels"])
+    assert all(n["priority"] == n["priority"].lower() for n in listed)
+    # The release stores nothing behind the receipt.
+    with pytest.raises(UpstreamNotFound):
+        await upstreams.notifications.get(CTX, str(created["id"]))
     with pytest.raises(UpstreamNotFound):
         await upstreams.notifications.get(CTX, MISSING)
 
