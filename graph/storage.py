@@ -299,7 +299,7 @@ class SampleStorage:
     @strawberry.field(
         description="From the outermost container (the freezer) down to the position."
     )
-    async def container_chain(self, info: Info[Context, None]) -> list[StorageContainer]:
+    async def container_chain(self, info: Info[Context, None]) -> list[StorageContainer] | None:
         chain = await self._chain(info.context)
         top = chain[0].get("location_id") if chain else None
         known = None if top is None else str(top)
@@ -311,7 +311,7 @@ class SampleStorage:
         return None if record is None else StorageLocation.from_record(record)
 
     @strawberry.field(description="Human-readable: location > freezer > ... > A1.")
-    async def path(self, info: Info[Context, None]) -> str:
+    async def path(self, info: Info[Context, None]) -> str | None:
         ctx = info.context
         names = [str(c.get("name") or "") for c in await self._chain(ctx)]
         location = await self._location(ctx)

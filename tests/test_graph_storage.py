@@ -1,16 +1,34 @@
-"""Storage through the graph: locations, the container tree, container samples, placement
-mutations, batching and partial results, against the sandbox."""
+"""Storage through the graph against the release-mode sandbox: locations, the container tree
+(ContainerWithChildren details, parents walked for the location), container samples from
+the grids, where a sample sits (the flat location view), the placement mutations, request
+counts per route, partial results; and a smaller set with every batch extension on."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, gateway_client, gql, sandbox_settings
+from graph.storage import CapacityLevel, StorageCapacity
+from sandbox.runner import SandboxProcess
+from tests.conftest import (
+    SandboxControl,
+    extension_settings,
+    gateway_client,
+    gql,
+    sandbox_settings,
+)
 from upstreams.config import Timeouts
+from upstreams.storage import SCAN_PAGE_SIZE
 
 MISSING = "00000000-0000-4000-8000-000000000000"
+DETAIL = "GET /storage/containers/{container_id}"
+GRID = "GET /storage/containers/{container_id}/grid"
+HIERARCHY = "GET /storage/containers/{container_id}/hierarchy"
+LIST = "GET /storage/containers"
+LOCATION = "GET /storage/locations/{location_id}"
+LOCATED = "GET /storage/samples/{sample_id}/location-detailed"
 
 LOCATIONS = """
 query($first: Int, $after: String) {
@@ -25,35 +43,15 @@ query($first: Int, $after: String) {
 }
 """
 
-LOCATION_TREE = """
-query($id: ID!) {
-  storageLocation(id: $id) {
-    id name capacity { total used }
-    containers(containerType: FREEZER) {
-      totalCount
-      edges { node {
-        id name containerType parentId
-        children { totalCount edges { node { id containerType parent { id } } } }
-      } }
-    }
-  }
-}
-"""
-
 BOX = """
 query($id: ID!) {
   container(id: $id) {
-    id name containerType capacity { total used available }
+    id name containerType locationId capacity { total used available }
     location { id name }
-    parent { id containerType parent { id containerType parent { id } } }
-    samples(first: 25) { totalCount edges { node { id name } } }
+    parent { id containerType locationId parent { id containerType locationId parent { id } } }
     children(first: 25) {
       totalCount
-      edges { node {
-        id name containerType positionIdentifier
-        parent { id }
-        samples { totalCount edges { node { id } } }
-      } }
+      edges { node { id name containerType positionIdentifier locationId parent { id } } }
     }
   }
 }
@@ -65,7 +63,7 @@ mutation($input: AssignSampleToStorageInput!) {
     sampleId positionIdentifier path temperatureZone notes
     sample { id name }
     position { id name containerType capacity { used } }
-    containerChain { id containerType }
+    containerChain { id name containerType }
     location { id name }
   }
 }
@@ -82,10 +80,26 @@ mutation($input: MoveSampleInput!) {
 }
 """
 
+STORAGE_OF = """
+query($id: ID!) { sample(id: $id) { id storage {
+  sampleId positionIdentifier path temperatureZone assignedAt
+  position { id name containerType }
+  containerChain { id name containerType }
+  location { id name }
+} } }
+"""
+
 
 async def _locations(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     body = await gql(client, LOCATIONS, first=100)
     return [e["node"] for e in body["data"]["storageLocations"]["edges"]]
+
+
+async def _seeded(client: httpx.AsyncClient, status: str = "ACTIVE") -> dict[str, Any]:
+    """A seeded location (its name ends in two digits) with the given status."""
+    return next(
+        n for n in await _locations(client) if n["status"] == status and n["name"][-2:].isdigit()
+    )
 
 
 async def _boxes(client: httpx.AsyncClient, location_id: str) -> list[dict[str, Any]]:
@@ -96,121 +110,381 @@ async def _boxes(client: httpx.AsyncClient, location_id: str) -> list[dict[str, 
     return [e["node"] for e in body["data"]["storageLocation"]["containers"]["edges"]]
 
 
-async def test_storage_locations_list_with_capacity_in_one_request(
-    sandbox: Any, control: SandboxControl
+def _grid_samples(sandbox: SandboxProcess, box_id: str) -> list[str]:
+    base = sandbox.urls["storage"]
+    grid = httpx.get(f"{base}/storage/containers/{box_id}/grid").json()["data"]
+    return [p["sample_id"] for p in grid["positions"] if p["sample_id"]]
+
+
+def _container_total(sandbox: SandboxProcess) -> int:
+    base = sandbox.urls["storage"]
+    page = httpx.get(f"{base}/storage/containers", params={"per_page": 1}).json()["data"]
+    total: int = page["pagination"]["total_items"]
+    return total
+
+
+# -- locations ------------------------------------------------------------------------------------
+
+
+async def test_storage_locations_are_paged_in_the_gateway_from_one_request(
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         whole = (await gql(client, LOCATIONS, first=100))["data"]["storageLocations"]
-        assert control.requests() == 1
+        assert control.by_route("storage") == {"GET /storage/locations": 1}
         first = (await gql(client, LOCATIONS, first=7))["data"]["storageLocations"]
         after = first["pageInfo"]["endCursor"]
         second = (await gql(client, LOCATIONS, first=7, after=after))["data"]["storageLocations"]
     nodes = [e["node"] for e in whole["edges"]]
     assert whole["totalCount"] == len(nodes) >= 40
-    assert whole["pageInfo"]["hasNextPage"] is False
+    assert [n["name"] for n in nodes] == sorted(n["name"] for n in nodes)
     assert [e["node"] for e in first["edges"] + second["edges"]] == nodes[:14]
     assert second["pageInfo"]["hasPreviousPage"] is True
-    statuses = {n["status"] for n in nodes}
-    assert {"ACTIVE", "MAINTENANCE", "OFFLINE", "DECOMMISSIONED"} <= statuses
-    for node in nodes:
-        cap = node["capacity"]
-        assert cap["available"] == cap["total"] - cap["used"]
-        expected = round(100.0 * cap["used"] / cap["total"], 2) if cap["total"] else 0.0
-        assert cap["utilizationPercentage"] == expected
-        assert cap["level"] in {"NORMAL", "WARNING", "CRITICAL"}
-    assert any(n["capacity"]["used"] > 0 for n in nodes)
+    assert {"ACTIVE", "MAINTENANCE", "OFFLINE", "DECOMMISSIONED"} <= {n["status"] for n in nodes}
+    # the release stores current_capacity and no route changes it: the seeded ones say 0
+    seeded = [n for n in nodes if n["name"][-2:].isdigit()]
+    assert {(n["capacity"]["total"], n["capacity"]["used"]) for n in seeded} == {(150, 0)}
 
 
-async def test_storage_location_with_its_container_tree(
-    sandbox: Any, control: SandboxControl
+def test_location_levels_are_strict_and_container_levels_inclusive() -> None:
+    # the release's capacity route: warning above 80 %; its container detail: from 80 %
+    assert StorageCapacity.of(100, 80, strict=True).level is CapacityLevel.NORMAL
+    assert StorageCapacity.of(100, 81, strict=True).level is CapacityLevel.WARNING
+    assert StorageCapacity.of(100, 80).level is CapacityLevel.WARNING
+    assert StorageCapacity.of(100, 95).level is CapacityLevel.CRITICAL
+    over = StorageCapacity.of(2, 3)
+    assert (over.available, over.utilization_percentage) == (0, 150.0)
+
+
+async def test_location_containers_are_filtered_by_location_in_the_gateway(
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
+    """User report: StorageLocation.containers ignored the location (the list has no
+    location filter and only the tops of the trees carry location_id)."""
+    query = """query($id: ID!, $type: ContainerType, $first: Int, $after: String) {
+      storageLocation(id: $id) { containers(containerType: $type, first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { node { id name containerType locationId } }
+      } } }"""
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        location = next(n for n in await _locations(client) if n["capacity"]["used"] > 0)
+        location = await _seeded(client)
+        pages = math.ceil(_container_total(sandbox) / SCAN_PAGE_SIZE)
         control.reset_stats()
-        body = await gql(client, LOCATION_TREE, id=location["id"])
-        # the location, its freezers, and the freezer's children (parents come from the
-        # loader the root already filled)
-        assert control.requests("storage") == 3
-        missing = await gql(client, LOCATION_TREE, id=MISSING)
-    assert "errors" not in body
-    loc = body["data"]["storageLocation"]
-    assert loc["id"] == location["id"]
-    assert loc["capacity"] == {k: location["capacity"][k] for k in ("total", "used")}
-    freezers = [e["node"] for e in loc["containers"]["edges"]]
-    assert loc["containers"]["totalCount"] == len(freezers) == 1
-    freezer = freezers[0]
-    assert freezer["containerType"] == "FREEZER"
-    assert freezer["parentId"] is None
-    racks = [e["node"] for e in freezer["children"]["edges"]]
-    assert len(racks) == freezer["children"]["totalCount"] == 2
-    assert all(r["containerType"] == "RACK" and r["parent"]["id"] == freezer["id"] for r in racks)
-    assert missing == {"data": {"storageLocation": None}}
+        freezers = await gql(client, query, id=location["id"], type="FREEZER")
+        assert control.by_route("storage") == {LOCATION: 1, LIST: 1}
+        control.reset_stats()
+        boxes = await gql(client, query, id=location["id"], type="BOX", first=4)
+        # the whole list, read once: no filter can pick one location's boxes
+        assert control.by_route("storage") == {LOCATION: 1, LIST: pages}
+        cursor = boxes["data"]["storageLocation"]["containers"]["pageInfo"]["endCursor"]
+        rest = await gql(client, query, id=location["id"], type="BOX", first=4, after=cursor)
+        everything = await gql(client, query, id=location["id"], first=100)
+    assert "errors" not in freezers, freezers
+    tops = freezers["data"]["storageLocation"]["containers"]
+    assert tops["totalCount"] == 1
+    assert tops["edges"][0]["node"]["locationId"] == location["id"]
+    first = boxes["data"]["storageLocation"]["containers"]
+    assert first["totalCount"] == 6
+    assert first["pageInfo"]["hasNextPage"] is True
+    nodes = [
+        e["node"] for e in first["edges"] + rest["data"]["storageLocation"]["containers"]["edges"]
+    ]
+    assert len(nodes) == len({n["id"] for n in nodes}) == 6
+    assert {(n["containerType"], n["locationId"]) for n in nodes} == {("BOX", location["id"])}
+    tree = everything["data"]["storageLocation"]["containers"]
+    # a freezer, 2 racks, 6 boxes, 150 positions: tops first
+    assert tree["totalCount"] == 159
+    kinds = [e["node"]["containerType"] for e in tree["edges"]]
+    assert kinds[:9] == ["FREEZER", "RACK", "RACK", *["BOX"] * 6]
 
 
-async def test_container_with_parent_chain_children_and_samples_batched(
-    sandbox: Any, control: SandboxControl
+async def test_many_locations_share_one_freezer_list(
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
+    query = """{ storageLocations(first: 10) { edges { node { id
+      containers(containerType: FREEZER) { totalCount edges { node { id locationId } } }
+    } } } }"""
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        location = next(n for n in await _locations(client) if n["capacity"]["used"] > 0)
-        box = next(b for b in await _boxes(client, location["id"]) if b["capacity"]["used"] > 0)
+        control.reset_stats()
+        body = await gql(client, query)
+    assert control.by_route("storage") == {"GET /storage/locations": 1, LIST: 1}
+    for edge in body["data"]["storageLocations"]["edges"]:
+        node = edge["node"]
+        assert [f["node"]["locationId"] for f in node["containers"]["edges"]] == [node["id"]]
+
+
+# -- containers -----------------------------------------------------------------------------------
+
+
+async def test_container_by_id_reads_the_composite_detail(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    """User report: container(id) answered INTERNAL_SERVER_ERROR (the detail is
+    ContainerWithChildren, not a bare container)."""
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        box = (await _boxes(client, (await _seeded(client))["id"]))[0]
+        control.reset_stats()
+        body = await gql(
+            client,
+            """query($id: ID!) { container(id: $id) {
+                 id name containerType capacity { total } children { totalCount } } }""",
+            id=box["id"],
+        )
+        by_route = control.by_route("storage")
+        missing = await gql(client, "query($id: ID!) { container(id: $id) { id } }", id=MISSING)
+    assert "errors" not in body, body
+    assert body["data"]["container"] == {
+        "id": box["id"],
+        "name": box["name"],
+        "containerType": "BOX",
+        "capacity": {"total": 25},
+        "children": {"totalCount": 25},
+    }
+    assert by_route == {DETAIL: 1}
+    assert missing == {"data": {"container": None}}
+
+
+async def test_container_parent_location_and_children_on_the_release(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    """User reports: parent, location (locationId was the string "None") and children (the
+    old filter returned containers of other parents) were wrong."""
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        location = await _seeded(client)
+        box = (await _boxes(client, location["id"]))[0]
         control.reset_stats()
         body = await gql(client, BOX, id=box["id"])
         by_route = control.by_route("storage")
-        storage_calls = control.requests("storage")
-        samples_calls = control.requests("samples")
     assert "errors" not in body, body
     node = body["data"]["container"]
-    assert node["containerType"] == "BOX"
-    assert node["location"]["id"] == location["id"]
+    assert node["locationId"] == location["id"]
+    assert node["location"] == {"id": location["id"], "name": location["name"]}
     rack = node["parent"]
-    assert rack["containerType"] == "RACK"
-    assert rack["parent"]["containerType"] == "FREEZER"
-    assert rack["parent"]["parent"] is None
+    assert (rack["containerType"], rack["locationId"]) == ("RACK", location["id"])
+    freezer = rack["parent"]
+    assert (freezer["containerType"], freezer["locationId"]) == ("FREEZER", location["id"])
+    assert freezer["parent"] is None
     positions = [e["node"] for e in node["children"]["edges"]]
     assert len(positions) == node["children"]["totalCount"] == node["capacity"]["total"] == 25
-    assert all(p["containerType"] == "POSITION" for p in positions)
-    assert all(p["parent"]["id"] == node["id"] for p in positions)
-    occupied = [p for p in positions if p["samples"]["totalCount"]]
-    assert len(occupied) == node["capacity"]["used"] == node["samples"]["totalCount"] > 0
-    assert all(p["samples"]["totalCount"] == 1 for p in occupied)
-    in_box = {e["node"]["id"] for e in node["samples"]["edges"]}
-    assert in_box == {p["samples"]["edges"][0]["node"]["id"] for p in occupied}
-    # box, location, rack, freezer, the box's children, and one samples-in-containers call
-    # for the box and its 25 positions together; one samples batch for every sample.
-    assert storage_calls == 6, by_route
-    assert samples_calls == 1
+    assert {(p["containerType"], p["parent"]["id"], p["locationId"]) for p in positions} == {
+        ("POSITION", node["id"], location["id"])
+    }
+    assert [p["positionIdentifier"] for p in positions[:6]] == ["A1", "A2", "A3", "A4", "A5", "B1"]
+    # the box, its rack and its freezer (the walk to the location shares them), the location;
+    # the children come with the box's detail
+    assert by_route == {DETAIL: 3, LOCATION: 1}
 
 
-async def test_location_containers_and_samples_without_batch_extension(
-    sandbox: Any, control: SandboxControl
+async def test_container_samples_come_from_the_grids_with_the_fewest_calls(
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
-    query = """query($first: Int) { storageLocations(first: $first) { edges { node { id
-      containers(containerType: FREEZER) { edges { node { id
-        samples(first: 5) { totalCount edges { node { id name } } }
-      } } }
-    } } } }"""
-    for batch in (True, False):
-        overrides: dict[str, Any] = {} if batch else {"batch_services": frozenset()}
-        async with gateway_client(sandbox_settings(sandbox, **overrides)) as client:
-            control.reset_stats()
-            body = await gql(client, query, first=10)
-        assert "errors" not in body, body
-        freezers = [
-            f["node"]
-            for e in body["data"]["storageLocations"]["edges"]
-            for f in e["node"]["containers"]["edges"]
-        ]
-        assert len(freezers) == 10
-        ids = {s["node"]["id"] for f in freezers for s in f["samples"]["edges"]}
-        assert ids, "the first locations hold samples"
-        # locations list + one containers list per location + one samples-in-containers call
-        assert control.requests("storage") == 1 + 10 + 1
-        assert control.requests("samples") == (1 if batch else len(ids))
+    """User report: StorageContainer.samples called a route the release does not have."""
+    query = """query($id: ID!) { container(id: $id) {
+      samples(first: 100) { totalCount edges { node { id } } }
+      children(first: 25) { edges { node { id samples { totalCount edges { node { id } } } } } }
+    } }"""
+    rack_query = """query($id: ID!) { container(id: $id) { parent { id
+      samples(first: 100) { totalCount edges { node { id } } }
+      parent { samples(first: 100) { totalCount } }
+    } } }"""
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        location = await _seeded(client)
+        boxes = await _boxes(client, location["id"])
+        box = next(b for b in boxes if 1 < b["capacity"]["used"] < 25)
+        held = _grid_samples(sandbox, box["id"])
+        control.reset_stats()
+        body = await gql(client, query, id=box["id"])
+        box_routes = control.by_route("storage")
+        sample_routes = control.by_route("samples")
+        control.reset_stats()
+        upward = await gql(client, rack_query, id=box["id"])
+        rack_routes = control.by_route("storage")
+    assert "errors" not in body, body
+    node = body["data"]["container"]
+    assert node["samples"]["totalCount"] == len(held) == box["capacity"]["used"]
+    assert [e["node"]["id"] for e in node["samples"]["edges"]] == held
+    per_position = [
+        e["node"]["id"] for p in node["children"]["edges"] for e in p["node"]["samples"]["edges"]
+    ]
+    assert per_position == held
+    assert {p["node"]["samples"]["totalCount"] for p in node["children"]["edges"]} == {0, 1}
+    # the box's detail (for its children), one grid for the box and all its positions
+    assert box_routes == {DETAIL: 1, GRID: 1}
+    # one GET per sample: the release has no batch look-up
+    assert list(sample_routes.values()) == [len(held)]
+    assert next(iter(sample_routes)).startswith("GET /samples/{")
+    assert "errors" not in upward, upward
+    rack = upward["data"]["container"]["parent"]
+    rack_total = rack["samples"]["totalCount"]
+    freezer_total = rack["parent"]["samples"]["totalCount"]
+    assert len(held) <= rack_total <= freezer_total
+    # box, rack, freezer details; a hierarchy each for rack and freezer; the 6 boxes' grids
+    assert rack_routes == {DETAIL: 3, HIERARCHY: 2, GRID: 6}
+
+
+# -- where a sample sits --------------------------------------------------------------------------
+
+
+async def test_sample_storage_is_built_from_the_flat_location_view(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    """User report: Sample.storage for a stored sample was INTERNAL_SERVER_ERROR (the
+    release's location view is flat)."""
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        location = await _seeded(client)
+        box = next(b for b in await _boxes(client, location["id"]) if b["capacity"]["used"])
+        sample_id = _grid_samples(sandbox, box["id"])[0]
+        control.reset_stats()
+        body = await gql(client, STORAGE_OF, id=sample_id)
+        by_route = control.by_route("storage")
+    assert "errors" not in body, body
+    storage = body["data"]["sample"]["storage"]
+    chain = storage["containerChain"]
+    assert [c["containerType"] for c in chain] == ["FREEZER", "RACK", "BOX", "POSITION"]
+    assert chain[2]["id"] == box["id"]
+    assert chain[3] == storage["position"]
+    assert storage["sampleId"] == sample_id
+    assert storage["positionIdentifier"] == storage["position"]["name"]
+    assert storage["location"] == {"id": location["id"], "name": location["name"]}
+    assert storage["path"] == " > ".join([location["name"], *(c["name"] for c in chain)])
+    assert storage["temperatureZone"] == location["temperatureZone"]
+    assert storage["assignedAt"]
+    # the view, then position, box, rack and freezer, then the location
+    assert by_route == {LOCATED: 1, DETAIL: 4, LOCATION: 1}
+
+
+async def test_assign_and_move_on_the_release(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    """User reports: assignSampleToStorage and moveSample answered INTERNAL_SERVER_ERROR
+    although the write succeeded."""
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        # a location under maintenance holds no seeded samples: its boxes are free
+        location = await _seeded(client, "MAINTENANCE")
+        box, other_box = (await _boxes(client, location["id"]))[:2]
+        loose = await gql(
+            client, "{ samples(first: 50) { edges { node { id storage { sampleId } } } } }"
+        )
+        sample_id = next(
+            e["node"]["id"]
+            for e in loose["data"]["samples"]["edges"]
+            if e["node"]["storage"] is None
+        )
+        control.reset_stats()
+        assigned = await gql(
+            client, ASSIGN, input={"sampleId": sample_id, "containerId": box["id"], "notes": "gw"}
+        )
+        assign_routes = control.by_route("storage")
+        again = await gql(client, ASSIGN, input={"sampleId": sample_id, "containerId": box["id"]})
+        unknown = await gql(client, ASSIGN, input={"sampleId": MISSING, "containerId": box["id"]})
+        control.reset_stats()
+        moved = await gql(
+            client,
+            MOVE,
+            input={
+                "sampleId": sample_id,
+                "containerId": other_box["id"],
+                "positionIdentifier": "c3",
+            },
+        )
+        move_routes = control.by_route("storage")
+        stay = await gql(
+            client,
+            MOVE,
+            input={
+                "sampleId": sample_id,
+                "containerId": other_box["id"],
+                "positionIdentifier": "C3",
+            },
+        )
+        not_stored = await gql(client, MOVE, input={"sampleId": MISSING, "containerId": box["id"]})
+        held = """query($id: ID!) { container(id: $id) {
+          samples { totalCount edges { node { id } } } capacity { used } } }"""
+        old_box = await gql(client, held, id=box["id"])
+        new_box = await gql(client, held, id=other_box["id"])
+    assert "errors" not in assigned, assigned
+    placed = assigned["data"]["assignSampleToStorage"]
+    assert placed["sampleId"] == placed["sample"]["id"] == sample_id
+    assert placed["positionIdentifier"] == placed["position"]["name"] == "A1"
+    assert placed["position"]["containerType"] == "POSITION"
+    assert placed["position"]["capacity"]["used"] == 1
+    assert [c["containerType"] for c in placed["containerChain"]] == [
+        "FREEZER",
+        "RACK",
+        "BOX",
+        "POSITION",
+    ]
+    assert placed["containerChain"][2]["id"] == box["id"]
+    assert placed["location"] == {"id": location["id"], "name": location["name"]}
+    assert placed["notes"] == "gw"
+    names = [c["name"] for c in placed["containerChain"]]
+    assert names[2:] == [box["name"], "A1"]
+    assert placed["path"] == " > ".join([location["name"], *names])
+    assert placed["temperatureZone"] == location["temperatureZone"]
+    # before the write: the box, its grid and the chosen position; the write; after it the
+    # position (read fresh), box, rack, freezer and the location
+    assert assign_routes == {
+        DETAIL: 6,
+        GRID: 1,
+        "POST /storage/samples/assign": 1,
+        LOCATION: 1,
+    }
+    assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert again["errors"][0]["message"].endswith("Sample is already assigned to another position")
+    assert again["data"] == {"assignSampleToStorage": None}
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "errors" not in moved, moved
+    now = moved["data"]["moveSample"]
+    assert now["positionIdentifier"] == now["position"]["name"] == "C3"
+    assert now["containerChain"][2]["id"] == other_box["id"]
+    assert now["location"] == {"id": location["id"]}
+    assert move_routes["PUT /storage/samples/{sample_id}/move"] == 1
+    assert stay["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert stay["errors"][0]["message"].endswith("New position is already occupied")
+    assert not_stored["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    new = new_box["data"]["container"]
+    assert new["capacity"]["used"] == new["samples"]["totalCount"] == 1
+    assert new["samples"]["edges"][0]["node"]["id"] == sample_id
+    # the release never decrements: the box the sample left still counts it
+    old = old_box["data"]["container"]
+    assert (old["samples"]["totalCount"], old["capacity"]["used"]) == (0, 1)
+
+
+async def test_a_failed_read_after_a_write_is_a_field_error_not_a_failed_write(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        location = await _seeded(client, "MAINTENANCE")
+        box = (await _boxes(client, location["id"]))[2]
+        loose = await gql(
+            client, "{ samples(first: 80) { edges { node { id storage { sampleId } } } } }"
+        )
+        sample_id = [
+            e["node"]["id"]
+            for e in loose["data"]["samples"]["edges"]
+            if e["node"]["storage"] is None
+        ][-1]
+        control.fault("storage", status=503, times=None, path_prefix="/storage/locations/")
+        try:
+            body = await gql(
+                client, ASSIGN, input={"sampleId": sample_id, "containerId": box["id"]}
+            )
+        finally:
+            control.clear_faults()
+    placed = body["data"]["assignSampleToStorage"]
+    assert placed["sampleId"] == sample_id
+    assert placed["position"]["name"] == "A1"
+    assert placed["location"] is None
+    assert placed["path"] is None
+    assert {(tuple(e["path"]), e["extensions"]["code"]) for e in body["errors"]} == {
+        (("assignSampleToStorage", "location"), "UPSTREAM_UNAVAILABLE"),
+        (("assignSampleToStorage", "path"), "UPSTREAM_UNAVAILABLE"),
+    }
 
 
 async def test_bad_ids_are_bad_user_input_and_reach_no_upstream(
-    sandbox: Any, control: SandboxControl
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
@@ -227,111 +501,59 @@ async def test_bad_ids_are_bad_user_input_and_reach_no_upstream(
     assert control.requests() == 0
 
 
-async def test_missing_container_is_null(sandbox: Any, control: SandboxControl) -> None:
+async def test_only_positions_and_boxes_take_samples(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        body = await gql(client, "query($id: ID!) { container(id: $id) { id } }", id=MISSING)
-    assert body == {"data": {"container": None}}
+        location = await _seeded(client, "MAINTENANCE")
+        freezer = await gql(
+            client,
+            """query($id: ID!) { storageLocation(id: $id) {
+                 containers(containerType: FREEZER) { edges { node { id } } } } }""",
+            id=location["id"],
+        )
+        freezer_id = freezer["data"]["storageLocation"]["containers"]["edges"][0]["node"]["id"]
+        loose = await gql(client, "{ samples(first: 5) { edges { node { id } } } }")
+        sample_id = loose["data"]["samples"]["edges"][0]["node"]["id"]
+        control.reset_stats()
+        body = await gql(client, ASSIGN, input={"sampleId": sample_id, "containerId": freezer_id})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "POST /storage/samples/assign" not in control.by_route("storage")
 
 
-async def test_assign_and_move_a_new_sample(sandbox: Any, control: SandboxControl) -> None:
-    create = """mutation($input: CreateSampleInput!) { createSample(input: $input) { id } }"""
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        # A location under maintenance holds no samples: its boxes are free.
-        location = next(n for n in await _locations(client) if n["status"] == "MAINTENANCE")
-        box, other_box = (await _boxes(client, location["id"]))[:2]
-        sample = (await gql(client, create, input={"name": "GW-storage", "sampleType": "dna"}))[
-            "data"
-        ]["createSample"]
-        assigned = await gql(
-            client,
-            ASSIGN,
-            input={"sampleId": sample["id"], "containerId": box["id"], "notes": "gw test"},
-        )
-        again = await gql(
-            client, ASSIGN, input={"sampleId": sample["id"], "containerId": box["id"]}
-        )
-        unknown = await gql(client, ASSIGN, input={"sampleId": MISSING, "containerId": box["id"]})
-        moved = await gql(
-            client,
-            MOVE,
-            input={
-                "sampleId": sample["id"],
-                "containerId": other_box["id"],
-                "positionIdentifier": "c3",
-            },
-        )
-        stay = await gql(
-            client,
-            MOVE,
-            input={
-                "sampleId": sample["id"],
-                "containerId": other_box["id"],
-                "positionIdentifier": "C3",
-            },
-        )
-        not_stored = await gql(client, MOVE, input={"sampleId": MISSING, "containerId": box["id"]})
-        where = await gql(
-            client,
-            """query($id: ID!) { container(id: $id) {
-                 samples { totalCount edges { node { id } } } capacity { used } } }""",
-            id=other_box["id"],
-        )
-    assert "errors" not in assigned, assigned
-    placed = assigned["data"]["assignSampleToStorage"]
-    assert placed["sampleId"] == placed["sample"]["id"] == sample["id"]
-    assert placed["positionIdentifier"] == placed["position"]["name"] == "A1"
-    assert placed["position"]["containerType"] == "POSITION"
-    assert placed["position"]["capacity"]["used"] == 1
-    assert [c["containerType"] for c in placed["containerChain"]] == [
-        "FREEZER",
-        "RACK",
-        "BOX",
-        "POSITION",
-    ]
-    assert placed["containerChain"][2]["id"] == box["id"]
-    assert placed["location"]["id"] == location["id"]
-    assert placed["notes"] == "gw test"
-    assert placed["path"].startswith(location["name"] + " > ")
-    assert placed["path"].endswith(" > A1")
-    assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "already stored" in again["errors"][0]["message"]
-    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert "errors" not in moved, moved
-    now = moved["data"]["moveSample"]
-    assert now["positionIdentifier"] == now["position"]["name"] == "C3"
-    assert now["containerChain"][2]["id"] == other_box["id"]
-    assert stay["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert not_stored["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    held = where["data"]["container"]
-    assert held["capacity"]["used"] == held["samples"]["totalCount"] == 1
-    assert held["samples"]["edges"][0]["node"]["id"] == sample["id"]
+# -- partial results ------------------------------------------------------------------------------
 
 
 async def test_storage_down_nulls_only_the_storage_fields(
-    sandbox: Any, control: SandboxControl
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
     query = """{
       storageLocations(first: 3) { totalCount }
+      container(id: "00000000-0000-4000-8000-000000000000") { id }
       sequencingJobs(first: 3) { totalCount edges { node { id name } } }
     }"""
     control.fault("storage", status=503, times=None)
     async with gateway_client(sandbox_settings(sandbox)) as client:
         body = await gql(client, query)
     assert body["data"]["storageLocations"] is None
+    assert body["data"]["container"] is None
     assert len(body["data"]["sequencingJobs"]["edges"]) == 3
-    assert [
-        (e["path"], e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]
-    ] == [(["storageLocations"], "UPSTREAM_UNAVAILABLE", "storage")]
+    assert sorted(
+        (e["path"][0], e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]
+    ) == [
+        ("container", "UPSTREAM_UNAVAILABLE", "storage"),
+        ("storageLocations", "UPSTREAM_UNAVAILABLE", "storage"),
+    ]
     text = str(body)
     assert "127.0.0.1" not in text
     assert "Traceback" not in text
 
 
 async def test_samples_down_nulls_only_the_container_samples(
-    sandbox: Any, control: SandboxControl
+    sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        location = next(n for n in await _locations(client) if n["capacity"]["used"] > 0)
+        location = await _seeded(client)
         box = next(b for b in await _boxes(client, location["id"]) if b["capacity"]["used"] > 0)
         control.fault("samples", status=503, times=None)
         body = await gql(
@@ -348,12 +570,19 @@ async def test_samples_down_nulls_only_the_container_samples(
     assert codes == {("UPSTREAM_UNAVAILABLE", "samples")}
 
 
-async def test_slow_container_samples_time_out_alone(sandbox: Any, control: SandboxControl) -> None:
+async def test_slow_container_samples_time_out_alone(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        location = next(n for n in await _locations(client) if n["capacity"]["used"] > 0)
+        location = await _seeded(client)
         box = next(b for b in await _boxes(client, location["id"]) if b["capacity"]["used"] > 0)
     control.wait_idle("storage")
-    control.fault("storage", delay_ms=1500, path_prefix="/storage/samples/", methods=["GET"])
+    control.fault(
+        "storage",
+        delay_ms=1500,
+        path_prefix=f"/storage/containers/{box['id']}/grid",
+        methods=["GET"],
+    )
     settings = sandbox_settings(sandbox, timeouts=Timeouts(connect=1.0, read=0.3, total=0.6))
     async with gateway_client(settings) as client:
         body = await gql(
@@ -369,3 +598,28 @@ async def test_slow_container_samples_time_out_alone(sandbox: Any, control: Sand
     assert node["samples"] is None
     pairs = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
     assert pairs == {("UPSTREAM_TIMEOUT", "storage")}
+
+
+# -- with every batch extension -------------------------------------------------------------------
+
+
+async def test_with_extensions_sample_storage_and_container_samples_are_batched(
+    sandbox_ext: SandboxProcess, control_ext: SandboxControl
+) -> None:
+    query = """query($id: ID!) { container(id: $id) {
+      samples(first: 25) { totalCount edges { node { id storage { positionIdentifier } } } }
+    } }"""
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        location = await _seeded(client)
+        box = next(b for b in await _boxes(client, location["id"]) if b["capacity"]["used"] > 1)
+        control_ext.reset_stats()
+        body = await gql(client, query, id=box["id"])
+        storage_routes = control_ext.by_route("storage")
+        sample_routes = control_ext.by_route("samples")
+    assert "errors" not in body, body
+    samples = body["data"]["container"]["samples"]
+    assert samples["totalCount"] == len(samples["edges"]) > 1
+    assert all(e["node"]["storage"]["positionIdentifier"] for e in samples["edges"])
+    # the grid, then one batch each for the samples and where they sit
+    assert storage_routes == {DETAIL: 1, GRID: 1, "GET /storage/samples/locations": 1}
+    assert sample_routes == {"GET /samples": 1}
