@@ -189,20 +189,6 @@ async def test_samples_filtered_list_never_sends_filters_and_reads_every_page(
     assert control.by_route("samples") == {"GET /samples": -(-total // 1000)}
 
 
-async def test_storage_envelope_and_free_strings(upstreams: Upstreams) -> None:
-    locations = await upstreams.storage.locations(CTX)
-    assert locations
-    assert {loc["temperature_zone"] for loc in locations} <= {"-80C", "-20C", "4C", "RT", "37C"}
-    assert isinstance(locations[0]["created_at"], datetime)
-    one = await upstreams.storage.location(CTX, locations[0]["id"])
-    assert one["id"] == locations[0]["id"]
-    containers = await upstreams.storage.containers(CTX, page=1, per_page=5)
-    assert containers.items
-    assert containers.total_count >= len(containers.items)
-    with pytest.raises(UpstreamNotFound):
-        await upstreams.storage.location(CTX, MISSING)
-
-
 async def test_templates_single_item_key_and_empty_error_bodies(upstreams: Upstreams) -> None:
     page = await upstreams.templates.list(CTX)
     assert page.items
@@ -566,29 +552,6 @@ async def test_get_many_answers_none_for_ids_that_cannot_exist(
         samples, _ = _samples(sandbox, http, batch=batch)
         assert await samples.get_many(CTX, ["not-a-uuid", ""]) == [None, None]
     assert control.requests("samples") == 0
-
-
-async def test_sample_locations_many_batch_and_fan_out_agree(
-    sandbox: SandboxProcess, http: HttpPool, control: SandboxControl
-) -> None:
-    configs = {name: _config(sandbox, name) for name in SERVICES}
-    upstreams = Upstreams(configs, http)
-    candidates = [s["id"] for s in (await upstreams.samples.list(CTX, status="in_storage")).items]
-    located = [
-        c["sample_id"]
-        for c in await upstreams.storage.sample_locations_many(CTX, candidates)
-        if c is not None
-    ][:2]
-    assert len(located) == 2
-    asked = [*located, MISSING, located[0]]
-    answers = []
-    for batch in (True, False):
-        configs["storage"] = _config(sandbox, "storage", batch=batch)
-        control.reset_stats()
-        found = await Upstreams(configs, http).storage.sample_locations_many(CTX, asked)
-        answers.append([f and f["sample_id"] for f in found])
-        assert control.requests("storage") == (1 if batch else 3)
-    assert answers[0] == answers[1] == [*located, None, located[0]]
 
 
 async def test_jobs_with_samples_is_one_extension_call(
