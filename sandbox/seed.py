@@ -101,7 +101,6 @@ RELEASE_SAMPLE_TYPES = {
     "csf": "Other",
 }
 
-
 _STUDIES = [
     ("ONC", "Oncology Cohort"),
     ("CARD", "Cardiac Biobank"),
