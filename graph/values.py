@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, TypeVar
 
-from upstreams.normalize import bad_value
+from upstreams.errors import UpstreamBadResponse
 
 E = TypeVar("E", bound=Enum)
 
@@ -25,4 +25,4 @@ def member(enum: type[E], value: Any, *, service: str, field: str) -> Any:
     try:
         return enum(value)
     except ValueError:
-        return bad_value(service, field, value)
+        return UpstreamBadResponse.for_value(service, field, value)

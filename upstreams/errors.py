@@ -89,3 +89,17 @@ class UpstreamBadResponse(UpstreamError):
     def __init__(self, service: str, message: str, *, field: str | None = None) -> None:
         super().__init__(service, message)
         self.field = field
+
+    @classmethod
+    def for_value(cls, service: str, field: str, value: object) -> UpstreamBadResponse:
+        """The error that stands in for a value of ``field`` the gateway cannot represent."""
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        if "://" in shown:  # never an address in a client's answer
+            shown = "(a value holding an address)"
+        return cls(
+            service,
+            f"The {service} service sent a {field} that the gateway cannot read: {shown}",
+            field=field,
+        )

@@ -32,9 +32,7 @@ from upstreams.errors import UpstreamBadResponse, UpstreamNotFound, UpstreamStat
 
 # Keys whose string values are enums (canonicalised). Free-text keys such as
 # temperature_zone, sample_type and location status are left alone.
-ENUM_KEYS = frozenset(
-    {"status", "priority", "role", "field_type", "notification_type", "template_type"}
-)
+ENUM_KEYS = frozenset({"status", "priority", "role", "field_type", "notification_type"})
 TIMESTAMP_KEYS = frozenset(
     {
         "collection_date",
@@ -57,6 +55,16 @@ OPAQUE_KEYS = frozenset(
         "validation_rules",
         "default_value",
         "options",
+        "field_options",
+        "field_metadata",
+        "container_metadata",
+        "access_restrictions",
+        "special_requirements",
+        "position_metadata",
+        "coordinates",
+        "template_data",
+        "run_parameters",
+        "samples_data",
     }
 )
 # Services whose enums travel PascalCase and which therefore want it back on writes.
@@ -97,16 +105,6 @@ def parse_timestamp(value: Any) -> Any:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def bad_value(service: str, key: str, value: Any) -> UpstreamBadResponse:
-    """The error that stands in for a value of ``key`` the gateway cannot represent."""
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    return UpstreamBadResponse(
-        service,
-        f"The {service} service sent a {key} that the gateway cannot read: {scrub(shown)}",
-        field=key,
-    )
-
-
 # What normalize() does with a key's value; keys repeat in every record, so each key's kind
 # is worked out once (up to _MAX_KINDS distinct keys, then on every meeting).
 _COPY, _ENUM, _TIMESTAMP, _OTHER = range(4)
@@ -127,7 +125,7 @@ def _kind(key: str) -> int:
 def normalize(value: Any, service: str = "upstream") -> Any:
     """Canonicalise enums and parse timestamps, recursively, in plain JSON data, in place:
     the caller hands over data it has just parsed and owns. Returns ``value``. A timestamp
-    that does not parse is replaced by ``bad_value(service, ...)``."""
+    that does not parse is replaced by ``UpstreamBadResponse.for_value(service, ...)``."""
     if isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
@@ -150,7 +148,9 @@ def normalize(value: Any, service: str = "upstream") -> Any:
         elif kind == _TIMESTAMP:
             if isinstance(item, str):
                 parsed = parse_timestamp(item)
-                value[key] = parsed if parsed is not item else bad_value(service, key, item)
+                if parsed is item:
+                    parsed = UpstreamBadResponse.for_value(service, key, item)
+                value[key] = parsed
         elif kind != _COPY and isinstance(item, dict | list):
             normalize(item, service)
     return value
