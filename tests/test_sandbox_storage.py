@@ -139,7 +139,7 @@ def _tree(client: httpx.Client, base: str, positions: int = 3) -> dict[str, Any]
         client.post(
             f"{base}/storage/locations",
             json={
-                "name": f"Test {tag}",
+                "name": f"Test {tag} tree",
                 "location_type": "freezer",
                 "temperature_zone": "-80C",
                 "max_capacity": 100,
