@@ -68,8 +68,10 @@ def _error(response: httpx.Response) -> dict[str, Any]:
 
 
 async def _login(client: httpx.AsyncClient) -> dict[str, Any]:
+    """A remember-me login (the release issues a refresh token only then)."""
     email, password, _role = DEMO_USERS[0]
-    response = await client.post("/api/auth/login", json={"email": email, "password": password})
+    body = {"email": email, "password": password, "remember_me": True}
+    response = await client.post("/api/auth/login", json=body)
     assert response.status_code == 200
     return dict(response.json()["data"])
 
