@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graph.pagination import Edge, PageInfo, encode_cursor, window
 from graph.permissions import requires
+from graph.values import member
 from resolvers import notifications as notification_resolvers
 from resolvers import users as user_resolvers
 from resolvers.context import Context
@@ -102,10 +103,20 @@ class Notification:
             id=strawberry.ID(str(r["id"])),
             title=r.get("title") or "",
             message=r.get("message") or "",
-            notification_type=NotificationType(r["notification_type"]),
-            priority=NotificationPriority(r["priority"]),
-            status=None if status is None else NotificationStatus(status),
-            channels=[NotificationChannel(c) for c in r.get("channels") or ()],
+            notification_type=member(
+                NotificationType,
+                r.get("notification_type"),
+                service="notifications",
+                field="notification_type",
+            ),
+            priority=member(
+                NotificationPriority, r.get("priority"), service="notifications", field="priority"
+            ),
+            status=member(NotificationStatus, status, service="notifications", field="status"),
+            channels=[
+                member(NotificationChannel, c, service="notifications", field="channels")
+                for c in r.get("channels") or ()
+            ],
             recipients=[str(x) for x in r.get("recipients") or ()],
             created_at=r.get("created_at"),
             scheduled_at=r.get("scheduled_at"),

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from graph.pagination import Connection, window
 from graph.permissions import requires
+from graph.values import member
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
@@ -49,14 +50,6 @@ class JobPriority(Enum):
     HIGH = "high"
     URGENT = "urgent"
     CRITICAL = "critical"
-
-
-def _enum(enum: type[Enum], value: Any) -> Any:
-    """The member for a record's value, or None when the service sent one we do not know."""
-    try:
-        return None if value is None else enum(value)
-    except ValueError:
-        return None
 
 
 async def _user(info: Info[Context, None], user_id: strawberry.ID | None) -> User | None:
@@ -268,8 +261,8 @@ class SequencingJob:
         return cls(
             id=strawberry.ID(r["id"]),
             name=r.get("name") or "",
-            status=_enum(JobStatus, r.get("status")),
-            priority=_enum(JobPriority, r.get("priority")),
+            status=member(JobStatus, r.get("status"), service="sequencing", field="status"),
+            priority=member(JobPriority, r.get("priority"), service="sequencing", field="priority"),
             platform_id=strawberry.ID(str(platform)),
             platform_name=None if platform is None else str(platform),
             workflow_id=r.get("workflow_id"),

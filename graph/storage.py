@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from graph.pagination import Connection, window
 from graph.permissions import requires
+from graph.values import member
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
 from security import rbac
@@ -53,14 +54,6 @@ class CapacityLevel(Enum):
     NORMAL = "normal"
     WARNING = "warning"
     CRITICAL = "critical"
-
-
-def _enum(enum: type[Enum], value: Any) -> Any:
-    """The member for a record's value, or None when the service sent one we do not know."""
-    try:
-        return None if value is None else enum(value)
-    except ValueError:
-        return None
 
 
 def _page(ctx: Context, first: int | None, after: str | None) -> Any:
@@ -147,7 +140,9 @@ class StorageLocation:
             description=r.get("description"),
             location_type=r.get("location_type"),
             temperature_zone=r.get("temperature_zone"),
-            status=_enum(StorageLocationStatus, r.get("status")),
+            status=member(
+                StorageLocationStatus, r.get("status"), service="storage", field="status"
+            ),
             capacity=StorageCapacity.of(
                 r.get("max_capacity"), r.get("current_capacity"), strict=True
             ),
@@ -246,7 +241,7 @@ class StorageContainer:
         return cls(
             id=strawberry.ID(str(r["id"])),
             name=r.get("name") or "",
-            container_type=_enum(ContainerType, kind),
+            container_type=member(ContainerType, kind, service="storage", field="container_type"),
             barcode=r.get("barcode"),
             position_identifier=r.get("name") if kind == "position" else None,
             temperature_zone=r.get("temperature_zone"),

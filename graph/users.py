@@ -17,6 +17,7 @@ from strawberry.types import Info
 from graph.errors import parse_id
 from graph.pagination import Connection, window
 from graph.permissions import requires
+from graph.values import member
 from resolvers import users as user_resolvers
 from resolvers.context import Context
 from resolvers.errors import Unauthenticated
@@ -68,8 +69,8 @@ class User:
             first_name=first,
             last_name=last,
             full_name=" ".join(p for p in (first, last) if p) or email,
-            role=Role(r["role"]),
-            status=None if status is None else UserStatus(status),
+            role=member(Role, r.get("role"), service="auth", field="role"),
+            status=member(UserStatus, status, service="auth", field="status"),
             email_verified=bool(r.get("email_verified")),
             last_login_at=r.get("last_login_at"),
             created_at=r.get("created_at"),
@@ -107,7 +108,7 @@ class AuthPayload:
             refresh_token=r.get("refresh_token"),
             expires_at=r.get("expires_at"),
             session_id=strawberry.ID(r["session_id"]),
-            role=Role(r["role"]),
+            role=member(Role, r.get("role"), service="auth", field="role"),
         )
 
 

@@ -755,7 +755,7 @@ def _sorted_json(value: Any) -> Any:
 def sheet_entries(sheet_id: str, rows: Any) -> list[dict[str, Any]]:
     """The SampleSheetEntry rows (sorted keys) the service stores for submitted sample rows,
     ordered by well."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict):
             continue

@@ -84,6 +84,7 @@ async def test_the_releases_failing_filtered_list_leaves_other_sample_reads_and_
         sandbox, breaker=BreakerPolicy(failure_threshold=5), retry=RetryPolicy(attempts=1)
     )
     sample_id = httpx.get(f"{sandbox.urls['samples']}/samples").json()["data"]["samples"][0]["id"]
+    control.reset_stats()
     async with gateway_client(settings) as client:
         # A legacy client's filtered list meets the release's defect (any filter is a 500)
         # and gets the service's answer relayed, until that route's breaker opens.

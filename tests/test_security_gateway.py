@@ -210,36 +210,31 @@ async def test_role_table_on_mutations_and_admin_fields(
 async def test_only_the_creator_or_a_lead_may_cancel_a_job(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    creator, other = mint_token("lab_technician"), mint_token("lab_technician")
-    # mint_token gives every technician the same id: make the creator someone else.
-    creator = mint_token("lab_technician", user_id="3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f01")
+    # The release records a random creator for jobs it creates, but a clone keeps its
+    # source's: a clone of a seeded job belongs to the seeded job's (known) creator.
+    jobs_url = f"{sandbox.urls['sequencing']}/jobs"
+    listed = httpx.get(jobs_url, params={"limit": 100}).json()["jobs"]
+    seeded = httpx.get(f"{jobs_url}/{listed[-1]['id']}").json()
+    clone = httpx.post(f"{jobs_url}/{seeded['id']}/clone").json()
+    creator = mint_token("lab_technician", user_id=seeded["created_by"])
+    other = mint_token("lab_technician", user_id="3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f01")
+    cancel = "mutation($id: ID!) { cancelSequencingJob(id: $id) { status createdById } }"
     async with gateway_client(sandbox_settings(sandbox), token=creator) as client:
-        sheet = (await client.get("/api/sequencing/jobs", params={"limit": 1})).json()["jobs"][0]
-        job = (
-            await post(
-                client,
-                "mutation($i: SubmitSequencingJobInput!) { submitSequencingJob(input: $i) "
-                "{ id createdById } }",
-                i={
-                    "name": "cancel-rights",
-                    "platformId": sheet["platform_id"],
-                    "workflowId": sheet["workflow_id"],
-                    "draft": True,
-                },
-            )
-        ).json()["data"]["submitSequencingJob"]
-        cancel = "mutation($id: ID!) { cancelSequencingJob(id: $id) { status } }"
         by_other = (
-            await post(client, cancel, {"authorization": f"Bearer {other}"}, id=job["id"])
+            await post(client, cancel, {"authorization": f"Bearer {other}"}, id=clone["id"])
         ).json()
         rest_other = await client.post(
-            f"/api/sequencing/jobs/{job['id']}/cancel", headers={"authorization": f"Bearer {other}"}
+            f"/api/sequencing/jobs/{clone['id']}/cancel",
+            headers={"authorization": f"Bearer {other}"},
         )
-        by_creator = (await post(client, cancel, id=job["id"])).json()
-    assert job["createdById"] == "3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f01"
+        by_creator = (await post(client, cancel, id=clone["id"])).json()
     assert codes(by_other) == ["FORBIDDEN"]
     assert rest_other.status_code == 403
-    assert by_creator["data"]["cancelSequencingJob"]["status"] == "CANCELLED"
+    assert by_creator["data"]["cancelSequencingJob"] == {
+        "status": "CANCELLED",
+        "createdById": seeded["created_by"],
+    }
+    httpx.delete(f"{jobs_url}/{clone['id']}")
 
 
 # ---------------------------------------------------------------- rate limits

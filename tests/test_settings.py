@@ -15,7 +15,7 @@ def test_defaults_point_at_the_sandbox() -> None:
     assert s.upstream_urls == dict(DEFAULT_UPSTREAM_URLS)
     assert s.port == 8000
     assert s.env == "development"
-    assert s.batch_services == {"samples", "storage", "templates", "sequencing"}
+    assert s.batch_services == frozenset()  # the real release offers no batch filter
 
 
 def test_values_are_typed_and_passed_into_upstream_configs() -> None:

@@ -217,8 +217,9 @@ async def test_sequencing_list_is_summaries_the_detail_full_and_enums_canonical(
     everything = await upstreams.sequencing.scan(CTX)
     assert len(everything) == page.total_count
     assert "on_hold" in {j["status"] for j in everything}  # OnHold on the wire
-    job = await upstreams.sequencing.get(CTX, page.items[0]["id"])
-    assert job["id"] == page.items[0]["id"]
+    seeded = everything[-1]  # the oldest: seeded with a sample sheet (newer ones are tests')
+    job = await upstreams.sequencing.get(CTX, seeded["id"])
+    assert job["id"] == seeded["id"]
     assert job["sample_sheet_id"]
     assert job["created_by"]
     with pytest.raises(UpstreamNotFound) as missing:
@@ -531,7 +532,8 @@ async def test_get_many_of_jobs_is_one_get_each_on_the_release_and_one_batch_wit
     extended = Upstreams(
         {name: _config(sandbox_ext, name, batch=name == "sequencing") for name in SERVICES}, http
     )
-    jobs = (await release.sequencing.list(CTX, limit=2)).items
+    # Two seeded jobs (the oldest): both sandboxes hold them, whatever other tests created.
+    jobs = (await release.sequencing.scan(CTX))[-2:]
     asked = [MISSING] + [j["id"] for j in jobs] + [jobs[0]["id"]]
     control.reset_stats()
     found = await release.sequencing.get_many(CTX, asked)
