@@ -11,6 +11,12 @@
   the old session and opens a new one.
 - Login tells an unknown email (404 USER_NOT_FOUND) from a wrong password (401
   INVALID_CREDENTIALS), as the release does.
+- Self-registration makes active, verified ``guest`` accounts and drops the profile fields;
+  password reset never delivers a token, so every reset is 401 TOKEN_INVALID; email
+  verification is switched off (501).
+- The security audit log holds the events the release writes (LOGIN_SUCCESS,
+  TOKEN_REFRESHED, USER_CREATED, PASSWORD_RESET_REQUESTED), all ``MEDIUM`` and with no
+  email, address, agent or details.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import sqlite3
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -29,15 +36,18 @@ import orjson
 from jwt.warnings import InsecureKeyLengthWarning
 
 from sandbox.options import RELEASE, Options
-from sandbox.passwords import verify_password
+from sandbox.passwords import hash_password, new_salt, verify_password
 from sandbox.store import Store
 from sandbox.web import (
     ApiError,
     Request,
     Response,
     Route,
+    empty_response,
     iso,
     opt_bool,
+    opt_enum,
+    opt_str,
     raw_json,
     req_str,
     req_uuid,
@@ -57,6 +67,8 @@ ROLES = (
     "lab_administrator",
 )
 ADMIN_USER_LIMIT = 100
+ADMIN_LIST_LIMIT = 100
+PASSWORD_MIN_LENGTH = 8
 
 # The wire views of a stored user (UPSTREAMS.md): /auth/me, /admin/users items, and
 # /admin/users/{id}.
@@ -84,6 +96,9 @@ CREATE TABLE IF NOT EXISTS user_sessions (
     expires_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, revoked_at TEXT);
 CREATE INDEX IF NOT EXISTS user_sessions_refresh ON user_sessions (refresh_token_hash);
 CREATE INDEX IF NOT EXISTS user_sessions_user ON user_sessions (user_id);
+CREATE TABLE IF NOT EXISTS security_audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_type TEXT NOT NULL,
+    user_id TEXT, severity TEXT NOT NULL, timestamp TEXT NOT NULL);
 """
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BEARER_REQUIRED = "Authorization header with Bearer token is required"
@@ -120,6 +135,34 @@ def _session_not_found() -> ApiError:
 
 def _token_invalid() -> ApiError:
     return ApiError(401, "TOKEN_INVALID", "Token invalid")
+
+
+def _validation(problems: list[str]) -> ApiError:
+    """The validator crate's field messages, joined as the release joins them."""
+    return ApiError(400, "VALIDATION_ERROR", "Validation error: " + ", ".join(problems))
+
+
+def _check(problems: list[str]) -> None:
+    if problems:
+        raise _validation(problems)
+
+
+def _password_weakness(password: str) -> str | None:
+    """The release's password strength rules at their defaults (upper, lower and a number
+    required; symbols not), reported one at a time. Its own length rule repeats the
+    request's 8-character minimum and so never fires first."""
+    if not any(c.isupper() for c in password):
+        return "Password must contain at least one uppercase letter"
+    if not any(c.islower() for c in password):
+        return "Password must contain at least one lowercase letter"
+    if not any(c.isnumeric() for c in password):
+        return "Password must contain at least one number"
+    return None
+
+
+def _role_variant(role: str) -> str:
+    """A UserRole as Rust's ``{:?}`` prints it: the variant name (``LabAdministrator``)."""
+    return "".join(part.capitalize() for part in role.split("_"))
 
 
 @contextlib.contextmanager
@@ -164,20 +207,26 @@ class AuthService:
     def routes(self) -> list[Route]:
         return [
             Route("GET", "/health", self.health),
+            Route("GET", "/health/ready", self.ready),
             Route("POST", "/auth/login", self.login),
+            Route("POST", "/auth/register", self.register),
             Route("POST", "/auth/refresh", self.refresh),
             Route("POST", "/auth/forgot-password", self.forgot_password),
+            Route("POST", "/auth/reset-password", self.reset_password),
             Route("POST", "/auth/verify-email", self.verify_email),
             Route("POST", "/auth/logout", self.logout),
             Route("GET", "/auth/me", self.me),
             Route("GET", "/auth/sessions", self.sessions),
             Route("DELETE", "/auth/sessions/{session_id:uuid}", self.revoke_own_session),
             Route("POST", "/validate/token", self.validate),
+            Route("POST", "/validate/permissions", self.validate_permissions),
             Route("GET", "/admin/users", self.list_users),
             Route("GET", "/admin/users/{user_id:uuid}", self.get_user),
             Route("DELETE", "/admin/users/{user_id:uuid}", self.delete_user),
             Route("POST", "/admin/users/{user_id:uuid}/disable", self.disable_user),
             Route("POST", "/admin/users/{user_id:uuid}/enable", self.enable_user),
+            Route("GET", "/admin/sessions", self.list_sessions),
+            Route("GET", "/admin/audit-log", self.audit_log),
         ]
 
     async def health(self, req: Request) -> Response:
@@ -185,6 +234,22 @@ class AuthService:
             {
                 "service": "auth-service",
                 "status": "healthy",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "version": "0.1.0",
+            }
+        )
+
+    async def ready(self, req: Request) -> Response:
+        # The release answers a bare 503 when its database check fails.
+        try:
+            self.store.value("SELECT 1")
+        except sqlite3.Error:
+            return empty_response(503)
+        return _sorted(
+            {
+                "checks": {"database": "healthy"},
+                "service": "auth-service",
+                "status": "ready",
                 "timestamp": datetime.now(UTC).isoformat(),
                 "version": "0.1.0",
             }
@@ -267,6 +332,13 @@ class AuthService:
         )
         return claims
 
+    def _audit(self, event_type: str, user_id: str) -> None:
+        self.store.run(
+            "INSERT INTO security_audit_log (event_id, event_type, user_id, severity, timestamp) "
+            "VALUES (?, ?, ?, 'MEDIUM', ?)",
+            (str(uuid.uuid4()), event_type, user_id, iso(datetime.now(UTC))),
+        )
+
     def _revoke(self, where: str, params: tuple[Any, ...]) -> int:
         return self.store.run(
             f"UPDATE user_sessions SET revoked = 1, revoked_at = ? WHERE revoked = 0 AND {where}",
@@ -321,8 +393,7 @@ class AuthService:
             problems.append("Invalid email format")
         if not password:
             problems.append("Password is required")
-        if problems:
-            raise ApiError(400, "VALIDATION_ERROR", "Validation error: " + ", ".join(problems))
+        _check(problems)
         row = self.store.one("SELECT salt, password_hash, doc FROM users WHERE email = ?", (email,))
         if row is None:
             raise ApiError(404, "USER_NOT_FOUND", "User not found")
@@ -340,7 +411,9 @@ class AuthService:
         user["locked_until"] = None
         user["last_login_at"] = iso(datetime.now(UTC))
         self._save(user)
-        return _data(self._open_session(user, with_refresh=remember_me))
+        session = self._open_session(user, with_refresh=remember_me)
+        self._audit("LOGIN_SUCCESS", user["id"])
+        return _data(session)
 
     async def refresh(self, req: Request) -> Response:
         body = await req.json()
@@ -356,21 +429,110 @@ class AuthService:
         if not self._can_login(user):
             raise ApiError(403, "ACCOUNT_DISABLED", "Account disabled")
         self._revoke("id = ?", (row[0],))
-        return _data(self._open_session(user, with_refresh=True))
+        session = self._open_session(user, with_refresh=True)
+        self._audit("TOKEN_REFRESHED", user["id"])
+        return _data(session)
+
+    async def register(self, req: Request) -> Response:
+        body = await req.json()
+        email = req_str(body, "email")
+        password = req_str(body, "password")
+        first_name = req_str(body, "first_name")
+        last_name = req_str(body, "last_name")
+        # Parsed (so a wrong type is a 422), then dropped: the release never stores them.
+        for ignored in ("department", "position", "lab_affiliation"):
+            opt_str(body, ignored)
+        problems = []
+        if not _EMAIL.match(email):
+            problems.append("Invalid email format")
+        if len(password) < PASSWORD_MIN_LENGTH:
+            problems.append("Password must be at least 8 characters")
+        if not first_name:
+            problems.append("First name is required")
+        if not last_name:
+            problems.append("Last name is required")
+        _check(problems)
+        # The release looks for the email before it judges the password's strength.
+        if self.store.one("SELECT 1 FROM users WHERE email = ?", (email,)) is not None:
+            raise ApiError(409, "USER_ALREADY_EXISTS", "User already exists")
+        weakness = _password_weakness(password)
+        if weakness is not None:
+            raise _validation([weakness])
+        now = iso(datetime.now(UTC))
+        user: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "role": "guest",
+            "status": "active",
+            # Email verification is off by default, so new accounts count as verified.
+            "email_verified": True,
+            "last_login_at": None,
+            "created_at": now,
+            "department": None,
+            "position": None,
+            "lab_affiliation": None,
+            "failed_login_attempts": 0,
+            "locked_until": None,
+            "password_changed_at": None,
+            "updated_at": now,
+        }
+        salt = new_salt()
+        self.store.run(
+            "INSERT INTO users (id, email, role, salt, password_hash, created_at, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                user["id"],
+                email,
+                "guest",
+                salt,
+                hash_password(password, salt),
+                now,
+                orjson.dumps(user).decode(),
+            ),
+        )
+        self._audit("USER_CREATED", user["id"])
+        return _sorted(
+            {"message": "User registered successfully", "success": True, "user_id": user["id"]}
+        )
 
     async def forgot_password(self, req: Request) -> Response:
         body = await req.json()
-        req_str(body, "email")
+        email = req_str(body, "email")
+        _check([] if _EMAIL.match(email) else ["Invalid email format"])
+        row = self.store.one("SELECT id FROM users WHERE email = ?", (email,))
+        if row is not None:
+            # The release stores a reset token here and mails it only when email is
+            # enabled (it is not by default): nobody ever learns the token.
+            self._audit("PASSWORD_RESET_REQUESTED", row[0])
         return _message(
             "If an account with that email exists, password reset instructions have been sent."
         )
+
+    async def reset_password(self, req: Request) -> Response:
+        body = await req.json()
+        token = req_str(body, "token")
+        new_password = req_str(body, "new_password")
+        problems = []
+        if not token:
+            problems.append("Token is required")
+        if len(new_password) < PASSWORD_MIN_LENGTH:
+            problems.append("Password must be at least 8 characters")
+        _check(problems)
+        weakness = _password_weakness(new_password)
+        if weakness is not None:
+            raise _validation([weakness])
+        # No reset token is ever delivered, so none can match.
+        raise _token_invalid()
 
     async def verify_email(self, req: Request) -> Response:
         body = await req.json()
         req_str(body, "token")
         raise ApiError(501, "FEATURE_DISABLED", "Feature disabled: email verification")
 
-    async def validate(self, req: Request) -> Response:
+    def _service_caller(self, req: Request) -> None:
+        """The /validate/* middleware: a live Bearer token or any ``Service service_*`` key."""
         header = req.header(b"authorization") or ""
         if header.startswith("Bearer "):
             self._validate_token(header[len("Bearer ") :])
@@ -381,8 +543,12 @@ class AuthService:
                 else "Service authentication required"
             )
             raise _authentication(message)
+
+    async def validate(self, req: Request) -> Response:
+        self._service_caller(req)
         body = await req.json()
         token = req_str(body, "token")
+        _check([] if token else ["Token is required"])
         try:
             claims = self._validate_token(token)
         except ApiError as exc:
@@ -410,6 +576,30 @@ class AuthService:
             }
         )
 
+    async def validate_permissions(self, req: Request) -> Response:
+        self._service_caller(req)
+        body = await req.json()
+        token = req_str(body, "token")
+        required = opt_enum(body, "required_role", ROLES, required=True)
+        opt_str(body, "resource")  # accepted, never consulted
+        _check([] if token else ["Token is required"])
+        try:
+            claims = self._validate_token(token)
+        except ApiError as exc:
+            if exc.code not in ("TOKEN_INVALID", "SESSION_NOT_FOUND"):
+                raise
+            return _data({"authorized": False, "reason": "Invalid or expired token", "user": None})
+        role = str(claims.get("role"))
+        level = ROLES.index(role) if role in ROLES else 0
+        if level >= ROLES.index(str(required)):
+            user = {"email": claims.get("email"), "id": claims["sub"], "role": role}
+            return _data({"authorized": True, "reason": None, "user": user})
+        reason = (
+            f"Insufficient permissions. Required: {_role_variant(str(required))}, "
+            f"User has: {_role_variant(role)}"
+        )
+        return _data({"authorized": False, "reason": reason, "user": None})
+
     # -- protected routes ------------------------------------------------------------------
 
     async def logout(self, req: Request) -> Response:
@@ -427,7 +617,8 @@ class AuthService:
         user, _ = self._caller(req)
         rows = self.store.all(
             "SELECT id, created_at, expires_at, last_used_at FROM user_sessions "
-            "WHERE user_id = ? AND revoked = 0 AND expires_at > ? ORDER BY created_at DESC",
+            "WHERE user_id = ? AND revoked = 0 AND expires_at > ? "
+            "ORDER BY last_used_at DESC, id",
             (user["id"], iso(datetime.now(UTC))),
         )
         return _data(
@@ -484,3 +675,55 @@ class AuthService:
         if status != "active":
             self._revoke("user_id = ?", (user["id"],))
         return _message(message)
+
+    async def list_sessions(self, req: Request) -> Response:
+        self._caller(req, admin=True)
+        rows = self.store.all(
+            "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked, "
+            "u.email, u.doc FROM user_sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.expires_at > ? ORDER BY s.last_used_at DESC, s.id LIMIT ?",
+            (iso(datetime.now(UTC)), ADMIN_LIST_LIMIT),
+        )
+        sessions = []
+        for session_id, user_id, created, used, expires, revoked, email, doc in rows:
+            user = orjson.loads(doc)
+            sessions.append(
+                {
+                    "created_at": created,
+                    "device_info": None,
+                    "expires_at": expires,
+                    "id": session_id,
+                    "ip_address": None,
+                    "last_used_at": used,
+                    "revoked": bool(revoked),
+                    "user_email": email,
+                    "user_id": user_id,
+                    "user_name": f"{user['first_name']} {user['last_name']}",
+                }
+            )
+        return _data(sessions)
+
+    async def audit_log(self, req: Request) -> Response:
+        self._caller(req, admin=True)
+        rows = self.store.all(
+            "SELECT id, event_id, event_type, user_id, severity, timestamp "
+            "FROM security_audit_log ORDER BY timestamp DESC, id DESC LIMIT ?",
+            (ADMIN_LIST_LIMIT,),
+        )
+        return _data(
+            [
+                {
+                    "details": None,
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "id": row_id,
+                    "ip_address": None,
+                    "severity": severity,
+                    "timestamp": timestamp,
+                    "user_agent": None,
+                    "user_email": None,
+                    "user_id": user_id,
+                }
+                for row_id, event_id, event_type, user_id, severity, timestamp in rows
+            ]
+        )
