@@ -214,8 +214,10 @@ def _json_kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int | float):
-        return f"number `{value}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
     if isinstance(value, str):
         return f'string "{value}"'
     if isinstance(value, list):
