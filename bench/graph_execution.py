@@ -154,9 +154,7 @@ class _MemorySamples:
     def __init__(self, records: list[dict[str, Any]]) -> None:
         self._records = records
 
-    async def list(
-        self, _call: CallContext, *, page: int = 1, page_size: int = 50, **_filters: Any
-    ) -> Page:
+    async def page(self, _call: CallContext, *, page: int = 1, page_size: int = 50) -> Page:
         start = (page - 1) * page_size
         items = self._records[start : start + page_size]
         return Page(items=items, total_count=len(self._records), page=page, page_size=page_size)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench import floors, suite
+from bench import floors, graph_execution, suite
 from bench.report import histogram_quantile, latency_chart, markdown_table, png_bytes
 from sandbox.runner import SandboxProcess
 
@@ -201,3 +201,11 @@ def test_s2_floor_executes_s2_shape_without_errors() -> None:
     reading = floors.s2_execution(rounds=8)
     assert reading["ms_per_operation"] > 0
     assert abs(reading["max_rps_one_core"] - 1000 / reading["ms_per_operation"]) <= 1
+
+
+async def test_execution_comparison_runs_the_gateways_schema_to_the_same_result() -> None:
+    # run() stops with SystemExit when either execution errs or the two results differ.
+    report = await graph_execution.run(20, 1)
+    assert report["rounds"] == 1
+    assert report["graphql_core_ms"] > 0
+    assert report["gateway_ms"] > 0
