@@ -438,7 +438,8 @@ def batching(sandbox: SandboxProcess, where: Placement, token: str) -> dict[str,
 def soak(bench: Bench, scenario: Scenario, max_rps: float, duration: float) -> dict[str, Any]:
     """``scenario`` at 70% of ``max_rps`` for ``duration`` s; RSS after the first fifth."""
     connections = 16
-    target = max_rps * SOAK_RATE_FRACTION
+    # At least one request a second: a short run (bench-quick) may see no S2 complete.
+    target = max(max_rps * SOAK_RATE_FRACTION, 1.0)
     interval = connections / target * 1000
     calibration = bench.load(scenario, duration=max(2.0, duration / 60), interval_ms=interval)
     # wrk's delay() comes on top of each response: subtract the latency it observed.
