@@ -59,14 +59,17 @@ class _Details:
 
 @dataclass(frozen=True, slots=True)
 class _Locations:
-    """Locations by id (no batch endpoint: a fan-out)."""
+    """Locations by id: one ``GET /storage/locations/{id}`` for one id; for several, the
+    location list, which the release answers whole and unpaged (a lab has few locations),
+    in one call instead of one per id."""
 
     storage: StorageClient
 
     async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[Record | None]:
-        return await fan_out(
-            ids, lambda i: self.storage.location(call, i), width=_width(self.storage)
-        )
+        if len(ids) == 1:
+            return await fan_out(ids, lambda i: self.storage.location(call, i), width=1)
+        found = {_key(r.get("id")): r for r in await self.storage.locations(call)}
+        return [found.get(i) for i in ids]
 
 
 @dataclass(frozen=True, slots=True)

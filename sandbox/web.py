@@ -188,7 +188,7 @@ class Request:
             raise Rejection(
                 422,
                 "Failed to deserialize the JSON body into the target type: "
-                f"invalid type: {_json_kind(value)}, expected a struct",
+                f"invalid type: {json_kind(value)}, expected a struct",
             )
         return value
 
@@ -209,7 +209,8 @@ class Route:
 # JSON body field validation with axum/serde's 422 wording
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """How serde names a JSON value's kind in its error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -242,7 +243,7 @@ def opt_str(body: dict[str, Any], name: str, *, required: bool = False) -> str |
         return None
     value = body[name]
     if not isinstance(value, str):
-        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a string")
+        raise _unprocessable(f"{name}: invalid type: {json_kind(value)}, expected a string")
     return value
 
 
@@ -289,7 +290,7 @@ def opt_number(body: dict[str, Any], name: str, *, integer: bool = False) -> flo
     value = body[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         kind = "an integer" if integer else "f64"
-        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected {kind}")
+        raise _unprocessable(f"{name}: invalid type: {json_kind(value)}, expected {kind}")
     if integer and not isinstance(value, int):
         raise _unprocessable(f"{name}: invalid type: floating point `{value}`, expected i32")
     return value
@@ -300,7 +301,7 @@ def opt_bool(body: dict[str, Any], name: str) -> bool | None:
         return None
     value = body[name]
     if not isinstance(value, bool):
-        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a boolean")
+        raise _unprocessable(f"{name}: invalid type: {json_kind(value)}, expected a boolean")
     return value
 
 
@@ -309,7 +310,7 @@ def opt_object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
         return None
     value = body[name]
     if not isinstance(value, dict):
-        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a map")
+        raise _unprocessable(f"{name}: invalid type: {json_kind(value)}, expected a map")
     return value
 
 
@@ -318,7 +319,7 @@ def opt_list(body: dict[str, Any], name: str, *, required: bool = False) -> list
         return None
     value = body[name]
     if not isinstance(value, list):
-        raise _unprocessable(f"{name}: invalid type: {_json_kind(value)}, expected a sequence")
+        raise _unprocessable(f"{name}: invalid type: {json_kind(value)}, expected a sequence")
     return value
 
 

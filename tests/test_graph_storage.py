@@ -354,6 +354,23 @@ async def test_sample_storage_is_built_from_the_flat_location_view(
     assert by_route == {LOCATED: 1, DETAIL: 4, LOCATION: 1}
 
 
+async def test_the_locations_of_many_stored_samples_come_from_one_location_list(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    query = "{ samples(first: 200) { edges { node { storage { location { id name } } } } } }"
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        body = await gql(client, query)
+        by_route = control.by_route("storage")
+    assert "errors" not in body, body
+    located = [e["node"]["storage"] for e in body["data"]["samples"]["edges"]]
+    names = {s["location"]["name"] for s in located if s is not None}
+    assert len(names) >= 2
+    # The whole (unpaged) location list once, instead of one read per location.
+    assert by_route["GET /storage/locations"] == 1
+    assert LOCATION not in by_route
+
+
 async def test_assign_and_move_on_the_release(
     sandbox: SandboxProcess, control: SandboxControl
 ) -> None:

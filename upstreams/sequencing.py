@@ -28,6 +28,7 @@ from upstreams.services import (
     chunks,
     fan_out_ids,
     list_of,
+    paged,
     pascal,
     scan,
     seg,
@@ -45,14 +46,7 @@ class SequencingClient(Service):
         """One page of job summaries, newest first (the release has no list filters)."""
         params = {"page": page, "limit": limit}
         payload = await self.client.request(ctx, "GET", "/jobs", params=params)
-        pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
-        items = list_of(payload, "jobs")
-        return Page(
-            items=items,
-            total_count=int(pagination.get("total", len(items))),
-            page=int(pagination.get("page", page)),
-            page_size=int(pagination.get("limit", limit)),
-        )
+        return paged(payload, "jobs", total="total", size="limit", page=page, page_size=limit)
 
     async def scan(self, ctx: CallContext) -> Records:
         """Every job summary, newest first (``UpstreamUnsupported`` past the scan limit)."""

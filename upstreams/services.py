@@ -92,6 +92,22 @@ def list_of(payload: Any, key: str) -> list[Record]:
     return list(payload) if isinstance(payload, list) else []
 
 
+def paged(
+    payload: Any, items_key: str, *, total: str, size: str, page: int, page_size: int
+) -> Page:
+    """A ``Page`` of a list answer whose ``pagination`` names its total ``total`` and its
+    page size ``size`` (each service spells them its own way); the values asked for stand
+    in for what the answer leaves out."""
+    pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
+    items = list_of(payload, items_key)
+    return Page(
+        items=items,
+        total_count=int(pagination.get(total, len(items))),
+        page=int(pagination.get("page", page)),
+        page_size=int(pagination.get(size, page_size)),
+    )
+
+
 def aligned(ids: Sequence[str], found: Mapping[str, Any]) -> list[Any]:
     return [found.get(k) if (k := canonical_id(i)) is not None else None for i in ids]
 

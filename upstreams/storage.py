@@ -17,6 +17,7 @@ from upstreams.services import (
     batched,
     fan_out_ids,
     list_of,
+    paged,
     scan,
     seg,
 )
@@ -48,13 +49,13 @@ class StorageClient(Service):
         ``total_items`` counts every container whatever the filters."""
         params: dict[str, Any] = {**filters, "page": page, "per_page": per_page}
         payload = await self.client.request(ctx, "GET", "/storage/containers", params=params)
-        pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
-        items = list_of(payload, "containers")
-        return Page(
-            items=items,
-            total_count=int(pagination.get("total_items", len(items))),
-            page=int(pagination.get("page", page)),
-            page_size=int(pagination.get("per_page", per_page)),
+        return paged(
+            payload,
+            "containers",
+            total="total_items",
+            size="per_page",
+            page=page,
+            page_size=per_page,
         )
 
     async def all_containers(self, ctx: CallContext) -> Records:

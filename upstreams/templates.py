@@ -24,6 +24,7 @@ from upstreams.services import (
     fan_out,
     fan_out_ids,
     list_of,
+    paged,
     pascal,
     seg,
 )
@@ -41,13 +42,13 @@ class TemplatesClient(Service):
         """The newest active templates (at most ``LIST_LIMIT``) and the count of all of them:
         the release takes no page, size or filter."""
         payload = await self.client.request(ctx, "GET", "/templates")
-        pagination = payload.get("pagination", {}) if isinstance(payload, dict) else {}
-        items = list_of(payload, "templates")
-        return Page(
-            items=items,
-            total_count=int(pagination.get("total_count", len(items))),
-            page=int(pagination.get("page", 1)),
-            page_size=int(pagination.get("page_size", LIST_LIMIT)),
+        return paged(
+            payload,
+            "templates",
+            total="total_count",
+            size="page_size",
+            page=1,
+            page_size=LIST_LIMIT,
         )
 
     async def get(self, ctx: CallContext, template_id: str) -> Record:

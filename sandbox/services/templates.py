@@ -34,6 +34,7 @@ from sandbox.web import (
     Route,
     _drop_connection,
     empty_response,
+    json_kind,
     opt_bool,
     opt_enum,
     opt_number,
@@ -106,30 +107,16 @@ def _opt_strings(body: dict[str, Any], name: str) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise _rejected(f"{name}: invalid type: {_kind(value)}, expected a sequence")
+        raise _rejected(f"{name}: invalid type: {json_kind(value)}, expected a sequence")
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            raise _rejected(f"{name}[{index}]: invalid type: {_kind(item)}, expected a string")
+            raise _rejected(f"{name}[{index}]: invalid type: {json_kind(item)}, expected a string")
     return list(value)
 
 
 def _opt_i32(body: dict[str, Any], name: str) -> int | None:
     value = opt_number(body, name, integer=True)
     return None if value is None else int(value)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f'string "{value}"'
-    if isinstance(value, list):
-        return "sequence"
-    return "map"
 
 
 async def _any_json(req: Request) -> Any:
