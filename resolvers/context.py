@@ -30,9 +30,17 @@ class Caller(Protocol):
 
 class Sessions(Protocol):
     """What the gateway keeps of sessions: a session that ends is revoked here too, so its
-    tokens stop working at the gateway and not only at the auth service."""
+    tokens stop working at the gateway and not only at the auth service; and which session
+    each refresh token belongs to (auth's refresh answer does not name the session it ends).
+    The gateway's security runtime is one."""
 
     async def revoke(self, session_id: str, expires_at: float) -> None: ...
+
+    async def link_refresh(
+        self, refresh_token: str, session_id: str, expires_at: float
+    ) -> None: ...
+
+    async def refresh_session(self, refresh_token: str) -> tuple[str, float] | None: ...
 
     def principal_of_token(self, token: str) -> Caller | None: ...
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, GraphError, Unauthenticated
@@ -33,18 +33,6 @@ Record = dict[str, Any]
 
 # The one answer to a failed login, whatever auth's reason.
 LOGIN_FAILED = "Invalid email or password"
-
-
-@runtime_checkable
-class RefreshLinks(Protocol):
-    """Sessions that also know which session each refresh token belongs to (the gateway's
-    security runtime is one)."""
-
-    async def link_refresh(
-        self, refresh_token: str, session_id: str, expires_at: float
-    ) -> None: ...
-
-    async def refresh_session(self, refresh_token: str) -> tuple[str, float] | None: ...
 
 
 def _as_unauthenticated(exc: UpstreamStatusError) -> GraphError | UpstreamStatusError:
@@ -124,7 +112,7 @@ def _expiry(record: Record) -> float:
 async def _link(ctx: Context, record: Record) -> None:
     """Remember which session the new refresh token belongs to."""
     token = record.get("refresh_token")
-    if isinstance(ctx.sessions, RefreshLinks) and isinstance(token, str) and token:
+    if ctx.sessions is not None and isinstance(token, str) and token:
         await ctx.sessions.link_refresh(token, str(record["session_id"]), _expiry(record))
 
 
@@ -143,15 +131,15 @@ async def refresh(ctx: Context, refresh_token: str) -> Record:
     token = refresh_token.strip()
     if not token:
         raise BadUserInput("`refreshToken` must not be empty")
-    links = ctx.sessions if isinstance(ctx.sessions, RefreshLinks) else None
-    old = None if links is None else await links.refresh_session(token)
+    sessions = ctx.sessions
+    old = None if sessions is None else await sessions.refresh_session(token)
     try:
         record: Record = await ctx.upstreams.auth.refresh(ctx.call, token)
     except UpstreamStatusError as exc:
         raise _as_unauthenticated(exc) from None
-    if ctx.sessions is not None:
+    if sessions is not None:
         if old is not None:
-            await ctx.sessions.revoke(*old)
+            await sessions.revoke(*old)
         caller, bearer = ctx.principal, _bearer(ctx.call.authorization)
         if (
             caller is not None
@@ -159,7 +147,7 @@ async def refresh(ctx: Context, refresh_token: str) -> Record:
             and old is None
             and await _session_ended(ctx, bearer)
         ):
-            await ctx.sessions.revoke(caller.session_id, caller.expires_at)
+            await sessions.revoke(caller.session_id, caller.expires_at)
     await _link(ctx, record)
     return record
 
