@@ -247,6 +247,13 @@ def opt_str(body: dict[str, Any], name: str, *, required: bool = False) -> str |
     return value
 
 
+def req_number(body: dict[str, Any], name: str, *, integer: bool = False) -> float | int:
+    value = opt_number(body, name, integer=integer, required=True)
+    if value is None:
+        raise _unprocessable(f"missing field `{name}`")
+    return value
+
+
 def req_str(body: dict[str, Any], name: str) -> str:
     value = opt_str(body, name, required=True)
     if value is None:
@@ -284,8 +291,10 @@ def opt_enum(
     return value
 
 
-def opt_number(body: dict[str, Any], name: str, *, integer: bool = False) -> float | int | None:
-    if _missing(body, name, False):
+def opt_number(
+    body: dict[str, Any], name: str, *, integer: bool = False, required: bool = False
+) -> float | int | None:
+    if _missing(body, name, required):
         return None
     value = body[name]
     if isinstance(value, bool) or not isinstance(value, int | float):

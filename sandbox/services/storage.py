@@ -32,6 +32,7 @@ from sandbox.web import (
     opt_uuid,
     parse_uuid,
     query_list,
+    req_number,
     req_str,
     req_uuid,
 )
@@ -189,13 +190,7 @@ class StorageService:
         description = opt_str(body, "description")
         location_type = req_str(body, "location_type")
         zone = req_str(body, "temperature_zone")
-        max_capacity = opt_number(body, "max_capacity", integer=True)
-        if max_capacity is None:
-            raise Rejection(
-                422,
-                "Failed to deserialize the JSON body into the target type: "
-                "missing field `max_capacity`",
-            )
+        max_capacity = req_number(body, "max_capacity", integer=True)
         problems = []
         if not 1 <= len(name) <= 255:
             problems.append("name")
@@ -318,13 +313,7 @@ class StorageService:
         body = await req.json()
         name = req_str(body, "name")
         kind = req_str(body, "container_type")
-        capacity = opt_number(body, "capacity", integer=True)
-        if capacity is None:
-            raise Rejection(
-                422,
-                "Failed to deserialize the JSON body into the target type: "
-                "missing field `capacity`",
-            )
+        capacity = req_number(body, "capacity", integer=True)
         parent_id = opt_uuid(body, "parent_container_id")
         location_id = opt_uuid(body, "location_id")
         barcode = opt_str(body, "barcode")
