@@ -45,6 +45,7 @@ from upstreams.config import (
     DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_HALF_OPEN_MAX_CALLS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_SCAN_ITEMS,
     DEFAULT_MIN_CALLS,
     DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -117,6 +118,7 @@ class Settings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     default_page_size: int = DEFAULT_PAGE_SIZE
     max_page_size: int = DEFAULT_MAX_PAGE_SIZE
+    max_scan_items: int = DEFAULT_MAX_SCAN_ITEMS
     cache_size: int = DEFAULT_CACHE_SIZE
     # Operations: processes, shutdown, metrics, readiness and tracing.
     workers: int = DEFAULT_WORKERS
@@ -146,6 +148,7 @@ class Settings:
                 retry=self.retry,
                 bulkhead=self.bulkhead,
                 batch=name in self.batch_services,
+                max_scan_items=self.max_scan_items,
             )
             for name in SERVICES
         }
@@ -204,6 +207,7 @@ class Settings:
             request_timeout=r.seconds("REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
             default_page_size=r.integer("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE),
             max_page_size=r.integer("MAX_PAGE_SIZE", DEFAULT_MAX_PAGE_SIZE),
+            max_scan_items=r.integer("MAX_SCAN_ITEMS", DEFAULT_MAX_SCAN_ITEMS),
             cache_size=r.integer("CACHE_SIZE", DEFAULT_CACHE_SIZE),
             workers=r.integer("WORKERS", DEFAULT_WORKERS, maximum=64),
             shutdown_timeout=r.integer("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),

@@ -67,7 +67,7 @@ __all__ = [
 MASKED_MESSAGE = "Internal server error"
 
 
-def _upstream_extensions(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:
+def upstream_outcome(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:
     """(code, message, extensions) for an upstream failure."""
     ext: dict[str, Any] = {"service": exc.service}
     if isinstance(exc, UpstreamTimeout):
@@ -118,7 +118,7 @@ def classify(error: GraphQLError) -> GraphQLError:
     if isinstance(original, GraphError):
         code, message, ext = original.code, original.message, dict(original.extensions)
     elif isinstance(original, UpstreamError):
-        code, message, ext = _upstream_extensions(original)
+        code, message, ext = upstream_outcome(original)
     elif isinstance(original, GraphQLError):
         return classify(original)
     else:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from graph.pagination import Edge, PageInfo, encode_cursor, window
+from graph.pagination import After, Before, Edge, First, Last, PageInfo, connection_args
 from graph.permissions import requires
 from graph.values import member
 from resolvers import notifications as notification_resolvers
@@ -128,8 +128,11 @@ class Notification:
 
 @strawberry.type(description="A page of notifications, newest first, with cursors to move on.")
 class NotificationConnection:
-    edges: list[Edge[Notification]]
-    page_info: PageInfo
+    edges: list[Edge[Notification]] = strawberry.field(
+        description="The page's items with their cursors."
+    )
+    nodes: list[Notification] = strawberry.field(description="The page's items, without cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
     _total: strawberry.Private[int | None]
 
     @strawberry.field(
@@ -176,23 +179,29 @@ class Query:
         description="Notifications, newest first, as a cursor connection.",
     )
     async def notifications(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> NotificationConnection | None:
         ctx = info.context
-        maximum = notification_resolvers.max_first(ctx)
-        win = window(first, after, default=min(ctx.default_page_size, maximum), maximum=maximum)
-        records, has_next, total = await notification_resolvers.notifications_page(ctx, win)
-        edges = [
-            Edge(cursor=encode_cursor(win.offset + i), node=Notification.from_record(r))
-            for i, r in enumerate(records)
-        ]
-        page_info = PageInfo(
-            has_next_page=has_next,
-            has_previous_page=win.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        request = connection_args(
+            ctx, first, after, last, before, maximum=notification_resolvers.max_first(ctx)
         )
-        return NotificationConnection(edges=edges, page_info=page_info, _total=total)
+        page = await notification_resolvers.notifications_page(ctx, request)
+        nodes = [Notification.from_record(r) for r in page.items]
+        edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
+        page_info = PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
+        return NotificationConnection(
+            edges=edges, nodes=nodes, page_info=page_info, _total=page.total
+        )
 
 
 @strawberry.type

@@ -1,54 +1,142 @@
-"""Cursor connections (the Relay shape): edges, node, pageInfo, totalCount."""
+"""Cursor connections (Relay's spec): edges, nodes, pageInfo, totalCount.
+
+A connection field takes ``first``/``after`` (forward) or ``last``/``before`` (backward);
+its cursors name their items (``resolvers.pagination``). ``PageArgs`` reads the four
+arguments with the request's page sizes; ``Connection.build`` turns a ``Slice`` of records
+into the connection.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from resolvers.pagination import Window, decode_cursor, encode_cursor, window
+from resolvers.pagination import (
+    PAGE_SIZE_RULE,
+    PageRequest,
+    Slice,
+    page_request,
+    paginate,
+    paginate_list,
+    whole,
+)
 
-__all__ = ["Connection", "Edge", "PageInfo", "Window", "decode_cursor", "encode_cursor", "window"]
+__all__ = [
+    "PAGE_SIZE_RULE",
+    "After",
+    "Before",
+    "Connection",
+    "Edge",
+    "First",
+    "Last",
+    "PageInfo",
+    "PageRequest",
+    "Slice",
+    "connection_args",
+    "page_request",
+    "paginate",
+    "whole",
+]
 
 T = TypeVar("T")
 
 
-@strawberry.type(description="Pagination state of a connection.")
+@strawberry.type(description="Where a page sits in its list (Relay's PageInfo).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="True when items follow this page (under the same filter and order)."
+    )
+    has_previous_page: bool = strawberry.field(description="True when items come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first item; null for an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last item; null for an empty page."
+    )
 
 
 @strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(
+        description="Names this item: pass it as `after` (or `before`) to page from here, "
+        "even when items were added or removed before it meanwhile."
+    )
+    node: T = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list, with cursors to move on.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    total_count: int
+    edges: list[Edge[T]] = strawberry.field(description="The page's items with their cursors.")
+    nodes: list[T] = strawberry.field(description="The page's items, without cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    total_count: int = strawberry.field(
+        description="How many items the whole list holds (under the same filter)."
+    )
 
     @classmethod
-    def build(cls, nodes: Sequence[T], win: Window, total_count: int) -> Connection[T]:
-        edges = [Edge(cursor=encode_cursor(win.offset + i), node=n) for i, n in enumerate(nodes)]
+    def build(cls, page: Slice[Any], convert: Callable[[Any], T]) -> Connection[T]:
+        """The connection of ``page``, each record turned into its node by ``convert``."""
+        if page.total is None:
+            raise TypeError("a Connection needs the list's total; count it or use its own type")
+        nodes = [convert(item) for item in page.items]
+        edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
         return cls(
             edges=edges,
+            nodes=nodes,
             page_info=PageInfo(
-                has_next_page=win.offset + len(nodes) < total_count,
-                has_previous_page=win.offset > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
             ),
-            total_count=total_count,
+            total_count=page.total,
         )
 
     @classmethod
-    def from_list(cls, items: Sequence[T], win: Window) -> Connection[T]:
+    async def from_list(
+        cls, items: Sequence[Any], request: PageRequest, convert: Callable[[Any], T]
+    ) -> Connection[T]:
         """A connection over a list held whole (an upstream that does not page)."""
-        return cls.build(items[win.offset : win.offset + win.first], win, len(items))
+        return cls.build(await paginate_list(request, items), convert)
+
+
+def connection_args(
+    ctx: Any,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    *,
+    maximum: int | None = None,
+) -> PageRequest:
+    """The connection arguments with the request's page sizes (``maximum`` lowers the
+    largest page where the upstream serves less)."""
+    most = ctx.max_page_size if maximum is None else min(maximum, ctx.max_page_size)
+    return page_request(
+        first, after, last, before, default=min(ctx.default_page_size, most), maximum=most
+    )
+
+
+# The four connection arguments, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page forward: this many items after `after`. " + PAGE_SIZE_RULE
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="The cursor of the item the page starts after."),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page backward: this many items before `before` (or the list's end)."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="The cursor of the item the page ends before."),
+]

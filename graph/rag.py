@@ -15,7 +15,7 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.pagination import Connection, window
+from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.permissions import requires
 from resolvers import rag as rag_resolvers
 from resolvers.context import Context
@@ -158,14 +158,17 @@ class Query:
         description="Processed submission documents, newest first.",
     )
     async def rag_submissions(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> RagSubmissionConnection | None:
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        request = connection_args(ctx, first, after, last, before)
         records = await rag_resolvers.submissions(ctx)
-        return RagSubmissionConnection.from_list(
-            [RagSubmission.from_record(r) for r in records], win
-        )
+        return await RagSubmissionConnection.from_list(records, request, RagSubmission.from_record)
 
 
 @strawberry.type

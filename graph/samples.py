@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from graph.enums import SampleStatus
 from graph.errors import BadUserInput, parse_id
-from graph.pagination import Connection, window
+from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.permissions import requires
 from graph.sequencing import SequencingJob
 from graph.storage import SampleStorage
@@ -167,13 +167,15 @@ class Query:
         self,
         info: Info[Context, None],
         filter: SampleFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> SampleConnection | None:
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
-        items, total = await sample_resolvers.samples_page(ctx, win, _filters(filter))
-        return SampleConnection.build([Sample.from_record(r) for r in items], win, total)
+        request = connection_args(ctx, first, after, last, before)
+        page = await sample_resolvers.samples_page(ctx, request, _filters(filter))
+        return SampleConnection.build(page, Sample.from_record)
 
 
 @strawberry.input(description="A new sample. Without a barcode the samples service makes one.")

@@ -15,22 +15,41 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 
-from graph import notifications, rag, samples, sequencing, status, storage, templates, users
+from graph import (
+    nodes,
+    notifications,
+    rag,
+    samples,
+    sequencing,
+    status,
+    storage,
+    templates,
+    users,
+)
 from graph.errors import ErrorCodes
 from graph.execution import GatewayExecutor
+from graph.scalars import SCALAR_OVERRIDES
 from security.config import OperationLimits
 from security.operation import OperationGuard, Spend
 
 # Each domain module may define a root ``Query`` and a ``Mutation`` type; the graph's roots
 # are their union, in this order.
-DOMAINS = (samples, templates, storage, sequencing, users, rag, notifications, status)
+DOMAINS = (samples, templates, storage, sequencing, users, rag, notifications, status, nodes)
 QUERIES: tuple[type, ...] = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
 MUTATIONS: tuple[type, ...] = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))
 
-Query = merge_types("Query", QUERIES)
-Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
+Query = strawberry.type(
+    type("Query", QUERIES, {}),
+    description="What a client can read: each root field is nullable, so that one failing "
+    "service nulls its own fields only, with an error that names it.",
+)
+Mutation = strawberry.type(
+    type("Mutation", MUTATIONS, {}),
+    description="What a client can change: `name(input: NameInput!): NamePayload`. A payload "
+    "holds what changed and `userErrors`, the problems the caller can fix; failures of "
+    "transport, authorisation or an upstream are top-level errors.",
+)
 
 
 def create_schema(
@@ -67,5 +86,6 @@ def create_schema(
             auto_camel_case=True, batching_config={"max_operations": limits.max_batch}
         ),
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=GatewayExecutor,
     )

@@ -14,7 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.pagination import Connection, window
+from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.permissions import requires
 from graph.values import member
 from resolvers import sequencing as sequencing_resolvers
@@ -238,21 +238,24 @@ class SequencingJob:
 
     @strawberry.field(description="The samples on the job's sample sheet, in sheet order.")
     async def samples(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[LazySample] | None:
         from graph.samples import Sample
 
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        request = connection_args(ctx, first, after, last, before)
         sheet_id = await self._id_of(info, "sample_sheet_id")
         sheet = None
         if sheet_id is not None:
             sheet = await sequencing_resolvers.sample_sheet(ctx, str(sheet_id))
         ids = list(dict.fromkeys(str(e["sample_id"]) for e in (sheet or {}).get("entries", [])))
-        records = await storage_resolvers.samples_by_id(
-            ctx, ids[win.offset : win.offset + win.first]
-        )
-        return Connection.build([Sample.from_record(r) for r in records], win, len(ids))
+        page = await storage_resolvers.samples_of_ids(ctx, ids, request)
+        return Connection.build(page, Sample.from_record)
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> SequencingJob:
@@ -334,16 +337,17 @@ class Query:
         self,
         info: Info[Context, None],
         filter: SequencingJobFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> SequencingJobConnection | None:
         ctx = info.context
-        maximum = min(ctx.max_page_size, sequencing_resolvers.MAX_JOBS_PER_PAGE)
-        win = window(first, after, default=min(ctx.default_page_size, maximum), maximum=maximum)
-        items, total = await sequencing_resolvers.jobs_page(ctx, win, _filters(filter))
-        return SequencingJobConnection.build(
-            [SequencingJob.from_record(r) for r in items], win, total
+        request = connection_args(
+            ctx, first, after, last, before, maximum=sequencing_resolvers.MAX_JOBS_PER_PAGE
         )
+        page = await sequencing_resolvers.jobs_page(ctx, request, _filters(filter))
+        return SequencingJobConnection.build(page, SequencingJob.from_record)
 
     @strawberry.field(
         permission_classes=[requires(rbac.READ_LIMS)],

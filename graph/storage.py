@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.pagination import Connection, window
+from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.permissions import requires
 from graph.values import member
 from resolvers import storage as storage_resolvers
@@ -54,10 +54,6 @@ class CapacityLevel(Enum):
     NORMAL = "normal"
     WARNING = "warning"
     CRITICAL = "critical"
-
-
-def _page(ctx: Context, first: int | None, after: str | None) -> Any:
-    return window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
 
 
 @strawberry.type(description="Capacity of a location or container, in sample positions.")
@@ -121,16 +117,20 @@ class StorageLocation:
         self,
         info: Info[Context, None],
         container_type: ContainerType | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> StorageContainerConnection | None:
         ctx = info.context
-        win = _page(ctx, first, after)
+        request = connection_args(ctx, first, after, last, before)
         records = await storage_resolvers.location_containers(
             ctx, str(self.id), container_type.value if container_type else None
         )
-        nodes = [StorageContainer.from_record(r, str(self.id)) for r in records]
-        return StorageContainerConnection.from_list(nodes, win)
+        location_id = str(self.id)
+        return await StorageContainerConnection.from_list(
+            records, request, lambda r: StorageContainer.from_record(r, location_id)
+        )
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> StorageLocation:
@@ -198,17 +198,20 @@ class StorageContainer:
         self,
         info: Info[Context, None],
         container_type: ContainerType | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> StorageContainerConnection | None:
         ctx = info.context
-        win = _page(ctx, first, after)
+        request = connection_args(ctx, first, after, last, before)
         records = await storage_resolvers.children(ctx, str(self.id))
         if container_type is not None:
             records = [r for r in records if r.get("container_type") == container_type.value]
         location_id = self.record.get("location_id") or self.known_location_id
-        nodes = [StorageContainer.from_record(r, location_id) for r in records]
-        return StorageContainerConnection.from_list(nodes, win)
+        return await StorageContainerConnection.from_list(
+            records, request, lambda r: StorageContainer.from_record(r, location_id)
+        )
 
     @strawberry.field(description="The location that holds this container's tree.")
     async def location(self, info: Info[Context, None]) -> StorageLocation | None:
@@ -220,17 +223,20 @@ class StorageContainer:
 
     @strawberry.field(description="The samples in this container or anywhere beneath it.")
     async def samples(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[LazySample] | None:
         from graph.samples import Sample
 
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        request = connection_args(ctx, first, after, last, before)
         ids = await storage_resolvers.container_sample_ids(ctx, self.record)
-        records = await storage_resolvers.samples_by_id(
-            ctx, ids[win.offset : win.offset + win.first]
-        )
-        return Connection.build([Sample.from_record(r) for r in records], win, len(ids))
+        page = await storage_resolvers.samples_of_ids(ctx, ids, request)
+        return Connection.build(page, Sample.from_record)
 
     @classmethod
     def from_record(
@@ -377,13 +383,18 @@ class Query:
         description="Every storage location, by name.",
     )
     async def storage_locations(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> StorageLocationConnection | None:
         ctx = info.context
-        win = _page(ctx, first, after)
+        request = connection_args(ctx, first, after, last, before)
         records = await storage_resolvers.locations(ctx)
-        return StorageLocationConnection.from_list(
-            [StorageLocation.from_record(r) for r in records], win
+        return await StorageLocationConnection.from_list(
+            records, request, StorageLocation.from_record
         )
 
     @strawberry.field(

@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graph.enums import TemplateFieldType, TemplateStatus
-from graph.pagination import Connection, window
+from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.permissions import requires
 from graph.values import member
 from resolvers import templates as template_resolvers
@@ -128,14 +128,19 @@ class Template:
         permission_classes=[requires(rbac.READ_LIMS)],
     )
     async def samples(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[LazySample] | None:
         from graph.samples import Sample, SampleConnection
 
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
-        items, total = await template_resolvers.template_samples_page(ctx, str(self.id), win)
-        return SampleConnection.build([Sample.from_record(r) for r in items], win, total)
+        request = connection_args(ctx, first, after, last, before)
+        page = await template_resolvers.template_samples_page(ctx, str(self.id), request)
+        return SampleConnection.build(page, Sample.from_record)
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> Template:
@@ -255,13 +260,15 @@ class Query:
         self,
         info: Info[Context, None],
         filter: TemplateFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> TemplateConnection | None:
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
-        items, total = await template_resolvers.templates_page(ctx, win, _filters(filter))
-        return TemplateConnection.build([Template.from_record(r) for r in items], win, total)
+        request = connection_args(ctx, first, after, last, before)
+        page = await template_resolvers.templates_page(ctx, request, _filters(filter))
+        return TemplateConnection.build(page, Template.from_record)
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph.errors import parse_id
-from graph.pagination import Connection, window
+from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.permissions import requires
 from graph.values import member
 from resolvers import users as user_resolvers
@@ -81,6 +81,45 @@ class User:
 
 
 UserConnection = Connection[User]
+
+
+@strawberry.type(
+    description="Someone the lab's records name (a creator, an assignee, a sender): the "
+    "small profile every lab role may read. Administrators reach the full `User` through "
+    "`user`."
+)
+class Person:
+    id: strawberry.ID = strawberry.field(description="The person's user id (a UUID).")
+    full_name: str | None = strawberry.field(
+        description="First and last name, or the email; null when the gateway cannot read "
+        "the directory for this caller."
+    )
+    role: Role | None = strawberry.field(
+        description="The person's role; null when the gateway cannot read the directory for "
+        "this caller."
+    )
+
+    @strawberry.field(
+        description="The person's full user record (administrators).",
+        permission_classes=[requires(rbac.ADMINISTER)],
+    )
+    async def user(self, info: Info[Context, None]) -> User | None:
+        record = await user_resolvers.user_by_id(info.context, str(self.id))
+        return None if record is None else User.from_record(record)
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> Person:
+        user = User.from_record(r)
+        return cls(id=user.id, full_name=user.full_name, role=user.role)
+
+
+async def person(info: Info[Context, None], user_id: str | None) -> Person | None:
+    """The person with this user id, for any lab role; None for no id, or an id the
+    directory does not know."""
+    if user_id is None:
+        return None
+    record = await user_resolvers.person(info.context, str(user_id))
+    return None if record is None else Person.from_record(record)
 
 
 @strawberry.type(description="A new session: its tokens and the user it belongs to.")
@@ -154,12 +193,17 @@ class Query:
         description="Every user (administrators), as a cursor connection.",
     )
     async def users(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> UserConnection | None:
         ctx = info.context
-        win = window(first, after, default=ctx.default_page_size, maximum=ctx.max_page_size)
+        request = connection_args(ctx, first, after, last, before)
         records = await user_resolvers.users(ctx)
-        return UserConnection.from_list([User.from_record(r) for r in records], win)
+        return await UserConnection.from_list(records, request, User.from_record)
 
 
 @strawberry.type

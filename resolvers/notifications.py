@@ -18,7 +18,7 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.pagination import Window
+from resolvers.pagination import PageRequest, Slice, paginate
 from upstreams.errors import UpstreamNotFound, UpstreamUnsupported
 
 Record = dict[str, Any]
@@ -32,14 +32,19 @@ def max_first(ctx: Context) -> int:
     return min(ctx.max_page_size, MAX_LIMIT - 1)
 
 
-async def notifications_page(ctx: Context, win: Window) -> tuple[list[Record], bool, int | None]:
-    """The window's notifications, whether more follow, and the total when it is known."""
-    records = await ctx.upstreams.notifications.list(
-        ctx.call, limit=win.first + 1, offset=win.offset
-    )
-    has_next = len(records) > win.first
-    total = None if has_next or (win.offset and not records) else win.offset + len(records)
-    return records[: win.first], has_next, total
+async def notifications_page(ctx: Context, request: PageRequest) -> Slice[Record]:
+    """The page of notifications ``request`` asks for; its total only when it is known
+    for free (the list ended within the calls made)."""
+
+    async def read(start: int, end: int) -> tuple[list[Record], int | None]:
+        if start == end:
+            return [], await count(ctx)
+        records = await ctx.upstreams.notifications.list(
+            ctx.call, limit=min(end - start, MAX_LIMIT), offset=start
+        )
+        return records, None
+
+    return await paginate(request, read)
 
 
 async def count(ctx: Context) -> int:

@@ -9,7 +9,14 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, BadUserInput, NotFound, parse_id
-from resolvers.pagination import Window, plan_pages, slice_pages
+from resolvers.pagination import (
+    PageRequest,
+    Slice,
+    paginate,
+    paginate_list,
+    plan_range,
+    slice_range,
+)
 from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnsupported
 from upstreams.normalize import canonical
 from upstreams.samples import MAX_BATCH, MAX_PAGE_SIZE
@@ -32,30 +39,29 @@ async def sample(ctx: Context, *, id: str | None, barcode: str | None) -> Record
 
 
 async def samples_page(
-    ctx: Context, win: Window, filters: dict[str, Any]
-) -> tuple[list[Record], int]:
-    """The window's samples and the total count.
+    ctx: Context, request: PageRequest, filters: dict[str, Any]
+) -> Slice[Record]:
+    """The page of samples ``request`` asks for.
 
-    Unfiltered, the upstream pages (as few pages as cover the window). Filtered, the release
-    cannot answer at all (any filter is a 500), so every sample is read and the gateway
-    filters and pages.
+    Unfiltered, the upstream pages (as few pages as cover the range, one in the common
+    case). Filtered, the release cannot answer at all (any filter is a 500), so every
+    sample is read and the gateway filters and pages.
     """
     samples = ctx.upstreams.samples
     if filters:
-        matching = await samples.matching(ctx.call, **filters)
-        items = matching[win.offset : win.offset + win.first]
-        ctx.loaders.prime(samples.get_many, items)
-        return items, len(matching)
-    plan = plan_pages(win, max_page_size=min(ctx.max_page_size, MAX_PAGE_SIZE))
-    if not plan:
-        # first: 0 still answers totalCount; one smallest page tells it.
-        return [], (await samples.page(ctx.call, page=1, page_size=1)).total_count
-    pages = await asyncio.gather(
-        *(samples.page(ctx.call, page=number, page_size=size) for number, size in plan)
-    )
-    items = slice_pages(win, [p.items for p in pages], page_size=plan[0][1])
-    ctx.loaders.prime(samples.get_many, items)
-    return items, pages[0].total_count
+        page = await paginate_list(request, await samples.matching(ctx.call, **filters))
+    else:
+
+        async def read(start: int, end: int) -> tuple[list[Record], int]:
+            plan = plan_range(start, end, max_page_size=MAX_PAGE_SIZE)
+            pages = await asyncio.gather(
+                *(samples.page(ctx.call, page=number, page_size=size) for number, size in plan)
+            )
+            return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
+
+        page = await paginate(request, read)
+    ctx.loaders.prime(samples.get_many, page.items)
+    return page
 
 
 # The samples service's workflow (UPSTREAMS.md), in canonical status names. The service is

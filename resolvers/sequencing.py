@@ -24,7 +24,14 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import Forbidden, NotFound, Unauthenticated, parse_id
-from resolvers.pagination import Window, plan_pages, slice_pages
+from resolvers.pagination import (
+    PageRequest,
+    Slice,
+    paginate,
+    paginate_list,
+    plan_range,
+    slice_range,
+)
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamUnsupported
 from upstreams.sequencing import MAX_JOBS_PER_PAGE, SequencingClient
@@ -165,25 +172,24 @@ def _matches(record: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
 
 
 async def jobs_page(
-    ctx: Context, win: Window, filters: Mapping[str, Any]
-) -> tuple[list[Record], int]:
-    """The window's jobs (summaries), newest first, and the total.
+    ctx: Context, request: PageRequest, filters: Mapping[str, Any]
+) -> Slice[Record]:
+    """The page of jobs (summaries), newest first, ``request`` asks for.
 
     The release ignores the list's filters: with any, every page is read and the gateway
-    filters and pages; without, the window is paged at the upstream.
+    filters and pages; without, the range is paged at the upstream.
     """
     sequencing = ctx.upstreams.sequencing
     if filters:
         matching = [r for r in await sequencing.scan(ctx.call) if _matches(r, filters)]
-        return matching[win.offset : win.offset + win.first], len(matching)
-    plan = plan_pages(win, max_page_size=MAX_JOBS_PER_PAGE)
-    if not plan:
-        # first: 0 still answers totalCount; one smallest page tells it.
-        page = await sequencing.list(ctx.call, page=1, limit=1)
-        return [], page.total_count
-    pages = [await sequencing.list(ctx.call, page=number, limit=size) for number, size in plan]
-    items = slice_pages(win, [p.items for p in pages], page_size=plan[0][1])
-    return items, pages[0].total_count
+        return await paginate_list(request, matching)
+
+    async def read(start: int, end: int) -> tuple[list[Record], int]:
+        plan = plan_range(start, end, max_page_size=MAX_JOBS_PER_PAGE)
+        pages = [await sequencing.list(ctx.call, page=number, limit=size) for number, size in plan]
+        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
+
+    return await paginate(request, read)
 
 
 async def jobs_for_sample(ctx: Context, sample_id: str) -> list[Record]:

@@ -31,6 +31,7 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, NotFound, parse_id
+from resolvers.pagination import PageRequest, Slice, paginate_list
 from upstreams.config import CallContext
 from upstreams.services import fan_out
 from upstreams.storage import StorageClient
@@ -263,6 +264,22 @@ async def samples_by_id(ctx: Context, ids: Sequence[str]) -> list[Record]:
         return []
     records = await ctx.loaders.of(ctx.upstreams.samples.get_many).load_many([str(i) for i in ids])
     return [r for r in records if r is not None]
+
+
+async def samples_of_ids(ctx: Context, ids: Sequence[str], request: PageRequest) -> Slice[Record]:
+    """The page of the samples with these ids (in this order) ``request`` asks for; the
+    cursors name the ids, and ids the samples service does not know are left out."""
+    page = await paginate_list(request, list(ids), key=str)
+    records = await ctx.loaders.of(ctx.upstreams.samples.get_many).load_many(page.items)
+    kept = [(c, r) for c, r in zip(page.cursors, records, strict=True) if r is not None]
+    return Slice(
+        items=[r for _, r in kept],
+        cursors=[c for c, _ in kept],
+        total=page.total,
+        has_previous=page.has_previous,
+        has_next=page.has_next,
+        start=page.start,
+    )
 
 
 def _uuid_or_none(value: str | None) -> str | None:

@@ -42,7 +42,7 @@ from resolvers.errors import (
     NotFound,
     parse_id,
 )
-from resolvers.pagination import Window
+from resolvers.pagination import PageRequest, Slice, paginate, paginate_list
 from upstreams.config import CallContext
 from upstreams.errors import (
     UpstreamError,
@@ -130,12 +130,11 @@ async def template_samples(ctx: Context, template_id: str) -> list[Record]:
 
 
 async def template_samples_page(
-    ctx: Context, template_id: str, win: Window
-) -> tuple[list[Record], int]:
-    records = await template_samples(ctx, template_id)
-    items = records[win.offset : win.offset + win.first]
-    ctx.loaders.prime(ctx.upstreams.samples.get_many, items)
-    return items, len(records)
+    ctx: Context, template_id: str, request: PageRequest
+) -> Slice[Record]:
+    page = await paginate_list(request, await template_samples(ctx, template_id))
+    ctx.loaders.prime(ctx.upstreams.samples.get_many, page.items)
+    return page
 
 
 def caller_metadata(metadata: Any) -> Any:
@@ -153,27 +152,31 @@ def _list_limit_error(held: int, returned: int, what: str) -> UpstreamUnsupporte
 
 
 async def templates_page(
-    ctx: Context, win: Window, filters: Mapping[str, Any]
-) -> tuple[list[Record], int]:
-    """The window's templates and the total count, paged and filtered by the gateway over
+    ctx: Context, request: PageRequest, filters: Mapping[str, Any]
+) -> Slice[Record]:
+    """The page of templates ``request`` asks for, paged and filtered by the gateway over
     the one list the release returns (see the module docstring)."""
-    page = await ctx.upstreams.templates.list(ctx.call)
-    items = page.items
-    complete = page.total_count <= len(items)
+    listed = await ctx.upstreams.templates.list(ctx.call)
+    items = listed.items
+    complete = listed.total_count <= len(items)
     if filters:
         if not complete:
             raise _list_limit_error(
-                page.total_count, len(items), "a filter cannot be applied to all of them"
+                listed.total_count, len(items), "a filter cannot be applied to all of them"
             )
         items = [r for r in items if _matches(r, filters)]
         total = len(items)
     else:
-        total = page.total_count
-        if not complete and min(win.offset + win.first, total) > len(items):
+        total = listed.total_count
+
+    async def read(start: int, end: int) -> tuple[list[Record], int]:
+        if min(end, total) > len(items):
             raise _list_limit_error(total, len(items), "the templates past those cannot be listed")
-    window = items[win.offset : win.offset + win.first]
-    ctx.loaders.prime(ctx.upstreams.templates.get_many, window)
-    return window, total
+        return items[start:end], total
+
+    page = await paginate(request, read, total=total)
+    ctx.loaders.prime(ctx.upstreams.templates.get_many, page.items)
+    return page
 
 
 def _matches(record: Record, filters: Mapping[str, Any]) -> bool:

@@ -58,6 +58,14 @@ async def user_by_id(ctx: Context, user_id: str) -> Record | None:
     return record
 
 
+async def person(ctx: Context, user_id: str) -> Record | None:
+    """The user record behind a person's profile; None when unknown or not a UUID.
+
+    Read with the caller's own token: auth lets only administrators read other users.
+    """
+    return await user_by_id(ctx, user_id)
+
+
 async def users(ctx: Context) -> list[Record]:
     """Every user auth lists (administrators only; auth answers at most 100)."""
     records = await ctx.upstreams.auth.list_users(ctx.call)

@@ -6,7 +6,8 @@
     cost         every object field costs 1 plus its children; a field with a ``first``
                  argument (a connection or page), or returning a list, multiplies its
                  children by ``first``, or by the default page size when not given one.
-                 Relay ``edges`` are already counted by their connection's ``first``.
+                 Relay ``edges`` and ``nodes`` are already counted by their connection's
+                 ``first`` (or ``last``).
 
 ``OperationGuard`` (a schema extension) checks them after validation, with the request's
 variables, and reports a violation as an error with a code before anything executes; then
@@ -80,8 +81,9 @@ class _Walker:
         self.max_depth = 0
 
     def _first(self, node: FieldNode) -> int | None:
+        """The page size a connection field asks for: its ``first`` or ``last``."""
         for arg in node.arguments or ():
-            if arg.name.value != "first":
+            if arg.name.value not in ("first", "last"):
                 continue
             value = arg.value
             given: Any = None
@@ -124,7 +126,7 @@ class _Walker:
             child_type, is_list = _unwrap(definition.type) if definition else (None, False)
             children = self.cost(node.selection_set, child_type, depth + 1)
             first = self._first(node)
-            if node.name.value == "edges":
+            if node.name.value in _PAGE_ITEMS and _is_connection(parent):
                 multiplier = 1
             elif first is not None:
                 multiplier = first
@@ -134,6 +136,14 @@ class _Walker:
                 multiplier = 1
             total += multiplier * (1 + children)
         return total
+
+
+# A connection's fields that list its page: counted once by the connection's page size.
+_PAGE_ITEMS = frozenset({"edges", "nodes"})
+
+
+def _is_connection(parent: Any) -> bool:
+    return getattr(parent, "name", "").endswith("Connection")
 
 
 def measure(

@@ -17,8 +17,13 @@ from tests.conftest import (
     sandbox_settings,
 )
 
-# A cursor past the samples other tests create (newest first), into the seeded ones.
-IN_THE_SEED = encode_cursor(999)
+
+def in_the_seed(sandbox: Any) -> str:
+    """A cursor past the samples other tests create (newest first), into the seeded ones:
+    the sample at offset 999, as the samples service lists it now."""
+    listed = httpx.get(f"{sandbox.urls['samples']}/samples", params={"page": 1000, "page_size": 1})
+    return encode_cursor(999, listed.json()["data"]["samples"][0]["id"])
+
 
 SAMPLES_WITH_TEMPLATE = """
 query Samples($first: Int, $after: String) {
@@ -34,9 +39,10 @@ query Samples($first: Int, $after: String) {
 async def test_samples_with_template_fan_out_one_request_per_distinct_template(
     sandbox: Any, control: SandboxControl
 ) -> None:
+    seed = in_the_seed(sandbox)
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100, after=IN_THE_SEED)
+        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100, after=seed)
     assert "errors" not in body
     nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
     assert len(nodes) == 100
@@ -52,9 +58,10 @@ async def test_samples_with_template_fan_out_one_request_per_distinct_template(
 async def test_samples_with_template_batched_in_two_requests_with_extensions(
     sandbox_ext: Any, control_ext: SandboxControl
 ) -> None:
+    seed = in_the_seed(sandbox_ext)
     async with gateway_client(extension_settings(sandbox_ext)) as client:
         control_ext.reset_stats()
-        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100, after=IN_THE_SEED)
+        body = await gql(client, SAMPLES_WITH_TEMPLATE, first=100, after=seed)
     assert "errors" not in body
     nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
     assert all(n["template"]["id"] == n["templateId"] for n in nodes if n["templateId"])
@@ -213,7 +220,7 @@ async def test_storage_down_nulls_storage_but_templates_resolve(
 ) -> None:
     control.fault("storage", status=503, times=None)
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        body = await gql(client, SAMPLES_WITH_STORAGE, first=10, after=IN_THE_SEED)
+        body = await gql(client, SAMPLES_WITH_STORAGE, first=10, after=in_the_seed(sandbox))
     nodes = [e["node"] for e in body["data"]["samples"]["edges"]]
     assert len(nodes) == 10
     assert all(n["storage"] is None for n in nodes)

@@ -641,10 +641,11 @@ async def test_past_the_50_newest_templates_and_filters_are_unsupported(
       count: templates(first: 0) { totalCount }
     }"""
     with _raw(crowded) as raw:
-        newest = [t["name"] for t in raw.get("/templates").json()["data"]]
+        listed = raw.get("/templates").json()["data"]
+    newest = [t["name"] for t in listed]
     async with gateway_client(settings) as client:
-        within = await gql(client, query, after=encode_cursor(39))
-        beyond = await gql(client, query, after=encode_cursor(40))
+        within = await gql(client, query, after=encode_cursor(39, listed[39]["id"]))
+        beyond = await gql(client, query, after=encode_cursor(40, listed[40]["id"]))
         filtered = await gql(client, query, filter={"status": "DRAFT"})
     assert "errors" not in within, within
     assert [e["node"]["name"] for e in within["data"]["page"]["edges"]] == newest[40:50]

@@ -19,6 +19,8 @@ DEFAULT_BACKOFF_MAX = 1.0
 DEFAULT_MAX_CONCURRENCY = 100
 DEFAULT_QUEUE_TIMEOUT = 1.0
 DEFAULT_BATCH_SIZE = 1000
+# The most items the gateway reads to filter, sort or page a list the release cannot.
+DEFAULT_MAX_SCAN_ITEMS = 5000
 
 
 def _positive(name: str, value: float) -> None:
@@ -101,6 +103,7 @@ class UpstreamConfig:
     # Use the service's [extension] batch filter (?ids=...) for get_many.
     batch: bool = True
     batch_size: int = DEFAULT_BATCH_SIZE
+    max_scan_items: int = DEFAULT_MAX_SCAN_ITEMS
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,7 +134,9 @@ class SamplesClient(Service):
             raise TypeError(f"unknown sample filter(s): {', '.join(sorted(unknown))}")
         active = {k: v for k, v in filters.items() if v is not None}
         items = await scan(
-            self.name, lambda number: self.page(ctx, page=number, page_size=MAX_PAGE_SIZE)
+            self.name,
+            lambda number: self.page(ctx, page=number, page_size=MAX_PAGE_SIZE),
+            max_items=self.max_scan_items,
         )
         if not active:
             return items

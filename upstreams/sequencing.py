@@ -51,7 +51,9 @@ class SequencingClient(Service):
     async def scan(self, ctx: CallContext) -> Records:
         """Every job summary, newest first (``UpstreamUnsupported`` past the scan limit)."""
         return await scan(
-            self.name, lambda page: self.list(ctx, page=page, limit=MAX_JOBS_PER_PAGE)
+            self.name,
+            lambda page: self.list(ctx, page=page, limit=MAX_JOBS_PER_PAGE),
+            max_items=self.max_scan_items,
         )
 
     async def get(self, ctx: CallContext, job_id: str) -> Record:

@@ -23,8 +23,6 @@ from upstreams.normalize import OPAQUE_KEYS, to_pascal
 
 # The batch filters take at most this many ids per request (UPSTREAMS.md).
 MAX_BATCH_IDS = 1000
-# The most items ``scan`` reads to apply a filter or a window the release ignores.
-MAX_SCAN_ITEMS = 10_000
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -116,7 +114,7 @@ async def scan(
     service: str,
     fetch: Callable[[int], Awaitable[Page]],
     *,
-    max_items: int = MAX_SCAN_ITEMS,
+    max_items: int,
 ) -> list[Record]:
     """Every item of a paged list, for the gateway to filter or page itself where the release
     ignores the request's filters or paging: page 1, then the other pages concurrently.
@@ -128,8 +126,9 @@ async def scan(
     if first.total_count > max_items:
         raise UpstreamUnsupported(
             service,
-            f"The {service} service cannot filter this list and it holds more than "
-            f"{max_items} items for the gateway to filter itself",
+            f"The {service} service cannot filter or sort this list, and it holds "
+            f"{first.total_count} items: more than the {max_items} the gateway reads to do it "
+            "itself (TRACSEQ_MAX_SCAN_ITEMS)",
         )
     rest = await asyncio.gather(*(fetch(page) for page in range(2, first.total_pages + 1)))
     seen: set[Any] = set()
@@ -205,3 +204,8 @@ class Service:
     @property
     def name(self) -> str:
         return self.client.name
+
+    @property
+    def max_scan_items(self) -> int:
+        """The most items a ``scan`` of this service reads (TRACSEQ_MAX_SCAN_ITEMS)."""
+        return self.client.config.max_scan_items

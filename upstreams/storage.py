@@ -7,7 +7,6 @@ from typing import Any
 
 from upstreams.config import CallContext
 from upstreams.services import (
-    MAX_SCAN_ITEMS,
     Ids,
     MaybeRecords,
     Page,
@@ -25,6 +24,10 @@ from upstreams.services import (
 # The page size of the gateway's own reads of the whole container list: the release has no
 # upper bound on per_page, and larger pages mean fewer, heavier calls.
 SCAN_PAGE_SIZE = 1000
+# The release answers no route for a location's containers or a container's subtree: the
+# gateway reads the container table whole (the lab's storage structure, not a list a
+# client filters: TRACSEQ_MAX_SCAN_ITEMS bounds those), up to this many containers.
+MAX_CONTAINERS = 10_000
 
 
 class StorageClient(Service):
@@ -59,9 +62,11 @@ class StorageClient(Service):
         )
 
     async def all_containers(self, ctx: CallContext) -> Records:
-        """Every container (``UpstreamUnsupported`` past ``MAX_SCAN_ITEMS``)."""
+        """Every container (``UpstreamUnsupported`` past ``MAX_CONTAINERS``)."""
         return await scan(
-            self.name, lambda page: self.containers(ctx, page=page, per_page=SCAN_PAGE_SIZE)
+            self.name,
+            lambda page: self.containers(ctx, page=page, per_page=SCAN_PAGE_SIZE),
+            max_items=MAX_CONTAINERS,
         )
 
     async def containers_where(self, ctx: CallContext, **filters: Any) -> Records:
@@ -72,7 +77,7 @@ class StorageClient(Service):
         while True:
             found = await self.containers(ctx, page=page, per_page=SCAN_PAGE_SIZE, **filters)
             items.extend(found.items)
-            if len(found.items) < SCAN_PAGE_SIZE or len(items) > MAX_SCAN_ITEMS:
+            if len(found.items) < SCAN_PAGE_SIZE or len(items) > MAX_CONTAINERS:
                 return items
             page += 1
 
