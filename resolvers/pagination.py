@@ -108,9 +108,10 @@ class Slice(Generic[T]):
     start: int = 0
 
 
-# read(start, end) -> (the items at [start, end), the list's total). A list that cannot
-# count cheaply answers None for the total, except for an empty range (read(0, 0)), which
-# is how ``paginate`` asks for it when it needs it (``last`` without ``before``).
+# read(start, end) -> (the items at [start, end), the list's total). Fewer items than
+# asked mean the list ends there. A list that cannot count cheaply answers None for the
+# total, except for an empty range (read(0, 0)), which is how ``paginate`` asks for it when
+# it needs it (``last`` without ``before``).
 Read = Callable[[int, int], Awaitable[tuple[Sequence[T], int | None]]]
 Key = Callable[[T], Any]
 
