@@ -50,7 +50,7 @@ WARNING_PERCENT = 80.0
 CRITICAL_PERCENT = 95.0
 
 TEMPERATURE_ZONE_TEXT = (
-    "The temperature zone, as the lab names it (`-80C`, `-20C`, `4C`, `RT`, `37C`, ...). "
+    "As the lab names it (`-80C`, `-20C`, `4C`, `RT`, `37C`, ...). "
     "Free text in the storage service, not a closed set (any non-empty string is accepted "
     "on create, and matched exactly): hence a String, not an enum."
 )
@@ -189,7 +189,9 @@ class StorageLocation(Node):
         description="The kind of place, as the lab names it (`ultra_low_freezer`, "
         "`refrigerator`, `cabinet`, ...): free text in the storage service."
     )
-    temperature_zone: str = strawberry.field(description=TEMPERATURE_ZONE_TEXT)
+    temperature_zone: str = strawberry.field(
+        description="The location's temperature zone. " + TEMPERATURE_ZONE_TEXT
+    )
     status: StorageStatus = strawberry.field(description="Whether the location is in service.")
     capacity: StorageCapacity = strawberry.field(
         description="The location's `max_capacity` and the `current_capacity` the service "
@@ -270,7 +272,8 @@ class StorageContainer(Node):
         "null when it has no cell."
     )
     temperature_zone: str | None = strawberry.field(
-        description=TEMPERATURE_ZONE_TEXT + " Null when the container names none."
+        description="The container's temperature zone; null when it names none. "
+        + TEMPERATURE_ZONE_TEXT
     )
     status: StorageStatus = strawberry.field(
         description="Whether the container is in service (the release writes `active`, and "
@@ -458,7 +461,8 @@ class SampleStorage:
         "service gives it no shape; `{}` when none; a move keeps it)."
     )
     notes: str | None = strawberry.field(
-        description="The placement's notes (a move's own notes replace them); null when none."
+        description="The placement's notes; null when none (a move writes its own notes, "
+        "null when it gives none)."
     )
     # The position-type container the sample is in, and what the upstream said about it.
     container_id: strawberry.Private[str]
@@ -746,7 +750,8 @@ class Query:
         permission_classes=[requires(rbac.READ_LIMS)],
         description="The container with this barcode (exact match); null when there is none. "
         "The storage service has no barcode look-up: the gateway reads its container list "
-        "(1,000 per call, at most 10,000 containers) and matches the barcode itself.",
+        "(1,000 per call, at most 10,000 containers; beyond, UPSTREAM_UNSUPPORTED) and matches the "
+        "barcode itself (once per request, shared with `StorageLocation.containers`).",
     )
     async def container_by_barcode(
         self,
@@ -767,7 +772,9 @@ class Query:
         "needs. Free positions are read from each box's grid (the storage service's "
         "`occupied_count`, which `/storage/containers/available` filters on, is never "
         "decremented by a move or a removal): one list call for the zone's boxes and one grid "
-        "call per box, at most 1,000 boxes (beyond, UPSTREAM_UNSUPPORTED).",
+        "call per box, at most 1,000 boxes (beyond, UPSTREAM_UNSUPPORTED). Boxes are listed "
+        "whatever their location's status: read `location { status }` to leave out those "
+        "under maintenance or offline.",
     )
     async def available_containers(
         self,
