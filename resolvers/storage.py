@@ -17,6 +17,14 @@ What the release offers, and how each relation uses it:
 - Where a sample sits is the flat SampleLocationDetailed; assign and move answer the new
   SamplePosition. The graph builds position, chain and location from either through the
   loaders, so a failed follow-up read is a field error and never hides a write that happened.
+- Free space is read from the grids (``GET .../grid`` joins the live placements): the
+  containers' ``occupied_count`` is never decremented by a move or a removal (with the
+  migration's trigger) or never changes at all (without it), so neither it nor the
+  ``/storage/containers/available`` route built on it can say which positions are free.
+- A container by barcode: the release has no barcode route nor filter; the gateway reads
+  the container list whole (the lab's structure, ``MAX_CONTAINERS``) and matches exactly.
+- The release's 400s and 404s on the placement writes become user errors that name the
+  input they are about (an occupied position is CONFLICT on the position).
 
 Every batch function is a frozen dataclass: equal arguments make equal keys, so sibling
 fields asking the same question share one loader.
@@ -30,9 +38,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, NotFound, parse_id
+from resolvers.errors import CONFLICT, BadUserInput, NotFound, UserFacing, parse_id
 from resolvers.pagination import PageRequest, Slice, paginate_list
 from upstreams.config import CallContext
+from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnsupported
 from upstreams.services import fan_out
 from upstreams.storage import StorageClient
 
@@ -40,6 +49,9 @@ Record = dict[str, Any]
 
 # The deepest a hierarchy must go to reach the boxes below a freezer or a rack.
 _DEPTH_TO_BOXES = {"freezer": 3, "rack": 2}
+# The most boxes `available_boxes` reads a grid for (one call each): the release has no
+# free-space count that holds after a move or a removal.
+MAX_BOX_GRIDS = 1000
 
 
 def _width(storage: StorageClient) -> int:
@@ -141,6 +153,13 @@ async def location_of(ctx: Context, location_id: str) -> Record | None:
     return record
 
 
+async def locations_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
+    """Locations by id, aligned with ``ids`` (None where there is none), for ``nodes``."""
+    loader = ctx.loaders.of(_Locations(ctx.upstreams.storage))
+    found: list[Record | None] = await loader.load_many([_key(i) for i in ids])
+    return found
+
+
 async def location_containers(
     ctx: Context, location_id: str, container_type: str | None
 ) -> list[Record]:
@@ -189,6 +208,27 @@ async def container_of(ctx: Context, container_id: str) -> Record | None:
     return None if detail is None else detail.get("container")
 
 
+async def containers_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
+    """Containers by id, aligned with ``ids`` (None where there is none), for ``nodes``:
+    one detail call per id (the release has no batch look-up)."""
+    details = await ctx.loaders.of(_Details(ctx.upstreams.storage)).load_many(
+        [_key(i) for i in ids]
+    )
+    return [None if d is None else d.get("container") for d in details]
+
+
+async def container_by_barcode(ctx: Context, barcode: str) -> Record | None:
+    """The container with exactly this barcode; None when there is none. The release has
+    no barcode route nor filter: the whole container list (read once per request, shared
+    with the location trees) is matched in the gateway. Barcodes are unique (the release's
+    unique index)."""
+    wanted = barcode.strip()
+    if not wanted:
+        raise BadUserInput("`barcode` is empty", field=["barcode"])
+    everything: list[Record] = await ctx.loaders.of(_ContainerLists(ctx.upstreams.storage)).load("")
+    return next((c for c in everything if c.get("barcode") == wanted), None)
+
+
 async def children(ctx: Context, container_id: str) -> list[Record]:
     """The containers directly inside one, by name (from its detail)."""
     detail = await detail_of(ctx, container_id)
@@ -217,8 +257,10 @@ async def location_id_of(ctx: Context, record: Record) -> str | None:
     return _key(top["location_id"]) if top.get("location_id") else None
 
 
-async def container_sample_ids(ctx: Context, record: Record) -> list[str]:
-    """The ids of the samples in a container or anywhere beneath it, in grid order."""
+async def _grid_positions(ctx: Context, record: Record) -> list[Record]:
+    """The grid entries (StorageGridView positions) of the positions in a container or
+    anywhere beneath it, in grid order: a position's from its box's grid, a box's from its
+    own, a rack's or freezer's from the grids of the boxes its hierarchy lists."""
     storage = ctx.upstreams.storage
     grids = ctx.loaders.of(_Grids(storage))
     kind = record.get("container_type")
@@ -226,12 +268,20 @@ async def container_sample_ids(ctx: Context, record: Record) -> list[str]:
         if record.get("parent_container_id"):
             grid = await grids.load(_key(record["parent_container_id"]))
             return [
-                _key(p["sample_id"])
+                p
                 for p in (grid or {}).get("positions") or []
-                if p.get("sample_id") and _key(p.get("container_id")) == _key(record["id"])
+                if _key(p.get("container_id")) == _key(record["id"])
             ]
+        # A position at the top of a tree has no grid: its detail lists what it holds.
         detail = await detail_of(ctx, _key(record["id"]))
-        return [_key(s["sample_id"]) for s in (detail or {}).get("samples") or []]
+        held = [s for s in (detail or {}).get("samples") or [] if s.get("sample_id")]
+        return [
+            {
+                "container_id": record["id"],
+                "sample_id": held[0]["sample_id"] if held else None,
+                "is_occupied": bool(held),
+            }
+        ]
     if kind == "box":
         boxes = [_key(record["id"])]
     else:
@@ -239,12 +289,44 @@ async def container_sample_ids(ctx: Context, record: Record) -> list[str]:
         rows = await ctx.loaders.of(_Hierarchies(storage, depth)).load(_key(record["id"]))
         boxes = [_key(r["id"]) for r in rows or [] if r.get("container_type") == "box"]
     views = await grids.load_many(boxes)
-    return [
-        _key(p["sample_id"])
-        for view in views
-        for p in (view or {}).get("positions") or []
-        if p.get("sample_id")
-    ]
+    return [p for view in views for p in (view or {}).get("positions") or []]
+
+
+async def container_sample_ids(ctx: Context, record: Record) -> list[str]:
+    """The ids of the samples in a container or anywhere beneath it, in grid order."""
+    return [_key(p["sample_id"]) for p in await _grid_positions(ctx, record) if p.get("sample_id")]
+
+
+async def free_positions(ctx: Context, record: Record) -> int:
+    """How many positions in a container or beneath it hold no sample (from the grids,
+    which join the live placements)."""
+    return sum(1 for p in await _grid_positions(ctx, record) if not p.get("is_occupied"))
+
+
+async def available_boxes(ctx: Context, temperature_zone: str, min_free: int) -> list[Record]:
+    """The boxes of a temperature zone with at least ``min_free`` free positions, most
+    free first (ties in the list's order, newest first). The zone's boxes come from the
+    container list's ``container_type`` and ``temperature_zone`` filters (which the
+    release applies); free positions from each box's grid (one call per box)."""
+    if min_free < 1:
+        raise BadUserInput("`minFreePositions` must be at least 1", field=["minFreePositions"])
+    storage = ctx.upstreams.storage
+    boxes = await storage.containers_where(
+        ctx.call, container_type="box", temperature_zone=temperature_zone
+    )
+    if len(boxes) > MAX_BOX_GRIDS:
+        raise UpstreamUnsupported(
+            storage.name,
+            f"The storage service counts no free positions that hold after a move or a "
+            f"removal, and the zone {temperature_zone!r} has {len(boxes)} boxes: more than "
+            f"the {MAX_BOX_GRIDS} the gateway reads a grid for",
+        )
+    # One batch of grid reads, then each box's count from the loader.
+    await ctx.loaders.of(_Grids(storage)).load_many([_key(b["id"]) for b in boxes])
+    free = [await free_positions(ctx, b) for b in boxes]
+    placed = [(n, b) for n, b in zip(free, boxes, strict=True) if n >= min_free]
+    placed.sort(key=lambda p: -p[0])
+    return [b for _, b in placed]
 
 
 # -- samples ------------------------------------------------------------------------------------
@@ -290,6 +372,11 @@ def _uuid_or_none(value: str | None) -> str | None:
         return None
 
 
+CONTAINER_FIELD = ["input", "containerId"]
+POSITION_FIELD = ["input", "positionIdentifier"]
+SAMPLE_FIELD = ["input", "sampleId"]
+
+
 async def _target_position(
     ctx: Context, container_id: str, position_identifier: str | None
 ) -> Record:
@@ -297,13 +384,14 @@ async def _target_position(
     position named ``position_identifier`` (any case) or else its first free one."""
     target = await container_of(ctx, container_id)
     if target is None:
-        raise NotFound(f"Container not found: {container_id}")
+        raise NotFound(f"Container not found: {container_id}", field=CONTAINER_FIELD)
     kind = target.get("container_type")
     if kind == "position":
         return target
     if kind != "box":
         raise BadUserInput(
-            f"Samples go into a position or a box, and {target.get('name')!r} is a {kind}"
+            f"Samples go into a position or a box, and {target.get('name')!r} is a {kind}",
+            field=CONTAINER_FIELD,
         )
     grid = await ctx.loaders.of(_Grids(ctx.upstreams.storage)).load(container_id)
     positions = (grid or {}).get("positions") or []
@@ -311,17 +399,54 @@ async def _target_position(
         wanted = position_identifier.strip().upper()
         named = [p for p in positions if str(p.get("position_identifier")).upper() == wanted]
         if not named:
-            raise BadUserInput(f"Box {target.get('name')!r} has no position {position_identifier}")
+            raise NotFound(
+                f"Box {target.get('name')!r} has no position {position_identifier}",
+                field=POSITION_FIELD,
+            )
         chosen = named[0]
+        if chosen.get("is_occupied"):
+            raise BadUserInput(
+                f"Position {chosen.get('position_identifier')} of box {target.get('name')!r} "
+                "is already occupied",
+                field=POSITION_FIELD,
+                user_code=CONFLICT,
+            )
     else:
         free = [p for p in positions if not p.get("is_occupied")]
         if not free:
-            raise BadUserInput(f"Box {target.get('name')!r} has no free position")
+            raise BadUserInput(
+                f"Box {target.get('name')!r} has no free position",
+                field=CONTAINER_FIELD,
+                user_code=CONFLICT,
+            )
         chosen = free[0]
     position = await container_of(ctx, _key(chosen["container_id"]))
     if position is None:
-        raise NotFound(f"Container not found: {chosen['container_id']}")
+        raise NotFound(f"Container not found: {chosen['container_id']}", field=CONTAINER_FIELD)
     return position
+
+
+def _placement_error(
+    exc: UpstreamStatusError, *, position_given: bool
+) -> UpstreamStatusError | UserFacing:
+    """The user error one of the release's placement refusals amounts to (UPSTREAMS.md:
+    assign's and move's 400s and 404s), naming the input it is about; anything else as
+    it came."""
+    message = exc.message
+    position_field = POSITION_FIELD if position_given else CONTAINER_FIELD
+    if isinstance(exc, UpstreamNotFound):
+        if "Sample not found" in message:
+            return NotFound("The sample is not in storage", field=SAMPLE_FIELD)
+        return NotFound(message, field=CONTAINER_FIELD)
+    if exc.status != 400:
+        return exc
+    if "already occupied" in message:
+        return BadUserInput(message, field=position_field, user_code=CONFLICT)
+    if "already assigned" in message:
+        return BadUserInput(message, field=SAMPLE_FIELD, user_code=CONFLICT)
+    if "position-type" in message:
+        return BadUserInput(message, field=CONTAINER_FIELD)
+    return exc
 
 
 def _forget_reads(ctx: Context) -> None:
@@ -329,6 +454,12 @@ def _forget_reads(ctx: Context) -> None:
     storage = ctx.upstreams.storage
     for fetch in (_Details(storage), _Grids(storage), storage.sample_locations_many):
         ctx.loaders.of(fetch).clear_all()
+
+
+async def _sample_exists(ctx: Context, sample_key: str) -> None:
+    """storage takes any UUID as a sample id: the sample must exist in samples."""
+    if not await samples_by_id(ctx, [sample_key]):
+        raise NotFound(f"Sample not found: {sample_key}", field=SAMPLE_FIELD)
 
 
 async def assign_sample(
@@ -344,9 +475,7 @@ async def assign_sample(
     new SamplePosition."""
     sample_key = parse_id(sample_id, "input.sampleId")
     container_key = parse_id(container_id, "input.containerId")
-    # storage takes any UUID as a sample id: check that the sample exists first.
-    if not await samples_by_id(ctx, [sample_key]):
-        raise NotFound(f"Sample not found: {sample_key}")
+    await _sample_exists(ctx, sample_key)
     position = await _target_position(ctx, container_key, position_identifier)
     body: dict[str, Any] = {
         "sample_id": sample_key,
@@ -359,7 +488,10 @@ async def assign_sample(
         "assigned_by": _uuid_or_none(ctx.actor),
     }
     body.update({k: v for k, v in optional.items() if v is not None})
-    placed = await ctx.upstreams.storage.assign(ctx.call, body)
+    try:
+        placed = await ctx.upstreams.storage.assign(ctx.call, body)
+    except UpstreamStatusError as exc:
+        raise _placement_error(exc, position_given=position_identifier is not None) from exc
     _forget_reads(ctx)
     return placed
 
@@ -383,6 +515,28 @@ async def move_sample(
     }
     optional = {"reason": reason, "notes": notes, "moved_by": _uuid_or_none(ctx.actor)}
     body.update({k: v for k, v in optional.items() if v is not None})
-    placed = await ctx.upstreams.storage.move(ctx.call, sample_key, body)
+    try:
+        placed = await ctx.upstreams.storage.move(ctx.call, sample_key, body)
+    except UpstreamStatusError as exc:
+        raise _placement_error(exc, position_given=position_identifier is not None) from exc
     _forget_reads(ctx)
     return placed
+
+
+async def remove_sample(ctx: Context, *, sample_id: str, reason: str | None) -> Record:
+    """Take a sample out of storage (``DELETE /storage/samples/{id}/position``: the
+    release marks the placement removed, with who and why); the placement it had, as the
+    flat location view read just before."""
+    sample_key = parse_id(sample_id, "input.sampleId")
+    storage = ctx.upstreams.storage
+    before = await storage.sample_location(ctx.call, sample_key)
+    if before is None:
+        raise NotFound("The sample is not in storage", field=SAMPLE_FIELD)
+    try:
+        await storage.remove(
+            ctx.call, sample_key, removed_by=_uuid_or_none(ctx.actor), reason=reason
+        )
+    except UpstreamStatusError as exc:
+        raise _placement_error(exc, position_given=False) from exc
+    _forget_reads(ctx)
+    return before

@@ -60,11 +60,15 @@ query($id: ID!) {
 ASSIGN = """
 mutation($input: AssignSampleToStorageInput!) {
   assignSampleToStorage(input: $input) {
-    sampleId positionIdentifier path temperatureZone notes
-    sample { id name }
-    position { id name containerType capacity { used } }
-    containerChain { id name containerType }
-    location { id name }
+    sampleStorage {
+      id sampleId positionIdentifier path temperatureZone notes
+      sample { id name }
+      position { id name containerType capacity { used } }
+      containerChain { id name containerType }
+      location { id name }
+    }
+    sample { id storage { id positionIdentifier } }
+    userErrors { field message code }
   }
 }
 """
@@ -72,10 +76,14 @@ mutation($input: AssignSampleToStorageInput!) {
 MOVE = """
 mutation($input: MoveSampleInput!) {
   moveSample(input: $input) {
-    sampleId positionIdentifier
-    position { id name }
-    containerChain { id containerType }
-    location { id }
+    sampleStorage {
+      id sampleId positionIdentifier
+      position { id name }
+      containerChain { id containerType }
+      location { id }
+    }
+    previousPosition { id name }
+    userErrors { field message code }
   }
 }
 """
@@ -421,8 +429,13 @@ async def test_assign_and_move_on_the_release(
         old_box = await gql(client, held, id=box["id"])
         new_box = await gql(client, held, id=other_box["id"])
     assert "errors" not in assigned, assigned
-    placed = assigned["data"]["assignSampleToStorage"]
-    assert placed["sampleId"] == placed["sample"]["id"] == sample_id
+    payload = assigned["data"]["assignSampleToStorage"]
+    assert payload["userErrors"] == []
+    placed = payload["sampleStorage"]
+    assert placed["id"] == placed["sampleId"] == placed["sample"]["id"] == sample_id
+    # the payload carries the sample, with its new storage (the same cache entry)
+    assert payload["sample"]["id"] == sample_id
+    assert payload["sample"]["storage"] == {"id": sample_id, "positionIdentifier": "A1"}
     assert placed["positionIdentifier"] == placed["position"]["name"] == "A1"
     assert placed["position"]["containerType"] == "POSITION"
     assert placed["position"]["capacity"]["used"] == 1
@@ -440,26 +453,38 @@ async def test_assign_and_move_on_the_release(
     assert placed["path"] == " > ".join([location["name"], *names])
     assert placed["temperatureZone"] == location["temperatureZone"]
     # before the write: the box, its grid and the chosen position; the write; after it the
-    # position (read fresh), box, rack, freezer and the location
+    # position (read fresh), box, rack, freezer and the location, and where the sample sits
     assert assign_routes == {
         DETAIL: 6,
         GRID: 1,
         "POST /storage/samples/assign": 1,
         LOCATION: 1,
+        LOCATED: 1,
     }
-    assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert again["errors"][0]["message"].endswith("Sample is already assigned to another position")
-    assert again["data"] == {"assignSampleToStorage": None}
-    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # a refusal is a user error on the input it is about, and the payload says nothing else
+    assert "errors" not in again, again
+    refused = again["data"]["assignSampleToStorage"]
+    assert refused["sampleStorage"] is None
+    assert refused["sample"] is None
+    [error] = refused["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "sampleId"], "CONFLICT")
+    assert error["message"].endswith("Sample is already assigned to another position")
+    [error] = unknown["data"]["assignSampleToStorage"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "sampleId"], "NOT_FOUND")
     assert "errors" not in moved, moved
-    now = moved["data"]["moveSample"]
+    now = moved["data"]["moveSample"]["sampleStorage"]
+    assert now["id"] == sample_id
     assert now["positionIdentifier"] == now["position"]["name"] == "C3"
     assert now["containerChain"][2]["id"] == other_box["id"]
     assert now["location"] == {"id": location["id"]}
+    left = {"id": placed["position"]["id"], "name": "A1"}
+    assert moved["data"]["moveSample"]["previousPosition"] == left
     assert move_routes["PUT /storage/samples/{sample_id}/move"] == 1
-    assert stay["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert stay["errors"][0]["message"].endswith("New position is already occupied")
-    assert not_stored["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    [error] = stay["data"]["moveSample"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "positionIdentifier"], "CONFLICT")
+    assert "already occupied" in error["message"]
+    [error] = not_stored["data"]["moveSample"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "sampleId"], "NOT_FOUND")
     new = new_box["data"]["container"]
     assert new["capacity"]["used"] == new["samples"]["totalCount"] == 1
     assert new["samples"]["edges"][0]["node"]["id"] == sample_id
@@ -489,14 +514,15 @@ async def test_a_failed_read_after_a_write_is_a_field_error_not_a_failed_write(
             )
         finally:
             control.clear_faults()
-    placed = body["data"]["assignSampleToStorage"]
+    placed = body["data"]["assignSampleToStorage"]["sampleStorage"]
+    assert body["data"]["assignSampleToStorage"]["userErrors"] == []
     assert placed["sampleId"] == sample_id
     assert placed["position"]["name"] == "A1"
     assert placed["location"] is None
     assert placed["path"] is None
     assert {(tuple(e["path"]), e["extensions"]["code"]) for e in body["errors"]} == {
-        (("assignSampleToStorage", "location"), "UPSTREAM_UNAVAILABLE"),
-        (("assignSampleToStorage", "path"), "UPSTREAM_UNAVAILABLE"),
+        (("assignSampleToStorage", "sampleStorage", "location"), "UPSTREAM_UNAVAILABLE"),
+        (("assignSampleToStorage", "sampleStorage", "path"), "UPSTREAM_UNAVAILABLE"),
     }
 
 
@@ -508,13 +534,23 @@ async def test_bad_ids_are_bad_user_input_and_reach_no_upstream(
         bodies = [
             await gql(client, "query($id: ID!) { storageLocation(id: $id) { id } }", id="nope"),
             await gql(client, "query($id: ID!) { container(id: $id) { id } }", id="1234"),
-            await gql(client, ASSIGN, input={"sampleId": "x", "containerId": MISSING}),
-            await gql(client, MOVE, input={"sampleId": MISSING, "containerId": "../../etc"}),
             await gql(client, LOCATIONS, first=-1),
             await gql(client, LOCATIONS, first=5, after="not a cursor"),
         ]
+        assign = await gql(client, ASSIGN, input={"sampleId": "x", "containerId": MISSING})
+        move = await gql(client, MOVE, input={"sampleId": MISSING, "containerId": "../../etc"})
     for body in bodies:
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    # in a mutation a malformed id is a user error on the input field that holds it
+    assert assign["data"]["assignSampleToStorage"]["userErrors"] == [
+        {
+            "field": ["input", "sampleId"],
+            "message": "`input.sampleId` is not a valid id: 'x'",
+            "code": "INVALID",
+        }
+    ]
+    [error] = move["data"]["moveSample"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "containerId"], "INVALID")
     assert control.requests() == 0
 
 
@@ -534,7 +570,8 @@ async def test_only_positions_and_boxes_take_samples(
         sample_id = loose["data"]["samples"]["edges"][0]["node"]["id"]
         control.reset_stats()
         body = await gql(client, ASSIGN, input={"sampleId": sample_id, "containerId": freezer_id})
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    [error] = body["data"]["assignSampleToStorage"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "containerId"], "INVALID")
     assert "POST /storage/samples/assign" not in control.by_route("storage")
 
 

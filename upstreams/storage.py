@@ -111,6 +111,20 @@ class StorageClient(Service):
         path = f"/storage/samples/{seg(sample_id)}/move"
         return await self.client.request(ctx, "PUT", path, json=dict(data))
 
+    async def remove(
+        self,
+        ctx: CallContext,
+        sample_id: str,
+        *,
+        removed_by: str | None = None,
+        reason: str | None = None,
+    ) -> Any:
+        """Take a stored sample out of its position (the release sets ``removed_at``,
+        ``removed_by`` and ``notes`` = ``reason``); 404 when the sample is not stored."""
+        path = f"/storage/samples/{seg(sample_id)}/position"
+        params = {k: v for k, v in (("removed_by", removed_by), ("reason", reason)) if v}
+        return await self.client.request(ctx, "DELETE", path, params=params or None)
+
     async def sample_location(self, ctx: CallContext, sample_id: str) -> Record | None:
         """SampleLocationDetailed (flat), or None when the sample is not in storage."""
         path = f"/storage/samples/{seg(sample_id)}/location-detailed"
