@@ -649,14 +649,14 @@ def crowded() -> Iterator[SandboxProcess]:
         yield sb
 
 
-async def test_past_the_50_newest_templates_and_filters_are_unsupported(
+async def test_past_the_50_newest_templates_filters_and_other_orders_are_unsupported(
     sandbox: Any, crowded: SandboxProcess
 ) -> None:
     settings = sandbox_settings(
         sandbox, upstream_urls={**sandbox.urls, "templates": crowded.urls["templates"]}
     )
-    query = """query($after: String, $filter: TemplateFilter) {
-      page: templates(first: 10, after: $after, filter: $filter) {
+    query = """query($after: String, $filter: TemplateFilter, $orderBy: TemplateOrder) {
+      page: templates(first: 10, after: $after, filter: $filter, orderBy: $orderBy) {
         totalCount edges { node { name } }
       }
       count: templates(first: 0) { totalCount }
@@ -664,18 +664,28 @@ async def test_past_the_50_newest_templates_and_filters_are_unsupported(
     with _raw(crowded) as raw:
         listed = raw.get("/templates").json()["data"]
     newest = [t["name"] for t in listed]
+    own_order = {"field": "CREATED_AT", "direction": "DESC"}
     async with gateway_client(settings) as client:
         within = await gql(client, query, after=encode_cursor(39, listed[39]["id"]))
+        # Newest first is the list's own order: no sort, nothing more to read.
+        newest_first = await gql(client, query, orderBy=own_order)
         beyond = await gql(client, query, after=encode_cursor(40, listed[40]["id"]))
         filtered = await gql(client, query, filter={"statuses": ["DRAFT"]})
+        by_name = await gql(client, query, orderBy={"field": "NAME", "direction": "ASC"})
     assert "errors" not in within, within
     assert [e["node"]["name"] for e in within["data"]["page"]["edges"]] == newest[40:50]
     assert within["data"]["page"]["totalCount"] == within["data"]["count"]["totalCount"] == 63
-    for body in (beyond, filtered):
+    assert "errors" not in newest_first, newest_first
+    assert [e["node"]["name"] for e in newest_first["data"]["page"]["edges"]] == newest[:10]
+    for body, what in ((beyond, "the templates past those cannot be listed"),
+                       (filtered, "a filter cannot be applied to all of them"),
+                       (by_name, "another order cannot be applied to all of them")):  # fmt: skip
         assert body["data"] == {"page": None, "count": {"totalCount": 63}}
         assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
         assert body["errors"][0]["extensions"]["service"] == "templates"
-        assert "50 newest templates and holds 63" in body["errors"][0]["message"]
+        assert body["errors"][0]["message"] == (
+            f"The templates service lists only its 50 newest templates and holds 63: {what}"
+        )
 
 
 # -------------------------------------------------------------------- with the extension
