@@ -29,7 +29,7 @@ FIELD_ID = "7e57f1e1-1111-4222-8333-444455556666"
 
 
 def _template(**changes: Any) -> dict[str, Any]:
-    record = {
+    record: dict[str, Any] = {
         "category": "general",
         "created_at": "2024-03-01T10:00:00.123456Z",
         "created_by": "system",
@@ -51,7 +51,7 @@ def _template(**changes: Any) -> dict[str, Any]:
 
 
 def _field(**changes: Any) -> dict[str, Any]:
-    record = {
+    record: dict[str, Any] = {
         "default_value": None,
         "field_description": None,
         "field_label": "Odd",
