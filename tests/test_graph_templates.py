@@ -45,35 +45,45 @@ query($first: Int, $after: String, $filter: TemplateFilter) {
 TEMPLATE = """
 query($id: ID!) {
   template(id: $id) {
-    id name description status version tags isPublic templateType metadata createdBy
+    id name description status revision tags isPublic templateType metadata createdByName
     fields { name label fieldType isRequired options sortOrder }
   }
 }
 """
-CREATE = """
-mutation($input: CreateTemplateInput!) {
-  createTemplate(input: $input) {
-    id name status version category tags isPublic templateType metadata fieldCount formConfig
-    fields { name label fieldType isRequired options sortOrder helpText defaultValue }
-  }
-}
+ERRORS = "userErrors { field message code }"
+CREATE = f"""
+mutation($input: CreateTemplateInput!) {{
+  createTemplate(input: $input) {{
+    template {{
+      id name status revision category tags isPublic templateType metadata fieldCount
+      fields {{ name label fieldType isRequired options sortOrder helpText defaultValue }}
+    }}
+    {ERRORS}
+  }}
+}}
 """
-UPDATE = """
-mutation($id: ID!, $input: UpdateTemplateInput!) {
-  updateTemplate(id: $id, input: $input) {
-    id name description status version tags isPublic templateType metadata
-  }
-}
+UPDATE = f"""
+mutation($input: UpdateTemplateInput!) {{
+  updateTemplate(input: $input) {{
+    template {{ id name description status revision tags isPublic templateType metadata }}
+    {ERRORS}
+  }}
+}}
 """
-CLONE = """
-mutation($id: ID!, $input: CloneTemplateInput) {
-  cloneTemplate(id: $id, input: $input) {
-    id name status version tags isPublic templateType category metadata
-    fields { name label fieldType options sortOrder }
-  }
-}
+CLONE = f"""
+mutation($input: CloneTemplateInput!) {{
+  cloneTemplate(input: $input) {{
+    template {{
+      id name status revision tags isPublic templateType category metadata
+      fields {{ name label fieldType options sortOrder }}
+    }}
+    {ERRORS}
+  }}
+}}
 """
-ARCHIVE = "mutation($id: ID!) { archiveTemplate(id: $id) { id status } }"
+ARCHIVE = f"""mutation($id: ID!) {{
+  archiveTemplate(input: {{id: $id}}) {{ template {{ id status }} {ERRORS} }}
+}}"""
 
 
 def new_template(**extra: Any) -> dict[str, Any]:
@@ -158,7 +168,7 @@ async def test_fields_carry_their_names_labels_and_order_from_the_release_keys(
         ["clinical", "collection"],
     )
     assert template["metadata"] == {"owner_department": template["metadata"]["owner_department"]}
-    assert template["createdBy"] == "system"
+    assert template["createdByName"] == "system"
 
 
 async def test_a_page_of_templates_with_fields_is_one_list_and_one_fields_call_each(
@@ -207,10 +217,10 @@ async def test_the_status_and_search_filters_apply_over_the_whole_list(
     published = [t["id"] for t in listed if t["status"] == "Published"]
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        by_status = await gql(client, PAGE, first=3, filter={"status": "PUBLISHED"})
+        by_status = await gql(client, PAGE, first=3, filter={"statuses": ["PUBLISHED"]})
         later = by_status["data"]["templates"]["pageInfo"]["endCursor"]
-        rest = await gql(client, PAGE, first=50, after=later, filter={"status": "PUBLISHED"})
-        deprecated = await gql(client, PAGE, filter={"status": "DEPRECATED"})
+        rest = await gql(client, PAGE, first=50, after=later, filter={"statuses": ["PUBLISHED"]})
+        deprecated = await gql(client, PAGE, filter={"statuses": ["DEPRECATED"]})
         search = await gql(client, PAGE, filter={"search": "BLOOD coll"})
         assert control.by_route("templates") == {"GET /templates": 4}
     got = [e["node"]["id"] for b in (by_status, rest) for e in b["data"]["templates"]["edges"]]
@@ -290,7 +300,7 @@ async def test_template_samples_and_usage_count_read_the_samples_list_once_per_r
         assert all(e["node"]["templateId"] == node["id"] for e in node["samples"]["edges"])
 
 
-async def test_unknown_template_is_null_and_a_bad_id_reaches_no_upstream(
+async def test_unknown_template_is_null_and_bad_arguments_reach_no_upstream(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
@@ -299,35 +309,41 @@ async def test_unknown_template_is_null_and_a_bad_id_reaches_no_upstream(
         bad = await gql(client, TEMPLATE, id="../../admin")
         bad_cursor = await gql(client, TEMPLATES_WITH_FIELDS, first=2, after="nope")
         too_many = await gql(client, TEMPLATES_WITH_FIELDS, first=100000)
-        update_bad = await gql(client, UPDATE, id="42", input={"name": "x"})
-        empty_name = await gql(client, CREATE, input=new_template(name="   "))
-        nothing = await gql(client, UPDATE, id=str(uuid.uuid4()), input={})
-        archive_bad = await gql(client, ARCHIVE, id="nope")
-        reserved = await gql(client, CREATE, input=new_template(metadata={"tags": ["x"]}))
-        # The release's create panics (drops the connection) on a non-object metadata.
-        scalar = await gql(client, CREATE, input=new_template(metadata=5))
-        twice = new_template()
-        twice["fields"] = [twice["fields"][0], twice["fields"][0]]
-        duplicate = await gql(client, CREATE, input=twice)
-        typed = new_template()
-        typed["fields"] = [{"name": "n", "fieldType": "NUMBER", "defaultValue": 5}]
-        not_text = await gql(client, CREATE, input=typed)
         assert control.requests() == 0
     assert missing == {"data": {"template": None}}
-    for body in (
-        bad,
-        bad_cursor,
-        too_many,
-        update_bad,
-        empty_name,
-        nothing,
-        archive_bad,
-        reserved,
-        scalar,
-        duplicate,
-        not_text,
-    ):
+    for body in (bad, bad_cursor, too_many):
         assert codes(body) == ["BAD_USER_INPUT"], body
+
+
+async def test_invalid_mutation_input_is_a_user_error_on_its_field_and_reaches_no_upstream(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    twice = new_template()
+    twice["fields"] = [twice["fields"][0], twice["fields"][0]]
+    cases: list[tuple[str, str, dict[str, Any], list[str], str]] = [
+        (UPDATE, "updateTemplate", {"id": "42", "name": "x"}, ["input", "id"], "INVALID"),
+        (CREATE, "createTemplate", new_template(name="   "), ["input", "name"], "INVALID"),
+        (UPDATE, "updateTemplate", {"id": str(uuid.uuid4())}, ["input"], "INVALID"),
+        (UPDATE, "updateTemplate", {"id": str(uuid.uuid4()), "name": None}, ["input", "name"],
+         "INVALID"),
+        (CREATE, "createTemplate", new_template(metadata={"tags": ["x"]}), ["input", "metadata"],
+         "INVALID"),
+        # The release's create panics (drops the connection) on a non-object metadata.
+        (CREATE, "createTemplate", new_template(metadata=5), ["input", "metadata"], "INVALID"),
+        (CREATE, "createTemplate", twice, ["input", "fields", "1", "name"], "TAKEN"),
+        (CLONE, "cloneTemplate", {"id": "nope"}, ["input", "id"], "INVALID"),
+    ]  # fmt: skip
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        answers = [await gql(client, doc, input=given) for doc, _, given, _, _ in cases]
+        archived = await gql(client, ARCHIVE, id="nope")
+        assert control.requests() == 0
+    for body, (_, root, _, path, code) in zip(answers, cases, strict=True):
+        assert "errors" not in body, body
+        (error,) = body["data"][root]["userErrors"]
+        assert (error["field"], error["code"]) == (path, code), body
+        assert body["data"][root]["template"] is None
+    assert archived["data"]["archiveTemplate"]["userErrors"][0]["field"] == ["input", "id"]
 
 
 # ------------------------------------------------------------------------------ writes
@@ -347,16 +363,15 @@ async def test_create_template_writes_the_template_then_each_field(
             "GET /templates/{id}/data": 1,
         }
     assert "errors" not in body, body
-    created = body["data"]["createTemplate"]
-    assert (created["status"], created["version"], created["category"]) == ("DRAFT", "1", "testing")
+    assert body["data"]["createTemplate"]["userErrors"] == []
+    created = body["data"]["createTemplate"]["template"]
+    assert (created["status"], created["revision"], created["category"]) == ("DRAFT", 1, "testing")
     assert (created["tags"], created["isPublic"]) == (["test"], True)
     assert (created["templateType"], created["metadata"]) == (
         "collection",
         {"purpose": "graph test"},
     )
     assert created["fieldCount"] == 3
-    # Stored, but no route of the release reads a form config back.
-    assert created["formConfig"] is None
     assert created["fields"] == [
         {
             "name": "patient_id",
@@ -420,18 +435,6 @@ async def test_a_failing_field_is_named_and_the_new_template_is_not_kept(
         assert raw.get(f"/templates/{error['extensions']['templateId']}").status_code == 404
 
 
-async def test_create_template_with_a_status_other_than_draft_writes_nothing(
-    sandbox: Any, control: SandboxControl
-) -> None:
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        control.reset_stats()
-        body = await gql(client, CREATE, input=new_template(status="PUBLISHED"))
-        assert control.requests() == 0
-    assert body["data"] == {"createTemplate": None}
-    assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
-    assert body["errors"][0]["extensions"]["service"] == "templates"
-
-
 async def test_update_template_keeps_tags_public_flag_type_and_metadata(
     sandbox: Any, control: SandboxControl
 ) -> None:
@@ -441,7 +444,7 @@ async def test_update_template_keeps_tags_public_flag_type_and_metadata(
     template_id = raw_template["id"]
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        described = await gql(client, UPDATE, id=template_id, input={"description": "Updated"})
+        described = await gql(client, UPDATE, input={"id": template_id, "description": "Updated"})
         # Read-modify-write: the stored metadata, then one PUT carrying it whole.
         assert control.by_route("templates") == {
             "GET /templates/{id}/data": 1,
@@ -450,23 +453,28 @@ async def test_update_template_keeps_tags_public_flag_type_and_metadata(
         retagged = await gql(
             client,
             UPDATE,
-            id=template_id,
-            input={"tags": ["c"], "isPublic": False, "metadata": {"purpose": "new"}},
+            input={
+                "id": template_id,
+                "tags": ["c"],
+                "isPublic": False,
+                "metadata": {"purpose": "new"},
+            },
         )
         reread = await gql(client, TEMPLATE, id=template_id)
     assert "errors" not in described, described
-    assert described["data"]["updateTemplate"] == {
+    assert described["data"]["updateTemplate"]["userErrors"] == []
+    assert described["data"]["updateTemplate"]["template"] == {
         "id": template_id,
         "name": raw_template["name"],
         "description": "Updated",
         "status": "DRAFT",
-        "version": "1",
+        "revision": 1,
         "tags": ["a", "b"],
         "isPublic": True,
         "templateType": "collection",
         "metadata": {"purpose": "kept"},
     }
-    changed = retagged["data"]["updateTemplate"]
+    changed = retagged["data"]["updateTemplate"]["template"]
     assert (changed["tags"], changed["isPublic"], changed["metadata"]) == (
         ["c"],
         False,
@@ -482,28 +490,24 @@ async def test_update_template_keeps_tags_public_flag_type_and_metadata(
     _delete(sandbox, template_id)
 
 
-async def test_update_template_status_change_is_unsupported_before_any_write(
+async def test_update_template_cannot_clear_a_description_and_writes_nothing(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    raw_template = _raw_create(sandbox, tags=["a"])
+    raw_template = _raw_create(sandbox, tags=["a"], description="Kept")
     template_id = raw_template["id"]
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await gql(
-            client, UPDATE, id=template_id, input={"status": "PUBLISHED", "description": "x"}
+            client, UPDATE, input={"id": template_id, "description": None, "name": "n"}
         )
-        assert control.by_route("templates") == {"GET /templates/{id}/data": 1}
-        form = await gql(client, UPDATE, id=template_id, input={"formConfig": {"a": 1}})
-        same = await gql(client, UPDATE, id=template_id, input={"status": "DRAFT", "name": "n"})
+        assert control.requests() == 0
     assert body["data"] == {"updateTemplate": None}
     assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
     assert body["errors"][0]["extensions"]["service"] == "templates"
-    assert codes(form) == ["UPSTREAM_UNSUPPORTED"]
-    # Giving the status it already has is no change: the rest applies.
-    assert same["data"]["updateTemplate"]["name"] == "n"
+    assert "cannot clear `description`" in body["errors"][0]["message"]
     with _raw(sandbox) as raw:
         stored = raw.get(f"/templates/{template_id}").json()["template"]
-    assert (stored["status"], stored["description"], stored["tags"]) == ("Draft", None, ["a"])
+    assert (stored["name"], stored["description"]) == (raw_template["name"], "Kept")
     _delete(sandbox, template_id)
 
 
@@ -520,7 +524,14 @@ async def test_archive_template_is_unsupported_and_writes_nothing(
     assert body["data"] == {"archiveTemplate": None}
     assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
     assert body["errors"][0]["extensions"]["service"] == "templates"
-    assert already == {"data": {"archiveTemplate": {"id": archived["id"], "status": "ARCHIVED"}}}
+    assert already == {
+        "data": {
+            "archiveTemplate": {
+                "template": {"id": archived["id"], "status": "ARCHIVED"},
+                "userErrors": [],
+            }
+        }
+    }
     assert _seeded(sandbox, "Blood Collection") == published
 
 
@@ -531,7 +542,7 @@ async def test_clone_template_is_composed_by_the_gateway(
     async with gateway_client(sandbox_settings(sandbox)) as client:
         original = await gql(client, TEMPLATE, id=source["id"])
         control.reset_stats()
-        named = await gql(client, CLONE, id=source["id"], input={"name": "Cloned one"})
+        named = await gql(client, CLONE, input={"id": source["id"], "name": "Cloned one"})
         # The source and its fields read, the copy created with its 7 fields, read back.
         assert control.by_route("templates") == {
             "GET /templates/{id}/data": 2,
@@ -539,12 +550,12 @@ async def test_clone_template_is_composed_by_the_gateway(
             "POST /templates": 1,
             "POST /templates/{id}/fields": 7,
         }
-        default = await gql(client, CLONE, id=source["id"])
+        default = await gql(client, CLONE, input={"id": source["id"]})
     assert "errors" not in named, named
-    clone = named["data"]["cloneTemplate"]
+    clone = named["data"]["cloneTemplate"]["template"]
     want = original["data"]["template"]
     assert clone["id"] != source["id"]
-    assert (clone["name"], clone["status"], clone["version"]) == ("Cloned one", "DRAFT", "1")
+    assert (clone["name"], clone["status"], clone["revision"]) == ("Cloned one", "DRAFT", 1)
     assert (clone["tags"], clone["isPublic"], clone["templateType"]) == (
         want["tags"],
         want["isPublic"],
@@ -554,25 +565,35 @@ async def test_clone_template_is_composed_by_the_gateway(
     assert [(f["name"], f["label"], f["fieldType"], f["options"]) for f in clone["fields"]] == [
         (f["name"], f["label"], f["fieldType"], f["options"]) for f in want["fields"]
     ]
-    assert default["data"]["cloneTemplate"]["name"] == f"{source['name']} (copy)"
+    copy = default["data"]["cloneTemplate"]["template"]
+    assert copy["name"] == f"{source['name']} (copy)"
     with _raw(sandbox) as raw:
         fields = raw.get(f"/templates/{clone['id']}/fields").json()["fields"]
     assert len(fields) == 7
-    _delete(sandbox, clone["id"], default["data"]["cloneTemplate"]["id"])
+    _delete(sandbox, clone["id"], copy["id"])
 
 
-async def test_mutating_an_unknown_template_is_not_found(
+async def test_mutating_an_unknown_template_is_a_not_found_user_error(
     sandbox: Any, control: SandboxControl
 ) -> None:
     unknown = str(uuid.uuid4())
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        updated = await gql(client, UPDATE, id=unknown, input={"name": "x"})
-        cloned = await gql(client, CLONE, id=unknown)
+        updated = await gql(client, UPDATE, input={"id": unknown, "name": "x"})
+        cloned = await gql(client, CLONE, input={"id": unknown})
         archived = await gql(client, ARCHIVE, id=unknown)
-    for body in (updated, cloned, archived):
-        assert codes(body) == ["NOT_FOUND"], body
-        assert body["errors"][0]["extensions"]["service"] == "templates"
-        assert body["errors"][0]["message"] == f"No template with id {unknown}"
+    for body, root in ((updated, "updateTemplate"), (cloned, "cloneTemplate"),
+                       (archived, "archiveTemplate")):  # fmt: skip
+        assert "errors" not in body, body
+        assert body["data"][root] == {
+            "template": None,
+            "userErrors": [
+                {
+                    "field": ["input", "id"],
+                    "message": f"No template with id {unknown}",
+                    "code": "NOT_FOUND",
+                }
+            ],
+        }
 
 
 # ---------------------------------------------------------------------------- failures
@@ -628,14 +649,14 @@ def crowded() -> Iterator[SandboxProcess]:
         yield sb
 
 
-async def test_past_the_50_newest_templates_and_filters_are_unsupported(
+async def test_past_the_50_newest_templates_filters_and_other_orders_are_unsupported(
     sandbox: Any, crowded: SandboxProcess
 ) -> None:
     settings = sandbox_settings(
         sandbox, upstream_urls={**sandbox.urls, "templates": crowded.urls["templates"]}
     )
-    query = """query($after: String, $filter: TemplateFilter) {
-      page: templates(first: 10, after: $after, filter: $filter) {
+    query = """query($after: String, $filter: TemplateFilter, $orderBy: TemplateOrder) {
+      page: templates(first: 10, after: $after, filter: $filter, orderBy: $orderBy) {
         totalCount edges { node { name } }
       }
       count: templates(first: 0) { totalCount }
@@ -643,18 +664,28 @@ async def test_past_the_50_newest_templates_and_filters_are_unsupported(
     with _raw(crowded) as raw:
         listed = raw.get("/templates").json()["data"]
     newest = [t["name"] for t in listed]
+    own_order = {"field": "CREATED_AT", "direction": "DESC"}
     async with gateway_client(settings) as client:
         within = await gql(client, query, after=encode_cursor(39, listed[39]["id"]))
+        # Newest first is the list's own order: no sort, nothing more to read.
+        newest_first = await gql(client, query, orderBy=own_order)
         beyond = await gql(client, query, after=encode_cursor(40, listed[40]["id"]))
-        filtered = await gql(client, query, filter={"status": "DRAFT"})
+        filtered = await gql(client, query, filter={"statuses": ["DRAFT"]})
+        by_name = await gql(client, query, orderBy={"field": "NAME", "direction": "ASC"})
     assert "errors" not in within, within
     assert [e["node"]["name"] for e in within["data"]["page"]["edges"]] == newest[40:50]
     assert within["data"]["page"]["totalCount"] == within["data"]["count"]["totalCount"] == 63
-    for body in (beyond, filtered):
+    assert "errors" not in newest_first, newest_first
+    assert [e["node"]["name"] for e in newest_first["data"]["page"]["edges"]] == newest[:10]
+    for body, what in ((beyond, "the templates past those cannot be listed"),
+                       (filtered, "a filter cannot be applied to all of them"),
+                       (by_name, "another order cannot be applied to all of them")):  # fmt: skip
         assert body["data"] == {"page": None, "count": {"totalCount": 63}}
         assert codes(body) == ["UPSTREAM_UNSUPPORTED"]
         assert body["errors"][0]["extensions"]["service"] == "templates"
-        assert "50 newest templates and holds 63" in body["errors"][0]["message"]
+        assert body["errors"][0]["message"] == (
+            f"The templates service lists only its 50 newest templates and holds 63: {what}"
+        )
 
 
 # -------------------------------------------------------------------- with the extension
@@ -679,7 +710,7 @@ async def test_the_extension_does_not_change_the_list_or_the_composed_writes(
 ) -> None:
     async with gateway_client(extension_settings(sandbox_ext)) as client:
         control_ext.reset_stats()
-        listed = await gql(client, PAGE, first=2, filter={"status": "ARCHIVED"})
+        listed = await gql(client, PAGE, first=2, filter={"statuses": ["ARCHIVED"]})
         created = await gql(client, CREATE, input=new_template())
         assert control_ext.by_route("templates") == {
             "GET /templates": 1,
@@ -688,5 +719,6 @@ async def test_the_extension_does_not_change_the_list_or_the_composed_writes(
             "GET /templates/{id}/data": 1,
         }
     assert [e["node"]["status"] for e in listed["data"]["templates"]["edges"]] == ["ARCHIVED"]
-    assert created["data"]["createTemplate"]["fieldCount"] == 3
-    _delete(sandbox_ext, created["data"]["createTemplate"]["id"])
+    template = created["data"]["createTemplate"]["template"]
+    assert template["fieldCount"] == 3
+    _delete(sandbox_ext, template["id"])

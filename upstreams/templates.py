@@ -2,9 +2,9 @@
 
 The release's list ignores its query (always the 50 newest active templates), its PUT
 replaces the stored metadata (where template_type, tags and is_public live), its clone is a
-stub, and every error is a bare status. The client therefore exposes the routes as they are
-(``list`` sends no parameters, ``data`` is the one view of the stored metadata); resolvers
-compose what the release cannot do in one call.
+stub, its field PUT cannot clear a value, and every error is a bare status. The client
+therefore exposes the routes as they are (``list`` sends no parameters, ``data`` is the one
+view of the stored metadata); resolvers compose what the release cannot do in one call.
 """
 
 from __future__ import annotations
@@ -109,4 +109,21 @@ class TemplatesClient(Service):
         return await self.client.request(ctx, "PUT", path, json=body)
 
     async def delete(self, ctx: CallContext, template_id: str) -> Any:
+        """Soft delete: the template leaves the list and its reads answer 404."""
         return await self.client.request(ctx, "DELETE", f"/templates/{seg(template_id)}")
+
+    async def update_field(
+        self, ctx: CallContext, template_id: str, field_id: str, data: Mapping[str, Any]
+    ) -> Record:
+        """PUT a field: each key given replaces the stored value, a null keeps it (COALESCE:
+        a value cannot be cleared); 404 for a field that is not the template's."""
+        body = pascal(dict(data), self._ENUMS)
+        path = f"/templates/{seg(template_id)}/fields/{seg(field_id)}"
+        payload = await self.client.request(ctx, "PUT", path, json=body)
+        field = payload.get("field") if isinstance(payload, dict) else None
+        return field if isinstance(field, dict) else {}
+
+    async def delete_field(self, ctx: CallContext, template_id: str, field_id: str) -> Any:
+        """DELETE a field (for good); 404 for a field that is not the template's."""
+        path = f"/templates/{seg(template_id)}/fields/{seg(field_id)}"
+        return await self.client.request(ctx, "DELETE", path)
