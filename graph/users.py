@@ -33,7 +33,7 @@ from resolvers import users as user_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from security import events, rbac
-from upstreams.errors import UpstreamUnsupported
+from upstreams.errors import UpstreamBadResponse, UpstreamUnsupported
 
 
 @strawberry.enum(description="What a user may do in the lab, lowest privilege first.")
@@ -69,6 +69,12 @@ class UserStatus(Enum):
     DELETED = strawberry.enum_value("deleted", description="Deleted; may not log in.")
 
 
+def _sent(r: dict[str, Any], key: str) -> Any:
+    """A value auth always sends; an error in its place when it is missing."""
+    value = r.get(key)
+    return UpstreamBadResponse.for_value("auth", key, None) if value is None else value
+
+
 def _full_name(r: dict[str, Any]) -> str | None:
     return " ".join(p for p in (r.get("first_name"), r.get("last_name")) if p) or None
 
@@ -102,18 +108,18 @@ class User(Node):
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> User:
-        email = r.get("email") or ""
+        email = _sent(r, "email")
         return cls(
             id=strawberry.ID(r["id"]),
             email=email,
-            first_name=r.get("first_name") or "",
-            last_name=r.get("last_name") or "",
+            first_name=_sent(r, "first_name"),
+            last_name=_sent(r, "last_name"),
             full_name=_full_name(r) or email,
-            role=member(Role, r.get("role"), service="auth", field="role"),
-            status=member(UserStatus, r.get("status"), service="auth", field="status"),
+            role=member(Role, _sent(r, "role"), service="auth", field="role"),
+            status=member(UserStatus, _sent(r, "status"), service="auth", field="status"),
             email_verified=bool(r.get("email_verified")),
             last_login_at=r.get("last_login_at"),
-            created_at=r.get("created_at"),
+            created_at=_sent(r, "created_at"),
             department=r.get("department"),
             position=r.get("position"),
             lab_affiliation=r.get("lab_affiliation"),
@@ -164,7 +170,7 @@ class Person:
     )
     def role(self) -> Role | None:
         self._undisclosed()
-        return self._role  # type: ignore[no-any-return]
+        return self._role
 
     @strawberry.field(
         description="The person's full user record (administrators; one auth call per "
@@ -370,7 +376,7 @@ class Query:
         words = (search or "").casefold().split()
         if search is not None and len(search) > 200:
             raise BadUserInput("`search` must be at most 200 characters", field=["search"])
-        wanted = None if roles is None else {r.value for r in roles}
+        wanted = None if roles is None else {str(r.value) for r in roles}
         records = await user_resolvers.people(ctx, administrator=_administrator(ctx))
         chosen = [r for r in records if _matches(r, words, wanted)]
         return await PersonConnection.from_list(chosen, request, Person.from_record)
@@ -383,7 +389,11 @@ class Mutation:
         "the same user error (INVALID_CREDENTIALS), so that nobody learns which emails have "
         "accounts."
     )
-    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload | None:
+    async def login(
+        self,
+        info: Info[Context, None],
+        input: Annotated[LoginInput, strawberry.argument(description="The credentials.")],
+    ) -> LoginPayload | None:
         async def work() -> LoginPayload:
             try:
                 record = await user_resolvers.login(
@@ -404,7 +414,11 @@ class Mutation:
         "expired or used) is the user error INVALID_TOKEN."
     )
     async def refresh_token(
-        self, info: Info[Context, None], input: RefreshTokenInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RefreshTokenInput, strawberry.argument(description="The refresh token to trade.")
+        ],
     ) -> RefreshTokenPayload | None:
         async def work() -> RefreshTokenPayload:
             record = await user_resolvers.refresh(info.context, input.refresh_token)
