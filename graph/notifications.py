@@ -324,7 +324,8 @@ class Query:
         description="Notifications, newest first unless `orderBy` says otherwise. The "
         "release ignores filters: with any filter or `orderBy` the gateway reads the whole "
         "list (at most TRACSEQ_MAX_SCAN_ITEMS notifications, else UPSTREAM_UNSUPPORTED) and "
-        "filters, sorts and pages it itself.",
+        "filters, sorts and pages it itself. A page holds at most 999 (`first`/`last`): one less "
+        "than the service answers in one call, which tells whether another page follows.",
     )
     async def notifications(
         self,
