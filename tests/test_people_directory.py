@@ -289,7 +289,7 @@ def _auth_login(clock: _Clock, calls: list[CallContext], *, fail: bool = False) 
 
 
 async def test_directory_logs_in_once_for_concurrent_reads_and_again_before_the_hour_ends() -> None:
-    clock, calls = _Clock(), []
+    clock, calls = _Clock(), list[CallContext]()
     directory = Directory(_auth_login(clock, calls), clock=clock)
     ctx = CallContext(authorization="Bearer callers-own", request_id="r1")
     tokens = await asyncio.gather(*(directory.token(ctx) for _ in range(10)))
@@ -304,7 +304,7 @@ async def test_directory_logs_in_once_for_concurrent_reads_and_again_before_the_
 
 
 async def test_directory_retries_a_refused_token_once_after_a_new_login() -> None:
-    clock, calls = _Clock(), []
+    clock, calls = _Clock(), list[CallContext]()
     directory = Directory(_auth_login(clock, calls), clock=clock)
     seen: list[str | None] = []
 
@@ -326,7 +326,7 @@ async def test_directory_retries_a_refused_token_once_after_a_new_login() -> Non
 
 
 async def test_a_directory_that_cannot_log_in_is_unavailable_not_the_callers_failure() -> None:
-    clock, calls = _Clock(), []
+    clock, calls = _Clock(), list[CallContext]()
     directory = Directory(_auth_login(clock, calls, fail=True), clock=clock)
     results = await asyncio.gather(
         *(directory.token(CallContext()) for _ in range(3)), return_exceptions=True

@@ -156,7 +156,7 @@ async def test_notifications_refetch_through_node(sandbox: Any) -> None:
 
 
 def _notification(**changes: Any) -> dict[str, Any]:
-    record = {
+    record: dict[str, Any] = {
         "id": "6e2f8a0b-1111-4222-8333-444455556666",
         "title": "Contract breaker",
         "message": "m",
