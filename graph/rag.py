@@ -101,18 +101,19 @@ class LabAnswer:
 
     @classmethod
     def from_record(cls, r: dict[str, Any], session_id: str) -> LabAnswer:
-        answer = str(_sent(r, "answer"))
-        quoted = rag_resolvers.quoted_passages(answer)
+        answer = _sent(r, "answer")
+        quoted = rag_resolvers.quoted_passages(answer if isinstance(answer, str) else "")
         sources = []
         for source in r.get("sources") or ():
-            title = str(source.get("title") or "")
-            excerpt = quoted.get(title)
+            title = _sent(source, "title")
+            text = title if isinstance(title, str) else ""
+            excerpt = quoted.get(text)
             sources.append(
                 LabAnswerSource(
                     title=title,
                     relevance=_sent(source, "relevance"),
                     excerpt=excerpt,
-                    _refs=rag_resolvers.SampleRefs.of(title, excerpt or ""),
+                    _refs=rag_resolvers.SampleRefs.of(text, excerpt or ""),
                 )
             )
         echoed = r.get("session_id")
@@ -224,7 +225,7 @@ class RagSubmission:
     def from_record(cls, r: dict[str, Any]) -> RagSubmission:
         return cls(
             id=strawberry.ID(str(r["id"])),
-            filename=str(_sent(r, "filename")),
+            filename=_sent(r, "filename"),
             status=member(RagSubmissionStatus, _sent(r, "status"), service=SERVICE, field="status"),
             confidence=_sent(r, "confidence_score"),
             extracted_data=ExtractedData.from_record(r.get("extracted_data")),
@@ -259,10 +260,10 @@ class LabDocumentExtraction:
         return cls(
             submission_id=None if submission_id is None else strawberry.ID(str(submission_id)),
             confidence=_sent(r, "confidence_score"),
-            samples_found=int(r.get("samples_found") or 0),
+            samples_found=_sent(r, "samples_found"),
             extracted_data=ExtractedData.from_record(r.get("extracted_data")),
             processing_time_ms=_ms(r, "processing_time"),
-            message=str(_sent(r, "message")),
+            message=_sent(r, "message"),
         )
 
 

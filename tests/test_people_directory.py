@@ -336,3 +336,15 @@ async def test_a_directory_that_cannot_log_in_is_unavailable_not_the_callers_fai
     with pytest.raises(UpstreamUnavailable, match="TRACSEQ_DIRECTORY_EMAIL"):
         await directory.token(CallContext())
     assert len(calls) == 2
+
+
+async def test_users_refetch_through_node_for_administrators_only(sandbox: Any) -> None:
+    users = wire_users(sandbox)
+    tomas = next(i for i, u in users.items() if u["email"] == TECH[0])
+    query = "query($id: ID!) { node(id: $id) { __typename id ... on User { email } } }"
+    async with gateway(sandbox_settings(sandbox)) as client:
+        admin = await ask(client, query, await log_in(client, ADMIN), id=tomas)
+        tech = await ask(client, query, await log_in(client, PI), id=tomas)
+    assert admin == {"data": {"node": {"__typename": "User", "id": tomas, "email": TECH[0]}}}
+    # Other roles see people as Person, which is not a Node: nothing to refetch.
+    assert tech == {"data": {"node": None}}
