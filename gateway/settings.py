@@ -37,6 +37,7 @@ from security.config import (
     RateLimitConfig,
     SecurityConfig,
 )
+from upstreams.auth import DirectoryAccount
 from upstreams.config import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_MAX,
@@ -132,6 +133,9 @@ class Settings:
     # Security: tokens, rate limits, operation limits, CORS, persisted queries, Redis.
     security: SecurityConfig = field(default_factory=SecurityConfig)
     body_idle_timeout: float = DEFAULT_BODY_IDLE_TIMEOUT
+    # People's profiles for every lab role: the administrator account the gateway reads
+    # /admin/users with (TRACSEQ_DIRECTORY_EMAIL / TRACSEQ_DIRECTORY_PASSWORD); None: none.
+    directory: DirectoryAccount | None = None
 
     @property
     def production(self) -> bool:
@@ -221,6 +225,7 @@ class Settings:
             trace_sample_ratio=r.fraction("TRACE_SAMPLE_RATIO", 1.0),
             security=_security(r, production=env == "production"),
             body_idle_timeout=r.seconds("PASSTHROUGH_BODY_IDLE_TIMEOUT", DEFAULT_BODY_IDLE_TIMEOUT),
+            directory=_directory(r),
         )
         if s.production and (problems := s.security.production_problems()):
             raise SettingsError(
@@ -238,6 +243,20 @@ class Settings:
                 f"{PREFIX}MAX_PAGE_SIZE ({s.max_page_size})"
             )
         return s
+
+
+def _directory(r: _Reader) -> DirectoryAccount | None:
+    email, password = r.optional_text("DIRECTORY_EMAIL"), r.optional_text("DIRECTORY_PASSWORD")
+    if (email is None) != (password is None):
+        raise SettingsError(
+            f"{PREFIX}DIRECTORY_EMAIL and {PREFIX}DIRECTORY_PASSWORD go together: set both "
+            "(the administrator account that reads people's profiles) or neither"
+        )
+    if email is None or password is None:
+        return None
+    if "@" not in email:
+        raise SettingsError(f"{PREFIX}DIRECTORY_EMAIL={email!r} is invalid: expected an email")
+    return DirectoryAccount(email=email, password=password)
 
 
 def _security(r: _Reader, *, production: bool) -> SecurityConfig:

@@ -15,20 +15,38 @@ from security import rbac
 
 @strawberry.enum(description="State of an upstream's circuit breaker.")
 class BreakerState(Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
+    CLOSED = strawberry.enum_value("closed", description="Calls flow normally.")
+    OPEN = strawberry.enum_value(
+        "open", description="Calls fail fast without reaching the service, until a probe."
+    )
+    HALF_OPEN = strawberry.enum_value(
+        "half_open", description="A few probe calls are let through to test recovery."
+    )
+
+
+@strawberry.enum(description="One of the seven TracSeq services behind the gateway.")
+class UpstreamService(Enum):
+    AUTH = strawberry.enum_value("auth", description="Accounts, sessions and tokens.")
+    SAMPLES = strawberry.enum_value("samples", description="Samples and their lifecycle.")
+    STORAGE = strawberry.enum_value("storage", description="Storage locations and positions.")
+    TEMPLATES = strawberry.enum_value("templates", description="Submission templates.")
+    SEQUENCING = strawberry.enum_value("sequencing", description="Sequencing jobs.")
+    RAG = strawberry.enum_value("rag", description="Answers and extraction from documents.")
+    NOTIFICATIONS = strawberry.enum_value("notifications", description="Notifications.")
 
 
 @strawberry.type(description="One upstream service as the gateway sees it now.")
 class UpstreamStatus:
-    service: str
-    healthy: bool
+    service: UpstreamService = strawberry.field(description="Which service.")
+    healthy: bool = strawberry.field(description="Whether the health probe found it healthy.")
     status: str = strawberry.field(
-        description="What the health probe found: the service's own word, or why it failed."
+        description="What the health probe found: the service's own word (lowercase, e.g. "
+        "`healthy`), or the kind of failure (e.g. `unavailable`, `timeout`)."
     )
-    breaker: BreakerState
-    latency_ms: float | None
+    breaker: BreakerState = strawberry.field(description="The service's circuit breaker.")
+    latency_ms: float = strawberry.field(
+        description="Milliseconds the health probe took, answered or failed."
+    )
     in_flight: int = strawberry.field(description="Calls to it in flight from this process.")
     open_routes: list[str] = strawberry.field(
         description="Routes (method and template) whose own breaker is open or half-open: "
@@ -40,11 +58,11 @@ class UpstreamStatus:
         cls, report: dict[str, Any], in_flight: int, open_routes: list[str]
     ) -> UpstreamStatus:
         return cls(
-            service=report["service"],
+            service=UpstreamService(report["service"]),
             healthy=bool(report.get("healthy")),
             status=str(report.get("status") or "unknown"),
             breaker=BreakerState(report.get("breaker", "closed")),
-            latency_ms=report.get("latency_ms"),
+            latency_ms=float(report["latency_ms"]),
             in_flight=in_flight,
             open_routes=open_routes,
         )
@@ -53,7 +71,9 @@ class UpstreamStatus:
 @strawberry.type(description="The gateway and every upstream behind it.")
 class GatewayStatus:
     healthy: bool = strawberry.field(description="True when every upstream is healthy.")
-    upstreams: list[UpstreamStatus]
+    upstreams: list[UpstreamStatus] = strawberry.field(
+        description="Each of the seven services, in a fixed order."
+    )
 
 
 @strawberry.type

@@ -9,16 +9,24 @@ Sending: the release answers a receipt for every valid notification but stores (
 sends) nothing, so the id it returns answers 404. The gateway reads the notification back
 by id after the send: a 404 then is ``UPSTREAM_UNSUPPORTED`` (accepted but not stored),
 never a success; where the service does store it, the mutation answers what was stored.
+
+Filters and orders: the release parses ``status``, ``channel``, ``priority``, ``user_id``
+and the dates but ignores them. A filtered or re-ordered list is read whole, a full page
+(1000) at a time, at most ``TRACSEQ_MAX_SCAN_ITEMS`` notifications, then filtered, sorted
+and paged here. Recipients are free strings (emails or user ids): "the caller's" matches
+its user id and its email, case-insensitively.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
-from resolvers.pagination import PageRequest, Slice, paginate
+from resolvers.pagination import PageRequest, Slice, paginate, paginate_list
 from upstreams.errors import UpstreamNotFound, UpstreamUnsupported
 
 Record = dict[str, Any]
@@ -57,14 +65,115 @@ async def count(ctx: Context) -> int:
             return total
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationFilter:
+    """What a filtered list keeps; None (or an empty set of recipients) keeps everything."""
+
+    recipients: frozenset[str] | None = None  # lowercased emails / canonical ids
+    statuses: set[str] | None = None
+    types: set[str] | None = None
+    priorities: set[str] | None = None
+    channels: set[str] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(
+            v is None
+            for v in (
+                self.recipients,
+                self.statuses,
+                self.types,
+                self.priorities,
+                self.channels,
+                self.created_after,
+                self.created_before,
+            )
+        )
+
+    def keeps(self, r: Record) -> bool:
+        if self.statuses is not None and r.get("status") not in self.statuses:
+            return False
+        if self.types is not None and r.get("notification_type") not in self.types:
+            return False
+        if self.priorities is not None and r.get("priority") not in self.priorities:
+            return False
+        if self.channels is not None and not self.channels.intersection(r.get("channels") or ()):
+            return False
+        created = r.get("created_at")
+        if self.created_after is not None and not (
+            isinstance(created, datetime) and created >= self.created_after
+        ):
+            return False
+        if self.created_before is not None and not (
+            isinstance(created, datetime) and created < self.created_before
+        ):
+            return False
+        if self.recipients is not None:
+            return any(_address(x) in self.recipients for x in r.get("recipients") or ())
+        return True
+
+
+def _address(recipient: Any) -> str:
+    text = str(recipient).strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text.casefold()
+
+
+def caller_addresses(ctx: Context) -> frozenset[str]:
+    """The recipient strings that name the caller: its user id and its email."""
+    principal = ctx.principal
+    if principal is None:
+        return frozenset()
+    email = getattr(principal, "email", None)
+    return frozenset(_address(a) for a in (principal.id, email) if a)
+
+
+async def scan(ctx: Context) -> list[Record]:
+    """Every notification, newest first, a full page at a time; beyond
+    TRACSEQ_MAX_SCAN_ITEMS it is UPSTREAM_UNSUPPORTED."""
+    service = ctx.upstreams.notifications
+    limit = service.max_scan_items
+    records: list[Record] = []
+    while True:
+        page = await service.list(ctx.call, limit=MAX_LIMIT, offset=len(records))
+        records += page
+        if len(records) > limit:
+            raise UpstreamUnsupported(
+                service.name,
+                f"The {service.name} service cannot filter or sort its list, and it holds "
+                f"more than {limit} notifications (TRACSEQ_MAX_SCAN_ITEMS) for the gateway "
+                "to filter or sort itself",
+            )
+        if len(page) < MAX_LIMIT:
+            return records
+
+
+Sort = Callable[[list[Record]], list[Record]]
+
+
+async def filtered_page(
+    ctx: Context, request: PageRequest, filters: NotificationFilter, sort: Sort | None
+) -> Slice[Record]:
+    """The page ``request`` asks for of the notifications ``filters`` keeps, sorted by
+    ``sort`` (None: the service's order, newest first)."""
+    records = [r for r in await scan(ctx) if filters.keeps(r)]
+    if sort is not None:
+        records = sort(records)
+    return await paginate_list(request, records)
+
+
+async def by_ids(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
+    """Notifications by id through the request's loader (None where there is none)."""
+    loader = ctx.loaders.of(ctx.upstreams.notifications.get_many)
+    found: list[Record | None] = await loader.load_many(list(ids))
+    return found
+
+
 async def send(ctx: Context, data: Mapping[str, Any]) -> Record:
-    for name in ("title", "message"):
-        if not str(data.get(name) or "").strip():
-            raise BadUserInput(f"`{name}` must not be empty")
-    if not data.get("recipients") or any(not str(r).strip() for r in data["recipients"]):
-        raise BadUserInput("`recipients` must name at least one recipient, none empty")
-    if not data.get("channels"):
-        raise BadUserInput("`channels` must name at least one channel")
     service = ctx.upstreams.notifications
     receipt = await service.create(ctx.call, data)
     try:

@@ -24,6 +24,7 @@ from upstreams.services import fan_out
 Record = dict[str, Any]
 
 MAX_QUESTION_CHARS = 2000
+MAX_SESSION_CHARS = 200
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 _BARCODE = re.compile(r"\b[A-Z]{2,5}-\d{14}-\d{4}\b")
@@ -90,17 +91,32 @@ async def samples_named(ctx: Context, refs: SampleRefs) -> list[Record]:
     return list(unique.values())
 
 
-async def ask(ctx: Context, question: str, session_id: str | None) -> Record:
+def session_of(session_id: str | None) -> str:
+    """The conversation to continue: the one named, or a new one (a fresh UUID) rather than
+    the release's shared ``"default"`` conversation."""
+    if session_id is None:
+        return str(uuid.uuid4())
+    session = str(session_id).strip()
+    if not session:
+        raise BadUserInput("`sessionId` must not be empty when given", field=["input", "sessionId"])
+    if len(session) > MAX_SESSION_CHARS:
+        raise BadUserInput(
+            f"`sessionId` must be at most {MAX_SESSION_CHARS} characters",
+            field=["input", "sessionId"],
+        )
+    return session
+
+
+async def ask(ctx: Context, question: str, session_id: str) -> Record:
     question = question.strip()
     if not question:
-        raise BadUserInput("`question` must not be empty")
+        raise BadUserInput("`question` must not be empty", field=["input", "question"])
     if len(question) > MAX_QUESTION_CHARS:
-        raise BadUserInput(f"`question` must be at most {MAX_QUESTION_CHARS} characters")
-    if session_id is not None and not session_id.strip():
-        raise BadUserInput("`sessionId` must not be empty when given")
-    record: Record = await ctx.upstreams.rag.query(
-        ctx.call, question, session_id=session_id.strip() if session_id else "default"
-    )
+        raise BadUserInput(
+            f"`question` must be at most {MAX_QUESTION_CHARS} characters",
+            field=["input", "question"],
+        )
+    record: Record = await ctx.upstreams.rag.query(ctx.call, question, session_id=session_id)
     return record
 
 
@@ -117,12 +133,20 @@ async def upload(ctx: Context, file: Any) -> Record:
     the gateway."""
     content: bytes = await file.read(MAX_UPLOAD_BYTES + 1)
     if not content:
-        raise BadUserInput("The uploaded file is empty")
+        raise BadUserInput("The uploaded file is empty", field=["input", "file"])
     if len(content) > MAX_UPLOAD_BYTES:
-        raise BadUserInput(f"The uploaded file is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        raise BadUserInput(
+            f"The uploaded file is larger than {MAX_UPLOAD_BYTES // 2**20} MB",
+            field=["input", "file"],
+        )
     filename = getattr(file, "filename", None) or "document"
     content_type = getattr(file, "content_type", None) or "application/octet-stream"
     record: Record = await ctx.upstreams.rag.process(ctx.call, filename, content, content_type)
+    if record.get("success") is False:
+        # The release answers 200 with success false for a file it cannot read (not UTF-8
+        # text): nothing was extracted or kept.
+        message = str(record.get("message") or "The RAG service could not process the file")
+        raise BadUserInput(message, field=["input", "file"])
     if not record.get("samples_found"):
         # The service keeps a submission only when it found a sample id: the id it answers
         # otherwise names nothing.

@@ -6,8 +6,9 @@ session is gone gets 404 ``SESSION_NOT_FOUND`` from auth; to a client that is
 UNAUTHENTICATED, not NOT_FOUND.
 
 Login: auth answers an unknown email with 404 ``USER_NOT_FOUND`` and a wrong password with
-401 ``INVALID_CREDENTIALS``; both reach the client as the same UNAUTHENTICATED error, so
-that nobody learns which emails have accounts.
+401 ``INVALID_CREDENTIALS``; both reach the client as the same user error
+(``INVALID_CREDENTIALS``), so that nobody learns which emails have accounts. A refresh
+token auth refuses is the user error ``INVALID_TOKEN``.
 
 Refresh: the gateway verifies tokens itself, so a session that auth ends must be revoked
 here as well. Auth's refresh tokens are opaque, and its refresh answer does not name the
@@ -21,13 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, GraphError, Unauthenticated
+from resolvers.errors import (
+    INVALID_CREDENTIALS,
+    INVALID_TOKEN,
+    BadUserInput,
+    GraphError,
+    Unauthenticated,
+)
 from upstreams.config import CallContext
-from upstreams.errors import UpstreamError, UpstreamStatusError
+from upstreams.errors import UpstreamError, UpstreamStatusError, UpstreamUnsupported
 
 Record = dict[str, Any]
 
@@ -58,12 +66,71 @@ async def user_by_id(ctx: Context, user_id: str) -> Record | None:
     return record
 
 
-async def person(ctx: Context, user_id: str) -> Record | None:
-    """The user record behind a person's profile; None when unknown or not a UUID.
+# Where a person's profile comes from, for this caller (``profile_source``).
+CALLER = "caller"  # an administrator: the caller's own token reads /admin/users
+DIRECTORY = "directory"  # the directory account reads /admin/users
+SELF = "self"  # no directory: the caller's own profile, from /auth/me
+UNDISCLOSED = "undisclosed"  # no directory: auth shows this caller nobody else
 
-    Read with the caller's own token: auth lets only administrators read other users.
-    """
-    return await user_by_id(ctx, user_id)
+DIRECTORY_MISSING = (
+    "Names and roles of other people need the gateway's directory account, which is not "
+    "configured (TRACSEQ_DIRECTORY_EMAIL and TRACSEQ_DIRECTORY_PASSWORD): auth lets only "
+    "administrators read other users"
+)
+
+
+def profile_source(ctx: Context, user_id: str, *, administrator: bool) -> str:
+    """How the profile of ``user_id`` is read for this caller (``administrator``: the
+    caller may read /admin/users with its own token)."""
+    if administrator:
+        return CALLER
+    if ctx.upstreams.auth.directory is not None:
+        return DIRECTORY
+    if ctx.principal is not None and _uuid(ctx.principal.id) == user_id:
+        return SELF
+    return UNDISCLOSED
+
+
+async def request_notice(call: CallContext, keys: Sequence[str]) -> list[dict[str, bool]]:
+    """Batch function: one mutable notice per request (its loader caches it), so that a
+    response reports a missing directory account once."""
+    return [{"reported": False} for _ in keys]
+
+
+async def person(ctx: Context, user_id: str, *, administrator: bool) -> Record | None:
+    """The user record behind a person's profile, for any lab role; None when unknown or
+    not a UUID. Raises ``UpstreamUnsupported`` when the caller may not read it (no
+    directory account, another person, a caller who is not an administrator)."""
+    key = _uuid(str(user_id))
+    if key is None:
+        return None
+    auth = ctx.upstreams.auth
+    source = profile_source(ctx, key, administrator=administrator)
+    if source == CALLER:
+        return await user_by_id(ctx, key)
+    if source == DIRECTORY:
+        found: Record | None = await ctx.loaders.of(auth.directory_get_many).load(key)
+        return found
+    if source == SELF:
+        try:
+            own: Record | None = await ctx.loaders.of(auth.own_profile).load(key)
+        except UpstreamStatusError as exc:
+            raise _as_unauthenticated(exc) from None
+        return own
+    raise UpstreamUnsupported(auth.name, DIRECTORY_MISSING)
+
+
+async def people(ctx: Context, *, administrator: bool) -> list[Record]:
+    """The users a people picker lists: at most the 100 newest (auth's /admin/users does
+    not page), read with an administrator's own token or the directory account."""
+    auth = ctx.upstreams.auth
+    if administrator:
+        return await users(ctx)
+    if auth.directory is None:
+        raise UpstreamUnsupported(auth.name, DIRECTORY_MISSING)
+    records = await auth.directory_users(ctx.call)
+    ctx.loaders.prime(auth.directory_get_many, records)
+    return records
 
 
 async def users(ctx: Context) -> list[Record]:
@@ -98,15 +165,16 @@ def with_token(ctx: Context, access_token: str) -> CallContext:
 async def login(ctx: Context, email: str, password: str, *, remember_me: bool) -> Record:
     """A LoginResponse (its ``refresh_token`` is None unless ``remember_me``)."""
     email = email.strip()
-    if not email or not password:
-        raise BadUserInput("`email` and `password` must not be empty")
+    for name, value in (("email", email), ("password", password)):
+        if not value:
+            raise BadUserInput(f"`{name}` must not be empty", field=["input", name])
     try:
         record: Record = await ctx.upstreams.auth.login(
             ctx.call, email, password, remember_me=remember_me
         )
     except UpstreamStatusError as exc:
         if exc.status == 401 or (exc.status == 404 and exc.code == "USER_NOT_FOUND"):
-            raise Unauthenticated(LOGIN_FAILED, service=exc.service) from None
+            raise BadUserInput(LOGIN_FAILED, user_code=INVALID_CREDENTIALS) from None
         raise
     await _link(ctx, record)
     return record
@@ -138,13 +206,19 @@ async def refresh(ctx: Context, refresh_token: str) -> Record:
     """A new token pair; the refresh token's session ends, at auth and here."""
     token = refresh_token.strip()
     if not token:
-        raise BadUserInput("`refreshToken` must not be empty")
+        raise BadUserInput("`refreshToken` must not be empty", field=["input", "refreshToken"])
     sessions = ctx.sessions
     old = None if sessions is None else await sessions.refresh_session(token)
     try:
         record: Record = await ctx.upstreams.auth.refresh(ctx.call, token)
     except UpstreamStatusError as exc:
-        raise _as_unauthenticated(exc) from None
+        if exc.status in (401, 404):
+            raise BadUserInput(
+                "The refresh token is invalid, expired or already used",
+                field=["input", "refreshToken"],
+                user_code=INVALID_TOKEN,
+            ) from None
+        raise
     if sessions is not None:
         if old is not None:
             await sessions.revoke(*old)

@@ -35,7 +35,7 @@ query($first: Int, $after: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node {
       id title message notificationType priority status channels recipients
-      createdAt sentAt deliveryAttempts createdById
+      createdAt updatedAt sentAt deliveryAttempts
     } }
   }
 }
@@ -44,7 +44,10 @@ COUNT = "query($first: Int) { notifications(first: $first) { totalCount edges { 
 SEND = """
 mutation($input: SendNotificationInput!) {
   sendNotification(input: $input) {
-    id title message notificationType priority status channels recipients scheduledAt sentAt
+    notification {
+      id title message notificationType priority status channels recipients scheduledAt sentAt
+    }
+    userErrors { field message code }
   }
 }
 """
@@ -150,7 +153,8 @@ async def test_send_notification_answers_what_a_storing_service_stored(
             },
         )
     assert "errors" not in sent, sent
-    notification = sent["data"]["sendNotification"]
+    assert sent["data"]["sendNotification"]["userErrors"] == []
+    notification = sent["data"]["sendNotification"]["notification"]
     assert notification["notificationType"] == "ALERT"
     assert notification["priority"] == "HIGH"
     assert notification["status"] == "PENDING"
@@ -158,29 +162,45 @@ async def test_send_notification_answers_what_a_storing_service_stored(
     assert notification["recipients"] == ["tech@tracseq.lab"]
     assert notification["sentAt"] is None
     assert listed["data"]["notifications"]["edges"][0]["node"]["id"] == notification["id"]
-    later = scheduled["data"]["sendNotification"]
+    later = scheduled["data"]["sendNotification"]["notification"]
     assert later["status"] == "SCHEDULED"
     assert later["sentAt"] is None
     assert later["scheduledAt"].startswith("2030-01-01T08:00:00")
-    plain = defaults["data"]["sendNotification"]
+    plain = defaults["data"]["sendNotification"]["notification"]
     assert (plain["priority"], plain["channels"]) == ("MEDIUM", ["IN_APP"])
 
 
 async def test_bad_notifications_reach_no_upstream(sandbox: Any, control: SandboxControl) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        bodies = [
+        fixable = [
             await gql(client, SEND, input=message(title="  ")),
             await gql(client, SEND, input=message(recipients=[])),
             await gql(client, SEND, input=message(recipients=["ok@tracseq.lab", " "])),
             await gql(client, SEND, input=message(channels=[])),
+        ]
+        invalid = [
             await gql(client, SEND, input=message(priority="WHENEVER")),
             await gql(client, LIST, first=-1),
             await gql(client, LIST, first=1000),
             await gql(client, LIST, first=1, after="not a cursor"),
         ]
         assert control.requests() == 0
-    for body in bodies:
+    fields = []
+    for body in fixable:
+        assert "errors" not in body, body
+        payload = body["data"]["sendNotification"]
+        assert payload["notification"] is None
+        [error] = payload["userErrors"]
+        assert error["code"] == "INVALID"
+        fields.append(error["field"])
+    assert fields == [
+        ["input", "title"],
+        ["input", "recipients"],
+        ["input", "recipients", "1"],
+        ["input", "channels"],
+    ]
+    for body in invalid:
         assert codes(body) == ["BAD_USER_INPUT"], body
 
 

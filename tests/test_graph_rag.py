@@ -21,27 +21,39 @@ from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_s
 from upstreams.config import Timeouts
 
 ASK = """
-query($question: String!, $sessionId: String) {
-  askLab(question: $question, sessionId: $sessionId) {
-    answer sessionId confidence processingTime
-    sources { title relevance excerpt sample { id barcode } samples { id barcode name } }
+mutation($question: String!, $sessionId: ID) {
+  askLab(input: {question: $question, sessionId: $sessionId}) {
+    answer {
+      answer sessionId confidence processingTimeMs
+      sources { title relevance excerpt sample { id barcode } samples { id barcode name } }
+    }
+    userErrors { field message code }
   }
 }
 """
-SUBMISSIONS = """
-query($first: Int, $after: String) {
-  ragSubmissions(first: $first, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id filename status confidence extractedData createdAt } }
-  }
-}
+EXTRACTED = """
+administrative { submitterEmail submitterName }
+sample { sampleId sampleType concentration volume }
+error
 """
-UPLOAD = """
-mutation($file: Upload!) {
-  uploadLabDocument(file: $file) {
-    success submissionId confidence samplesFound extractedData processingTime message
-  }
-}
+SUBMISSIONS = f"""
+query($first: Int, $after: String) {{
+  ragSubmissions(first: $first, after: $after) {{
+    totalCount pageInfo {{ hasNextPage endCursor }}
+    edges {{ node {{ id filename status confidence extractedData {{ {EXTRACTED} }} createdAt }} }}
+  }}
+}}
+"""
+UPLOAD = f"""
+mutation($file: Upload!) {{
+  uploadLabDocument(input: {{file: $file}}) {{
+    extraction {{
+      submissionId confidence samplesFound processingTimeMs message
+      extractedData {{ {EXTRACTED} }}
+    }}
+    userErrors {{ field message code }}
+  }}
+}}
 """
 BARCODE = re.compile(r"\b[A-Z]{2,5}-\d{14}-\d{4}\b")
 EXCURSION = "Which samples were exposed during the freezer temperature excursion?"
@@ -77,7 +89,7 @@ async def upload(
     client: httpx.AsyncClient, content: bytes, filename: str = "submission.txt"
 ) -> httpx.Response:
     """One GraphQL multipart request (the spec: operations, map, then the files)."""
-    operations = {"query": UPLOAD, "variables": {"file": None}}
+    operations = {"query": UPLOAD, "variables": {"file": None}}  # $file fills input.file
     return await client.post(
         "/graphql",
         data={
@@ -99,7 +111,8 @@ async def test_ask_lab_on_the_release_answers_canned_text_naming_no_samples(
         assert control.by_route("rag") == {"POST /api/samples/rag/query": 1}
         assert control.requests() == 1
     assert "errors" not in body, body
-    answer = body["data"]["askLab"]
+    assert body["data"]["askLab"]["userErrors"] == []
+    answer = body["data"]["askLab"]["answer"]
     assert answer["answer"].startswith("For sample storage, TracSeq 2.0 supports")
     assert answer["sessionId"] == "graph-test"
     assert answer["confidence"] == 0.85
@@ -115,7 +128,7 @@ async def test_ask_lab_links_sources_to_the_samples_they_name(
     async with gateway_client(retrieval_settings(sandbox, retrieving)) as client:
         control.reset_stats()
         body = await gql(client, ASK, question=EXCURSION, sessionId="graph-test")
-        answer = body["data"]["askLab"]
+        answer = body["data"]["askLab"]["answer"]
         named = {b for s in answer["sources"] for b in BARCODE.findall(s["excerpt"] or "")}
         # One lookup per distinct barcode named (no batch route for barcodes); the
         # question went to the other sandbox's rag.
@@ -124,7 +137,7 @@ async def test_ask_lab_links_sources_to_the_samples_they_name(
     assert "errors" not in body, body
     assert answer["sessionId"] == "graph-test"
     assert 0 < answer["confidence"] <= 1
-    assert answer["processingTime"] >= 0
+    assert answer["processingTimeMs"] >= 0
     assert len(named) >= 2
     excursion = next(s for s in answer["sources"] if s["title"].startswith("SOP-030"))
     barcodes = BARCODE.findall(excursion["excerpt"])
@@ -139,13 +152,14 @@ async def test_ask_lab_links_sources_to_the_samples_they_name(
 async def test_ask_lab_without_sample_fields_calls_only_rag(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    query = "query($q: String!) { askLab(question: $q) { answer sessionId sources { title } } }"
+    query = """mutation($q: String!) {
+      askLab(input: {question: $q}) { answer { answer sessionId sources { title } } }
+    }"""
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await gql(client, query, q=EXCURSION)
         assert control.requests() == control.requests("rag") == 1
-    assert body["data"]["askLab"]["sessionId"] == "default"
-    assert body["data"]["askLab"]["sources"]
+    assert body["data"]["askLab"]["answer"]["sources"]
 
 
 async def test_bad_questions_reach_no_upstream(sandbox: Any, control: SandboxControl) -> None:
@@ -154,10 +168,17 @@ async def test_bad_questions_reach_no_upstream(sandbox: Any, control: SandboxCon
         empty = await gql(client, ASK, question="   ")
         huge = await gql(client, ASK, question="x" * 5000)
         blank_session = await gql(client, ASK, question="RNA storage", sessionId="")
-        missing = await gql(client, "{ askLab { answer } }")
+        missing = await gql(client, "mutation { askLab(input: {}) { answer { answer } } }")
         assert control.requests() == 0
-    for body in (empty, huge, blank_session, missing):
-        assert codes(body) == ["BAD_USER_INPUT"], body
+    fields = []
+    for body in (empty, huge, blank_session):
+        assert "errors" not in body, body
+        [error] = body["data"]["askLab"]["userErrors"]
+        assert body["data"]["askLab"]["answer"] is None
+        assert error["code"] == "INVALID"
+        fields.append(error["field"])
+    assert fields == [["input", "question"], ["input", "question"], ["input", "sessionId"]]
+    assert codes(missing) == ["BAD_USER_INPUT"], missing
 
 
 async def test_upload_lab_document_over_multipart_then_list_it(
@@ -172,29 +193,30 @@ async def test_upload_lab_document_over_multipart_then_list_it(
     assert response.status_code == 200, response.text
     body = response.json()
     assert "errors" not in body, body
-    result = body["data"]["uploadLabDocument"]
-    assert result["success"] is True
+    assert body["data"]["uploadLabDocument"]["userErrors"] == []
+    result = body["data"]["uploadLabDocument"]["extraction"]
     assert result["samplesFound"] == 1
     assert result["confidence"] == 1.0
+    assert result["processingTimeMs"] >= 0
     assert result["extractedData"] == {
         "administrative": {
-            "submitter_email": "dana.test@tracseq.lab",
-            "submitter_name": "Dana Test\nEmail",
+            "submitterEmail": "dana.test@tracseq.lab",
+            "submitterName": "Dana Test\nEmail",
         },
         "sample": {
-            "sample_id": "RNA-20931",
-            "sample_type": "RNA",
+            "sampleId": "RNA-20931",
+            "sampleType": "RNA",
             "concentration": "50 ng/μL",
             "volume": "20 uL",
         },
-        "sequencing": {},
-        "storage": {},
+        "error": None,
     }
     assert after["totalCount"] == before["totalCount"] + 1
     newest = after["edges"][0]["node"]
     assert newest["id"] == result["submissionId"]
     assert newest["filename"] == "graph-upload.txt"
-    assert newest["status"] == "completed"
+    assert newest["status"] == "COMPLETED"
+    assert newest["extractedData"] == result["extractedData"]
 
 
 async def test_an_upload_without_a_sample_id_is_not_kept_and_names_no_submission(
@@ -204,8 +226,7 @@ async def test_an_upload_without_a_sample_id_is_not_kept_and_names_no_submission
         before = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
         response = await upload(client, NO_SAMPLE_ID, "no-id.txt")
         after = (await gql(client, SUBMISSIONS, first=1))["data"]["ragSubmissions"]
-    result = response.json()["data"]["uploadLabDocument"]
-    assert result["success"] is True
+    result = response.json()["data"]["uploadLabDocument"]["extraction"]
     assert result["samplesFound"] == 0
     assert result["submissionId"] is None
     assert result["message"] == "Document processed but no complete sample information found"
@@ -221,8 +242,18 @@ async def test_empty_or_oversized_uploads_are_rejected_before_the_rag_service(
         oversized = await upload(client, b"x" * (10 * 1024 * 1024 + 1))
         assert control.requests() == 0
     assert empty.status_code == 200, empty.text
-    assert empty.json()["data"] == {"uploadLabDocument": None}
-    assert codes(empty.json()) == ["BAD_USER_INPUT"]
+    assert empty.json()["data"] == {
+        "uploadLabDocument": {
+            "extraction": None,
+            "userErrors": [
+                {
+                    "field": ["input", "file"],
+                    "message": "The uploaded file is empty",
+                    "code": "INVALID",
+                }
+            ],
+        }
+    }
     # Over the upload cap the body itself is refused, before it is parsed.
     assert oversized.status_code == 413
     assert codes(oversized.json()) == ["PAYLOAD_TOO_LARGE"]
@@ -246,25 +277,37 @@ async def test_submissions_page_forward(sandbox: Any, control: SandboxControl) -
 async def test_rag_down_or_slow_nulls_only_the_rag_fields(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    query = """query($q: String!) {
-      askLab(question: $q) { answer }
-      ragSubmissions(first: 1) { totalCount }
-      templates(first: 1) { totalCount }
+    query = "{ ragSubmissions(first: 1) { totalCount } templates(first: 1) { totalCount } }"
+    ask = """mutation($q: String!) {
+      askLab(input: {question: $q}) { answer { answer } }
+      sendNotification(input: {title: "", message: "m", notificationType: INFO, recipients: []}) {
+        userErrors { code }
+      }
     }"""
     control.fault("rag", status=503, times=None)
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        down = await gql(client, query, q=EXCURSION)
+        down = await gql(client, query)
+        down_ask = await gql(client, ask, q=EXCURSION)
     control.clear_faults()
     control.wait_idle("rag")
     control.fault("rag", delay_ms=1500)
     settings = sandbox_settings(sandbox, timeouts=Timeouts(connect=1.0, read=0.3, total=0.6))
     async with gateway_client(settings) as client:
-        slow = await gql(client, query, q=EXCURSION)
+        slow = await gql(client, query)
+        slow_ask = await gql(client, ask, q=EXCURSION)
     control.wait_idle("rag")
-    for body, code in ((down, "UPSTREAM_UNAVAILABLE"), (slow, "UPSTREAM_TIMEOUT")):
-        assert body["data"]["askLab"] is None
+    for body, asked, code in (
+        (down, down_ask, "UPSTREAM_UNAVAILABLE"),
+        (slow, slow_ask, "UPSTREAM_TIMEOUT"),
+    ):
         assert body["data"]["ragSubmissions"] is None
         assert body["data"]["templates"]["totalCount"] >= 12
-        pairs = {(e["extensions"]["code"], e["extensions"]["service"]) for e in body["errors"]}
-        assert pairs == {(code, "rag")}
-        assert "127.0.0.1" not in str(body)
+        # The failed mutation is null; the next one still ran.
+        assert asked["data"]["askLab"] is None
+        assert asked["data"]["sendNotification"] == {"userErrors": [{"code": "INVALID"}]}
+        for result in (body, asked):
+            pairs = {
+                (e["extensions"]["code"], e["extensions"]["service"]) for e in result["errors"]
+            }
+            assert pairs == {(code, "rag")}
+            assert "127.0.0.1" not in str(result)

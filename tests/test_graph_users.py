@@ -24,7 +24,9 @@ GUEST = DEMO_USERS[-1]
 TYPENAME = "{ __typename }"
 LOGIN = """
 mutation Login($input: LoginInput!) {
-  login(input: $input) { accessToken refreshToken expiresAt sessionId role }
+  login(input: $input) {
+    accessToken refreshToken expiresAt sessionId role userErrors { field message code }
+  }
 }
 """
 LOGIN_WITH_USER = """
@@ -36,7 +38,9 @@ ME = "{ me { id email role firstName lastName fullName status emailVerified last
 LOGOUT = "mutation { logout { sessionId success } }"
 REFRESH = """
 mutation Refresh($input: RefreshTokenInput!) {
-  refreshToken(input: $input) { accessToken refreshToken sessionId user { email } }
+  refreshToken(input: $input) {
+    accessToken refreshToken sessionId user { email } userErrors { field message code }
+  }
 }
 """
 
@@ -118,13 +122,18 @@ async def test_unknown_email_and_wrong_password_are_the_same_error(
             client, LOGIN, input={"email": "nobody@tracseq.lab", "password": "not-it"}
         )
         assert control.by_route("auth") == {"POST /auth/login": 2}
-    assert wrong["data"] == unknown["data"] == {"login": None}
-    assert wrong["errors"][0]["message"] == "Invalid email or password"
-    assert [e["extensions"] for e in wrong["errors"]] == [
-        e["extensions"] for e in unknown["errors"]
-    ]
-    assert wrong["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED", "service": "auth"}
-    assert [e["message"] for e in wrong["errors"]] == [e["message"] for e in unknown["errors"]]
+    assert "errors" not in wrong, wrong
+    assert wrong == unknown
+    assert wrong["data"]["login"] == {
+        "accessToken": None,
+        "refreshToken": None,
+        "expiresAt": None,
+        "sessionId": None,
+        "role": None,
+        "userErrors": [
+            {"field": None, "message": "Invalid email or password", "code": "INVALID_CREDENTIALS"}
+        ],
+    }
 
 
 async def test_anonymous_me_and_logout_are_unauthenticated_without_upstream_calls(
@@ -141,7 +150,10 @@ async def test_anonymous_me_and_logout_are_unauthenticated_without_upstream_call
     assert codes(me) == ["UNAUTHENTICATED"]
     assert codes(logout) == ["UNAUTHENTICATED"]
     assert codes(garbage) == ["UNAUTHENTICATED"]
-    assert codes(empty) == ["BAD_USER_INPUT"]
+    assert "errors" not in empty, empty
+    assert empty["data"]["login"]["userErrors"] == [
+        {"field": ["input", "email"], "message": "`email` must not be empty", "code": "INVALID"}
+    ]
 
 
 async def test_refresh_token_issues_a_new_session_and_ends_the_old_one(
@@ -161,9 +173,18 @@ async def test_refresh_token_issues_a_new_session_and_ends_the_old_one(
     assert second["refreshToken"] not in (None, first["refreshToken"])
     assert second["user"]["email"] == GUEST[0]
     assert new_me["data"]["me"]["email"] == GUEST[0]
-    assert reused["data"] == {"refreshToken": None}
-    assert codes(reused) == ["UNAUTHENTICATED"]
-    assert codes(blank) == ["BAD_USER_INPUT"]
+    assert "errors" not in reused, reused
+    assert reused["data"]["refreshToken"]["accessToken"] is None
+    assert reused["data"]["refreshToken"]["user"] is None
+    assert reused["data"]["refreshToken"]["userErrors"] == [
+        {
+            "field": ["input", "refreshToken"],
+            "message": "The refresh token is invalid, expired or already used",
+            "code": "INVALID_TOKEN",
+        }
+    ]
+    [blank_error] = blank["data"]["refreshToken"]["userErrors"]
+    assert (blank_error["field"], blank_error["code"]) == (["input", "refreshToken"], "INVALID")
 
 
 async def test_after_a_refresh_the_gateway_refuses_the_old_token_at_once(
@@ -306,24 +327,27 @@ async def test_notification_creators_load_in_one_deduplicated_fan_out(
     sandbox: Any, control: SandboxControl
 ) -> None:
     query = """{ notifications(first: 30) {
-      edges { node { id createdById createdBy { id email role } } }
+      edges { node { id createdBy { id fullName role user { email } } } }
     } }"""
     async with gateway_client(sandbox_settings(sandbox), role=None) as client:
         token = (await login(client, ADMIN))["accessToken"]
+        wire = httpx.get(f"{sandbox.urls['notifications']}/notifications", params={"limit": 30})
+        distinct = {n["created_by"] for n in wire.json()}
         control.reset_stats()
         body = await gql(client, query, token)
         nodes = [e["node"] for e in body["data"]["notifications"]["edges"]]
-        distinct = {n["createdById"] for n in nodes if n["createdById"]}
         assert "errors" not in body, body
         assert len(distinct) > 1
         assert len(nodes) > len(distinct)
-        # One notifications call; one auth call per distinct creator (auth has no batch route).
+        # One notifications call; one auth call per distinct creator (auth has no batch
+        # route), shared by the profile and the full user.
         assert control.requests("notifications") == 1
         assert control.requests("auth") == len(distinct)
     # Notifications other tests sent name their test principals, whom auth does not know.
-    resolved = [n for n in nodes if n["createdBy"] is not None]
-    assert resolved
-    assert all(n["createdBy"]["id"] == n["createdById"] for n in resolved)
+    creators = [n["createdBy"] for n in nodes if n["createdBy"] is not None]
+    assert creators
+    assert {c["id"] for c in creators} <= distinct
+    assert all(c["fullName"] and c["role"] and c["user"]["email"] for c in creators)
 
 
 async def test_auth_down_nulls_only_the_user_fields(sandbox: Any, control: SandboxControl) -> None:

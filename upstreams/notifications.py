@@ -7,12 +7,12 @@ values that the shared normaliser does not know as an enum key).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from upstreams.config import CallContext
 from upstreams.normalize import canonical, to_pascal
-from upstreams.services import Record, Records, Service, list_of, seg
+from upstreams.services import MaybeRecords, Record, Records, Service, fan_out_ids, list_of, seg
 
 _ENUMS = ("notification_type", "priority", "status")
 
@@ -50,3 +50,7 @@ class NotificationsClient(Service):
         path = f"/notifications/{seg(notification_id)}"
         record: Record = _read(await self.client.request(ctx, "GET", path))
         return record
+
+    async def get_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
+        # The service has no batch route: a de-duplicated fan-out of single GETs.
+        return await fan_out_ids(self.client, ids, lambda i: self.get(ctx, i))
