@@ -66,6 +66,7 @@ def create_app(
             on_route_transition=observer.route_breaker_transition,
             observer=observer,
         )
+        upstreams.auth.use_directory(settings.directory)
         runtime.start(http, upstreams)
         await security.start()
         observer.breakers_started(upstreams)

@@ -9,6 +9,7 @@ tracseq-gateway export-schema   write the printed SDL to schema.graphql
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import shutil
@@ -126,6 +127,15 @@ def dev(settings: Settings, reset: bool) -> None:
     if reset:
         args.append("--reset")
     db_path = os.path.join(".sandbox", "tracseq.db")
+    if settings.directory is None:
+        # People's profiles for every role: the sandbox administrator is the directory
+        # account (workers read it from the environment).
+        from upstreams.auth import DirectoryAccount
+
+        email, password, _ = DEMO_USERS[0]
+        os.environ.setdefault("TRACSEQ_DIRECTORY_EMAIL", email)
+        os.environ.setdefault("TRACSEQ_DIRECTORY_PASSWORD", password)
+        settings = dataclasses.replace(settings, directory=DirectoryAccount(email, password))
     with SandboxProcess(memory=False, db_path=db_path, extra_args=args) as sandbox:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
         print(f"\n  Sandbox services: {', '.join(f'{k} {v}' for k, v in sandbox.urls.items())}")
