@@ -197,7 +197,7 @@ async def test_a_sample_sheet_with_a_bad_row_is_a_user_error_and_creates_nothing
     (sample,) = _sandbox_samples(sandbox, 1)
     good = {"sampleId": sample["id"], "sampleName": sample["name"]}
     missing = "00000000-0000-4000-8000-00000000abcd"
-    cases = [
+    cases: list[tuple[dict[str, Any], list[str], str]] = [
         ({"name": " ", "samples": [good]}, ["input", "name"], "INVALID"),
         ({"name": "s", "samples": []}, ["input", "samples"], "INVALID"),
         (
