@@ -313,9 +313,17 @@ async def jobs_page(ctx: Context, request: PageRequest, query: JobQuery) -> Slic
 
         return await paginate(request, read)
     records = [r for r in await sequencing.scan(ctx.call) if _summary_matches(r, query)]
+    by_sheets = query.sample_id is not None
+    if query.sample_id is not None and sequencing.client.config.batch:
+        # [extension] one call names the sample's jobs (full, primed into the job loader).
+        holding = await sequencing.jobs_with_samples(ctx.call, [query.sample_id])
+        _prime(ctx, holding)
+        ids = {str(j.get("id")) for j in holding}
+        records = [r for r in records if str(r["id"]) in ids]
+        by_sheets = False
     if query.needs_detail():
         records = [r for r in await _details(ctx, records) if _detail_matches(r, query)]
-        if query.sample_id is not None:
+        if by_sheets and query.sample_id is not None:
             records = await _holding(ctx, records, query.sample_id)
     if query.order is not None:
         # Stable (ties keep the upstream's newest-first order); records without the key last.

@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 
 from sandbox.tokens import mint_token
-from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
+from tests.conftest import (
+    SandboxControl,
+    codes,
+    extension_settings,
+    gateway_client,
+    gql,
+    sandbox_settings,
+)
 
 JOBS = """
 query($filter: SequencingJobFilter, $orderBy: SequencingJobOrder, $first: Int, $after: String) {
@@ -190,3 +197,18 @@ async def test_a_list_over_the_scan_limit_is_upstream_unsupported(
         assert codes(body) == ["UPSTREAM_UNSUPPORTED"], body
         assert "TRACSEQ_MAX_SCAN_ITEMS" in body["errors"][0]["message"]
     assert len(plain["data"]["sequencingJobs"]["nodes"]) == 5
+
+
+async def test_jobs_of_a_sample_with_the_extension_is_one_list_call_and_one_batch(
+    sandbox_ext: Any, control_ext: SandboxControl
+) -> None:
+    truth = Truth(sandbox_ext)
+    sample_id = next(iter(truth.sheets.values()))["entries"][0]["sample_id"]
+    async with gateway_client(extension_settings(sandbox_ext)) as client:
+        control_ext.reset_stats()
+        got = await _ids(client, filter={"sampleId": sample_id})
+        routes = control_ext.by_route("sequencing")
+    assert got == truth.holding(sample_id)
+    assert got
+    # the summaries, then ?sample_ids= (full jobs: no detail or sheet reads)
+    assert routes == {"GET /jobs": 2}
