@@ -782,7 +782,9 @@ class Query:
         before: Before = None,
     ) -> SampleSheetConnection | None:
         ctx = info.context
-        request = connection_args(ctx, first, after, last, before, maximum=100)
+        request = connection_args(
+            ctx, first, after, last, before, maximum=sequencing_resolvers.MAX_SHEETS_PER_PAGE
+        )
         page = await sequencing_resolvers.sample_sheets_page(ctx, request)
         return SampleSheetConnection.build(page, SampleSheet.from_record)
 
@@ -824,7 +826,9 @@ class Query:
         before: Before = None,
     ) -> SequencingWorkflowConnection | None:
         ctx = info.context
-        request = connection_args(ctx, first, after, last, before, maximum=100)
+        request = connection_args(
+            ctx, first, after, last, before, maximum=sequencing_resolvers.MAX_WORKFLOWS_PER_PAGE
+        )
         page = await sequencing_resolvers.workflows_page(ctx, request)
         return SequencingWorkflowConnection.build(page, SequencingWorkflow.from_record)
 

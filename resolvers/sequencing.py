@@ -53,6 +53,8 @@ from upstreams.services import canonical_id, fan_out
 __all__ = [
     "MAX_JOBS_FOR_SAMPLE_LINKS",
     "MAX_JOBS_PER_PAGE",
+    "MAX_SHEETS_PER_PAGE",
+    "MAX_WORKFLOWS_PER_PAGE",
     "PRIORITY_RANK",
     "JobQuery",
     "cancel",
