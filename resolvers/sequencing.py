@@ -20,10 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.errors import Forbidden, NotFound, Unauthenticated, parse_id
+from resolvers.errors import (
+    INVALID_TRANSITION,
+    BadUserInput,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    parse_id,
+)
 from resolvers.pagination import (
     PageRequest,
     Slice,
@@ -33,22 +41,37 @@ from resolvers.pagination import (
     slice_range,
 )
 from upstreams.config import CallContext
-from upstreams.errors import UpstreamUnsupported
-from upstreams.sequencing import MAX_JOBS_PER_PAGE, SequencingClient
+from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnsupported
+from upstreams.sequencing import (
+    MAX_JOBS_PER_PAGE,
+    MAX_SHEETS_PER_PAGE,
+    MAX_WORKFLOWS_PER_PAGE,
+    SequencingClient,
+)
 from upstreams.services import canonical_id, fan_out
 
 __all__ = [
     "MAX_JOBS_FOR_SAMPLE_LINKS",
     "MAX_JOBS_PER_PAGE",
+    "MAX_SHEETS_PER_PAGE",
+    "MAX_WORKFLOWS_PER_PAGE",
+    "PRIORITY_RANK",
+    "JobQuery",
     "cancel",
     "change_status",
+    "create",
+    "create_sample_sheet",
     "is_detail",
     "job",
     "job_detail",
     "jobs_for_sample",
     "jobs_page",
     "sample_sheet",
+    "sample_sheets_by_id",
+    "sample_sheets_page",
     "submit",
+    "workflows_by_id",
+    "workflows_page",
 ]
 
 Record = dict[str, Any]
@@ -163,33 +186,154 @@ async def job_detail(ctx: Context, key: str) -> Record | None:
     return record
 
 
-def _matches(record: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
-    for key, wanted in filters.items():
-        field_name = "platform_id" if key == "platform" else key
-        if record.get(field_name) != wanted:
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3, "critical": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """What ``jobs_page`` narrows and sorts by (canonical lower snake_case enum values).
+
+    ``order`` is None for the upstream's own order (newest first), else a key of
+    ``ORDER_KEYS``; ``assigned_to_id`` and ``created_by_id`` are canonical UUIDs.
+    """
+
+    statuses: frozenset[str] | None = None
+    priorities: frozenset[str] | None = None
+    platforms: frozenset[str] | None = None
+    sample_id: str | None = None
+    created_by_id: str | None = None
+    assigned_to_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    order: str | None = None
+    descending: bool = True
+
+    def narrows(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.statuses,
+                self.priorities,
+                self.platforms,
+                self.sample_id,
+                self.created_by_id,
+                self.assigned_to_id,
+                self.created_after,
+                self.created_before,
+            )
+        )
+
+    def needs_detail(self) -> bool:
+        """Whether the list summaries lack what this query reads (creator, assignee, sheet,
+        last update): then every remaining job's detail is loaded."""
+        return (
+            self.created_by_id is not None
+            or self.assigned_to_id is not None
+            or self.sample_id is not None
+            or self.order == "updated_at"
+        )
+
+
+def _sort_key(order: str) -> Any:
+    if order == "priority":
+        return lambda r: PRIORITY_RANK.get(str(r.get("priority")))
+    if order == "name":
+        return lambda r: None if r.get("name") is None else str(r["name"]).casefold()
+    return lambda r: r.get(order) if isinstance(r.get(order), datetime) else None
+
+
+ORDER_KEYS = frozenset({"created_at", "updated_at", "priority", "name"})
+
+
+def _summary_matches(r: Mapping[str, Any], q: JobQuery) -> bool:
+    if q.statuses is not None and r.get("status") not in q.statuses:
+        return False
+    if q.priorities is not None and r.get("priority") not in q.priorities:
+        return False
+    if q.platforms is not None and r.get("platform_id") not in q.platforms:
+        return False
+    created = r.get("created_at")
+    if q.created_after is not None or q.created_before is not None:
+        if not isinstance(created, datetime):
+            return False
+        if q.created_after is not None and created < q.created_after:
+            return False
+        if q.created_before is not None and created >= q.created_before:
             return False
     return True
 
 
-async def jobs_page(
-    ctx: Context, request: PageRequest, filters: Mapping[str, Any]
-) -> Slice[Record]:
-    """The page of jobs (summaries), newest first, ``request`` asks for.
+def _detail_matches(r: Mapping[str, Any], q: JobQuery) -> bool:
+    if q.created_by_id is not None and canonical_id(r.get("created_by")) != q.created_by_id:
+        return False
+    return not (
+        q.assigned_to_id is not None and canonical_id(r.get("assigned_to")) != q.assigned_to_id
+    )
 
-    The release ignores the list's filters: with any, every page is read and the gateway
-    filters and pages; without, the range is paged at the upstream.
+
+async def _details(ctx: Context, summaries: Sequence[Record]) -> list[Record]:
+    """The full jobs of these summaries, in order (jobs gone meanwhile are left out)."""
+    if len(summaries) > MAX_JOBS_FOR_SAMPLE_LINKS:
+        raise UpstreamUnsupported(
+            "sequencing",
+            f"The job list's summaries lack the creator, assignee, sample sheet and last "
+            f"update; {len(summaries)} jobs match the other conditions, more than the "
+            f"{MAX_JOBS_FOR_SAMPLE_LINKS} whose details the gateway reads to filter or sort "
+            "by those (narrow by status, priority, platform or date first)",
+        )
+    loader = ctx.loaders.of(ctx.upstreams.sequencing.get_many)
+    found = await loader.load_many([str(s["id"]) for s in summaries])
+    return [j for j in found if j is not None]
+
+
+async def _holding(ctx: Context, jobs: Sequence[Record], sample_id: str) -> list[Record]:
+    """Those of ``jobs`` (full) whose sample sheet lists the sample."""
+    index = await _index_by_sheets(ctx, jobs)
+    ids = {str(j["id"]) for j in index.get(sample_id, [])}
+    return [j for j in jobs if str(j["id"]) in ids]
+
+
+async def jobs_page(ctx: Context, request: PageRequest, query: JobQuery) -> Slice[Record]:
+    """The page of jobs ``request`` asks for, under ``query``.
+
+    The release ignores the list's filters and sort: without any (and in the upstream's
+    own newest-first order) the range is paged at the upstream; otherwise every summary is
+    read (``scan``, bounded by TRACSEQ_MAX_SCAN_ITEMS), filtered on what summaries hold,
+    then, when the query reads the creator, assignee, sample sheet or last update, the
+    remaining jobs' details (and for a sample, their sheets) are loaded through the request
+    loaders, and the gateway filters, sorts and pages.
     """
     sequencing = ctx.upstreams.sequencing
-    if filters:
-        matching = [r for r in await sequencing.scan(ctx.call) if _matches(r, filters)]
-        return await paginate_list(request, matching)
+    if not query.narrows() and query.order is None:
 
-    async def read(start: int, end: int) -> tuple[list[Record], int]:
-        plan = plan_range(start, end, max_page_size=MAX_JOBS_PER_PAGE)
-        pages = [await sequencing.list(ctx.call, page=number, limit=size) for number, size in plan]
-        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
+        async def read(start: int, end: int) -> tuple[list[Record], int]:
+            plan = plan_range(start, end, max_page_size=MAX_JOBS_PER_PAGE)
+            pages = [
+                await sequencing.list(ctx.call, page=number, limit=size) for number, size in plan
+            ]
+            return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
 
-    return await paginate(request, read)
+        return await paginate(request, read)
+    records = [r for r in await sequencing.scan(ctx.call) if _summary_matches(r, query)]
+    by_sheets = query.sample_id is not None
+    if query.sample_id is not None and sequencing.client.config.batch:
+        # [extension] one call names the sample's jobs (full, primed into the job loader).
+        holding = await sequencing.jobs_with_samples(ctx.call, [query.sample_id])
+        _prime(ctx, holding)
+        ids = {str(j.get("id")) for j in holding}
+        records = [r for r in records if str(r["id"]) in ids]
+        by_sheets = False
+    if query.needs_detail():
+        records = [r for r in await _details(ctx, records) if _detail_matches(r, query)]
+        if by_sheets and query.sample_id is not None:
+            records = await _holding(ctx, records, query.sample_id)
+    if query.order is not None:
+        # Stable (ties keep the upstream's newest-first order); records without the key last.
+        key = _sort_key(query.order)
+        present = [r for r in records if key(r) is not None]
+        present.sort(key=key, reverse=query.descending)
+        records = present + [r for r in records if key(r) is None]
+    return await paginate_list(request, records)
 
 
 async def jobs_for_sample(ctx: Context, sample_id: str) -> list[Record]:
@@ -206,48 +350,195 @@ async def sample_sheet(ctx: Context, sheet_id: str) -> Record | None:
     return record
 
 
-async def submit(ctx: Context, data: Mapping[str, Any], *, draft: bool) -> Record:
-    """Create a job (DRAFT) and, unless ``draft``, submit it (SUBMITTED).
+def _blank(value: Any) -> bool:
+    return not isinstance(value, str) or not value.strip()
 
-    ``platform_id`` and ``workflow_id`` are names on the release (``illumina_novaseq``,
-    ``standard_wgs``), passed as given; the service answers an unknown platform 404. The
-    release records a random creator whatever the request says, so none is sent.
+
+async def _sheet_exists(ctx: Context, sheet_id: str, argument: str) -> str:
+    key = parse_id(sheet_id, argument)
+    if await sample_sheet(ctx, key) is None:
+        raise NotFound(f"No sample sheet with id {key}", field=argument.split("."))
+    return key
+
+
+async def create(ctx: Context, data: Mapping[str, Any]) -> Record:
+    """Create a job; it stays DRAFT. Answers the service's summary (the graph loads the
+    detail for fields only it has).
+
+    The name and workflow must not be blank and the sample sheet, when given, must exist
+    (the release does not check it): each is a user error on its input field. The release
+    records a random creator whatever the request says, so none is sent.
     """
     body = {k: v for k, v in data.items() if v is not None}
+    for key, name in (("name", "name"), ("workflow_id", "workflowName")):
+        if _blank(body.get(key)):
+            raise BadUserInput(f"`{name}` must not be blank", field=["input", name])
     if body.get("sample_sheet_id") is not None:
-        body["sample_sheet_id"] = parse_id(str(body["sample_sheet_id"]), "input.sampleSheetId")
-    created = await ctx.upstreams.sequencing.create(ctx.call, body)
-    if draft:
-        return created  # a summary: the graph loads the detail for fields only it has
-    submitted = await ctx.upstreams.sequencing.change_status(
-        ctx.call, str(created["id"]), "submitted"
-    )
-    _prime(ctx, [submitted])
-    return submitted
+        body["sample_sheet_id"] = await _sheet_exists(
+            ctx, str(body["sample_sheet_id"]), "input.sampleSheetId"
+        )
+    try:
+        return await ctx.upstreams.sequencing.create(ctx.call, body)
+    except UpstreamNotFound as exc:  # "Platform not found"
+        raise NotFound(exc.message, field=["input", "platform"]) from exc
+    except UpstreamStatusError as exc:
+        if exc.status == 400:
+            raise BadUserInput(exc.message, field=["input"]) from exc
+        raise
+
+
+async def _move(
+    ctx: Context, key: str, status: str, *, notes: str | None, transition_field: list[str]
+) -> Record:
+    try:
+        record = await ctx.upstreams.sequencing.change_status(ctx.call, key, status, notes=notes)
+    except UpstreamNotFound as exc:
+        raise NotFound(f"No sequencing job with id {key}", field=["input", "id"]) from exc
+    except UpstreamStatusError as exc:
+        if exc.status == 400:  # 'Invalid job status transition: from "Draft" to "Running"'
+            raise BadUserInput(
+                exc.message, field=transition_field, user_code=INVALID_TRANSITION
+            ) from exc
+        raise
+    _prime(ctx, [record])
+    return record
+
+
+async def submit(ctx: Context, job_id: str) -> Record:
+    """Submit a DRAFT job (SUBMITTED); another status is INVALID_TRANSITION on the id."""
+    key = parse_id(job_id, "input.id")
+    return await _move(ctx, key, "submitted", notes=None, transition_field=["input", "id"])
 
 
 async def change_status(ctx: Context, job_id: str, status: str, notes: str | None) -> Record:
+    """Move a job along the release's transition table; an illegal move is
+    INVALID_TRANSITION on ``["input", "status"]``."""
     key = parse_id(job_id, "input.id")
-    record = await ctx.upstreams.sequencing.change_status(ctx.call, key, status, notes=notes)
-    _prime(ctx, [record])
-    return record
+    return await _move(ctx, key, status, notes=notes, transition_field=["input", "status"])
 
 
 async def cancel(ctx: Context, job_id: str, *, any_job: bool) -> Record:
     """Cancel a job. ``any_job``: the caller's role may cancel any job (the graph decides,
-    from the security rule); otherwise only a job the caller created."""
-    key = parse_id(job_id, "id")
+    from the security rule); otherwise only a job the caller created. A finished job is
+    INVALID_TRANSITION on ``["input", "id"]``."""
+    key = parse_id(job_id, "input.id")
     principal = ctx.principal
     if principal is None:
         raise Unauthenticated("Log in first: cancelling a job needs a bearer token")
     if not any_job:
-        existing = await job(ctx, key)
+        existing = await job_detail(ctx, key)
         if existing is None:
-            raise NotFound(f"No sequencing job with id {key}")
+            raise NotFound(f"No sequencing job with id {key}", field=["input", "id"])
         if str(existing.get("created_by")) != principal.id:
             raise Forbidden(
                 "Only the job's creator, a principal investigator or an administrator may cancel it"
             )
-    record = await ctx.upstreams.sequencing.cancel(ctx.call, key)
+    try:
+        record = await ctx.upstreams.sequencing.cancel(ctx.call, key)
+    except UpstreamNotFound as exc:
+        raise NotFound(f"No sequencing job with id {key}", field=["input", "id"]) from exc
+    except UpstreamStatusError as exc:
+        if exc.status == 400:  # "Cannot cancel job <id> - job is already in terminal state"
+            raise BadUserInput(
+                exc.message, field=["input", "id"], user_code=INVALID_TRANSITION
+            ) from exc
+        raise
     _prime(ctx, [record])
     return record
+
+
+# -- sample sheets and workflows ----------------------------------------------------------
+
+
+async def sample_sheets_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
+    """Full sample sheets (with entries) by id, aligned; None where there is none."""
+    loader = ctx.loaders.of(_SampleSheets(ctx.upstreams.sequencing))
+    found: list[Record | None] = await loader.load_many([str(i) for i in ids])
+    return found
+
+
+async def sample_sheets_page(ctx: Context, request: PageRequest) -> Slice[Record]:
+    """The page of sample sheets (without entries), newest first, paged at the upstream."""
+    sequencing = ctx.upstreams.sequencing
+
+    async def read(start: int, end: int) -> tuple[list[Record], int]:
+        plan = plan_range(start, end, max_page_size=MAX_SHEETS_PER_PAGE)
+        pages = [
+            await sequencing.sample_sheets(ctx.call, page=number, page_size=size)
+            for number, size in plan
+        ]
+        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
+
+    return await paginate(request, read)
+
+
+async def create_sample_sheet(
+    ctx: Context, name: str, platform: str, rows: Sequence[Mapping[str, Any]], run_parameters: Any
+) -> Record:
+    """Create a sample sheet (DRAFT) from rows keyed as the service wants them (``Sample_ID``,
+    ``Sample_Name``, ...), recording the caller as its creator (the route reads
+    ``created_by``). Every row's sample must exist in the samples service: one batched
+    lookup; a missing one is NOT_FOUND on its row's ``sampleId``."""
+    if _blank(name):
+        raise BadUserInput("`name` must not be blank", field=["input", "name"])
+    if not rows:
+        raise BadUserInput("A sample sheet needs at least one sample", field=["input", "samples"])
+    ids = [parse_id(str(r["Sample_ID"]), f"input.samples.{i}.sampleId") for i, r in enumerate(rows)]
+    for i, row in enumerate(rows):
+        if _blank(row.get("Sample_Name")):
+            raise BadUserInput(
+                "`sampleName` must not be blank", field=["input", "samples", str(i), "sampleName"]
+            )
+    found = await ctx.loaders.of(ctx.upstreams.samples.get_many).load_many(ids)
+    for i, (key, record) in enumerate(zip(ids, found, strict=True)):
+        if record is None:
+            raise NotFound(
+                f"No sample with id {key}", field=["input", "samples", str(i), "sampleId"]
+            )
+    principal = ctx.principal
+    body: dict[str, Any] = {
+        "name": name,
+        "platform": platform,
+        "run_parameters": {} if run_parameters is None else run_parameters,
+        "samples": [{**row, "Sample_ID": key} for row, key in zip(rows, ids, strict=True)],
+    }
+    if principal is not None:
+        body["created_by"] = principal.id
+    try:
+        return await ctx.upstreams.sequencing.create_sample_sheet(ctx.call, body)
+    except UpstreamStatusError as exc:
+        if exc.status in (400, 422):
+            raise BadUserInput(exc.message, field=["input", "samples"]) from exc
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Workflows:
+    """Workflow records by id (no batch endpoint: a fan-out)."""
+
+    sequencing: SequencingClient
+
+    async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[Record | None]:
+        width = self.sequencing.client.config.bulkhead.max_concurrency
+        return await fan_out(ids, lambda i: self.sequencing.workflow(call, i), width=width)
+
+
+async def workflows_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
+    loader = ctx.loaders.of(_Workflows(ctx.upstreams.sequencing))
+    found: list[Record | None] = await loader.load_many([str(i) for i in ids])
+    return found
+
+
+async def workflows_page(ctx: Context, request: PageRequest) -> Slice[Record]:
+    """The page of workflow records, newest first, paged at the upstream."""
+    sequencing = ctx.upstreams.sequencing
+
+    async def read(start: int, end: int) -> tuple[list[Record], int]:
+        plan = plan_range(start, end, max_page_size=MAX_WORKFLOWS_PER_PAGE)
+        pages = [
+            await sequencing.workflows(ctx.call, page=number, page_size=size)
+            for number, size in plan
+        ]
+        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
+
+    return await paginate(request, read)

@@ -31,7 +31,7 @@ query($filter: SequencingJobFilter, $first: Int, $after: String) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage endCursor }
     edges { cursor node {
-      id name status priority platformId platformName workflowId createdAt estimatedCompletion
+      id name status priority platform workflowName createdAt estimatedCompletion
     } }
   }
 }
@@ -50,33 +50,49 @@ JOB = """
 query($id: ID!) {
   sequencingJob(id: $id) {
     id name status priority
-    createdBy { id email }
+    createdBy { id fullName role }
     sampleSheet {
       id name sampleCount
-      version platformId status
-      entries { sampleId sampleName well plate project indexI7 indexI5 lane sample { id name } }
+      formatVersion platform status
+      entries { sampleId sampleName well plate project indexI7 indexI5 sample { id name } }
     }
     samples(first: 200) { totalCount edges { node { id name } } }
   }
 }
 """
 
-SUBMIT = """
-mutation($input: SubmitSequencingJobInput!) {
-  submitSequencingJob(input: $input) {
-    id name status priority platformId workflowId sampleSheetId description createdById
+JOB_FIELDS = """
+    id name status priority platform workflowName sampleSheetId description createdById
     samples(first: 1) { totalCount }
+"""
+
+CREATE = (
+    "mutation($input: CreateSequencingJobInput!) { createSequencingJob(input: $input) {"
+    " sequencingJob {" + JOB_FIELDS + "} userErrors { field message code } } }"
+)
+
+SUBMIT = (
+    "mutation($input: SubmitSequencingJobInput!) { submitSequencingJob(input: $input) {"
+    " sequencingJob {" + JOB_FIELDS + "} userErrors { field message code } } }"
+)
+
+CHANGE = """
+mutation($input: ChangeSequencingJobStatusInput!) {
+  changeSequencingJobStatus(input: $input) {
+    sequencingJob { id status actualStart actualCompletion }
+    userErrors { field message code }
   }
 }
 """
 
-CHANGE = """
-mutation($input: ChangeSequencingJobStatusInput!) {
-  changeSequencingJobStatus(input: $input) { id status actualStart actualCompletion }
+CANCEL = """
+mutation($id: ID!) {
+  cancelSequencingJob(input: {id: $id}) {
+    sequencingJob { id status }
+    userErrors { field message code }
+  }
 }
 """
-
-CANCEL = "mutation($id: ID!) { cancelSequencingJob(id: $id) { id status } }"
 
 
 async def _jobs(client: httpx.AsyncClient, first: int = 20, **filter: Any) -> dict[str, Any]:
@@ -127,7 +143,7 @@ query($first: Int) {
 
 SAMPLE_JOBS = "query($id: ID!) { sample(id: $id) { id sequencingJobs { id name status } } }"
 
-PLATFORMS = {"illumina_novaseq", "illumina_hiseq", "ion_torrent", "nanopore"}
+PLATFORMS = {"ILLUMINA_NOVASEQ", "ILLUMINA_HISEQ", "ION_TORRENT", "NANOPORE"}
 
 
 class Truth:
@@ -176,8 +192,7 @@ async def test_sequencing_jobs_page_forward_without_overlap_one_list_call_each(
     created = [e["node"]["createdAt"] for e in both["edges"]]
     assert created == sorted(created, reverse=True)
     nodes = [e["node"] for e in both["edges"]]
-    assert {n["platformId"] for n in nodes} <= PLATFORMS
-    assert all(n["platformName"] == n["platformId"] for n in nodes)
+    assert {n["platform"] for n in nodes} <= PLATFORMS
 
 
 async def test_list_nodes_load_detail_only_fields_once_each_through_the_job_loader(
@@ -205,19 +220,19 @@ async def test_filters_apply_in_the_gateway_over_every_page(
     truth = Truth(sandbox)
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        completed = await _jobs(client, first=100, status="COMPLETED")
+        completed = await _jobs(client, first=100, statuses=["COMPLETED"])
         routes = control.by_route("sequencing")
-        on_hold = await _jobs(client, first=100, status="ON_HOLD")
-        normal = await _jobs(client, first=100, priority="NORMAL")
-        nanopore = await _jobs(client, first=100, platform="nanopore")
-        both = await _jobs(client, first=100, status="COMPLETED", priority="NORMAL")
-        page_one = await _jobs(client, first=3, status="COMPLETED")
+        on_hold = await _jobs(client, first=100, statuses=["ON_HOLD"])
+        normal = await _jobs(client, first=100, priorities=["NORMAL"])
+        nanopore = await _jobs(client, first=100, platforms=["NANOPORE"])
+        both = await _jobs(client, first=100, statuses=["COMPLETED"], priorities=["NORMAL"])
+        page_one = await _jobs(client, first=3, statuses=["COMPLETED"])
         page_two = await gql(
             client,
             JOBS,
             first=3,
             after=page_one["pageInfo"]["endCursor"],
-            filter={"status": "COMPLETED"},
+            filter={"statuses": ["COMPLETED"]},
         )
     assert routes == {"GET /jobs": 1}
     for connection, check in (
@@ -315,13 +330,13 @@ async def test_sequencing_job_with_its_sample_sheet_entries_and_samples(
     assert auth_calls == 1
     got = job["sampleSheet"]
     assert got["id"] == sheet["sample_sheet"]["id"]
-    assert (got["version"], got["platformId"]) == ("1.0", sheet["sample_sheet"]["platform_id"])
+    platform = sheet["sample_sheet"]["platform_id"].upper()
+    assert (got["formatVersion"], got["platform"]) == ("1.0", platform)
     assert got["sampleCount"] == len(got["entries"]) == job["samples"]["totalCount"] > 0
     assert [
-        (e["sampleId"], e["well"], e["indexI7"], e["indexI5"], e["project"], e["lane"])
-        for e in got["entries"]
+        (e["sampleId"], e["well"], e["indexI7"], e["indexI5"], e["project"]) for e in got["entries"]
     ] == [
-        (e["sample_id"], e["sample_well"], e["index1"], e["index2"], e["project"], None)
+        (e["sample_id"], e["sample_well"], e["index1"], e["index2"], e["project"])
         for e in sheet["entries"]
     ]
     assert all(e["sample"]["id"] == e["sampleId"] for e in got["entries"])
@@ -364,44 +379,50 @@ async def test_job_samples_batched_through_loaders(
             assert sample_calls == len(ids)
 
 
-async def test_job_creators_load_once_per_distinct_user(
+async def test_job_creators_and_assignees_are_people_loaded_once_per_distinct_user(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    query = "{ sequencingJobs(first: 20) { edges { node { createdById createdBy { id } } } } }"
+    query = """{ sequencingJobs(first: 20) { edges { node {
+      createdById createdBy { __typename id fullName role }
+      assignedToId assignedTo { __typename id fullName role }
+    } } } }"""
     headers = await _admin_headers(sandbox)
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await _gql_as(client, headers, query)
         routes, auth_calls = control.by_route("sequencing"), control.requests("auth")
-        control.reset_stats()
-        technician = await _gql_as(
-            client, {"authorization": f"Bearer {mint_token('lab_technician')}"}, query
-        )
-        technician_auth_calls = control.requests("auth")
+    assert "errors" not in body, body
     nodes = [e["node"] for e in body["data"]["sequencingJobs"]["edges"]]
     assert all(n["createdBy"]["id"] == n["createdById"] for n in nodes)
-    creators = {n["createdById"] for n in nodes}
-    assert 1 < len(creators) < 20
+    assert all(n["createdBy"]["__typename"] == "Person" and n["createdBy"]["role"] for n in nodes)
+    assigned = [n for n in nodes if n["assignedToId"] is not None]
+    assert assigned, "the seed assigns every job that is not a draft"
+    assert all(n["assignedTo"]["id"] == n["assignedToId"] for n in assigned)
+    assert all(n["assignedTo"] is None for n in nodes if n["assignedToId"] is None)
+    people = {n["createdById"] for n in nodes} | {n["assignedToId"] for n in assigned}
+    assert 1 < len(people) < 20
     assert routes == {"GET /jobs": 1, "GET /jobs/{id}": 20}
-    assert auth_calls == len(creators)
-    # Users are for administrators: a technician sees the jobs, createdBy null with a code,
-    # and the gateway asks auth nothing.
-    tech_nodes = [e["node"] for e in technician["data"]["sequencingJobs"]["edges"]]
-    assert [n["createdById"] for n in tech_nodes] == [n["createdById"] for n in nodes]
-    assert all(n["createdBy"] is None for n in tech_nodes)
-    assert {e["extensions"]["code"] for e in technician["errors"]} == {"FORBIDDEN"}
-    assert technician_auth_calls == 0
+    assert auth_calls == len(people)
 
 
-async def test_submit_with_platform_names_change_status_in_pascal_case_and_cancel(
+def _new(name: str, **more: Any) -> dict[str, Any]:
+    """A CreateSequencingJobInput."""
+    return {"name": name, "platform": "NANOPORE", "workflowName": "standard_wgs", **more}
+
+
+def _errors(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
+    return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+
+async def test_create_keeps_a_draft_submit_submits_and_statuses_move_in_pascal_case(
     sandbox: Any, control: SandboxControl
 ) -> None:
     truth = Truth(sandbox)
     sheet_id = truth.jobs[truth.summaries[0]["id"]]["sample_sheet_id"]
     base = {
         "name": "GW test run",
-        "platformId": "illumina_novaseq",
-        "workflowId": "standard_wgs",
+        "platform": "ILLUMINA_NOVASEQ",
+        "workflowName": "standard_wgs",
         "sampleSheetId": sheet_id,
         "description": "from the gateway tests",
     }
@@ -411,70 +432,75 @@ async def test_submit_with_platform_names_change_status_in_pascal_case_and_cance
         httpx.AsyncClient(base_url=sandbox.urls["sequencing"]) as direct,
     ):
         control.reset_stats()
-        submitted = await gql(client, SUBMIT, input={**base, "priority": "HIGH"})
-        submit_routes = control.by_route("sequencing")
-        assert "errors" not in submitted, submitted
-        job = submitted["data"]["submitSequencingJob"]
-        created.append(job["id"])
+        made = await gql(client, CREATE, input={**base, "priority": "HIGH"})
+        create_routes = control.by_route("sequencing")
+        assert "errors" not in made, made
+        draft = made["data"]["createSequencingJob"]["sequencingJob"]
+        created.append(draft["id"])
         control.reset_stats()
-        draft = await gql(client, SUBMIT, input={**base, "draft": True})
-        draft_routes = control.by_route("sequencing")
-        created.append(draft["data"]["submitSequencingJob"]["id"])
+        submitted = await gql(client, SUBMIT, input={"id": draft["id"]})
+        submit_routes = control.by_route("sequencing")
+        job = submitted["data"]["submitSequencingJob"]["sequencingJob"]
+        resubmitted = await gql(client, SUBMIT, input={"id": draft["id"]})
         validated = await gql(client, CHANGE, input={"id": job["id"], "status": "VALIDATED"})
         held = await gql(client, CHANGE, input={"id": job["id"], "status": "ON_HOLD"})
         on_wire = (await direct.get(f"/jobs/{job['id']}")).json()["status"]
-        listed = await _jobs(client, first=100, status="ON_HOLD")
+        listed = await _jobs(client, first=100, statuses=["ON_HOLD"])
         jump = await gql(client, CHANGE, input={"id": job["id"], "status": "RUNNING"})
         cancelled = await gql(client, CANCEL, id=job["id"])
         again = await gql(client, CANCEL, id=job["id"])
         reread = await gql(client, JOB, id=job["id"])
         gone = await gql(client, CANCEL, id=MISSING)
-        empty_name = await gql(client, SUBMIT, input={**base, "name": "  "})
-    assert submit_routes == {
-        "POST /jobs": 1,
-        "PUT /jobs/{id}/status": 1,
-        "GET /sample-sheets/{id}": 1,
-    }
-    assert (job["status"], job["priority"], job["name"]) == ("SUBMITTED", "HIGH", "GW test run")
-    assert (job["platformId"], job["workflowId"]) == ("illumina_novaseq", "standard_wgs")
-    assert job["sampleSheetId"] == sheet_id
-    assert job["description"] == "from the gateway tests"
-    assert job["samples"]["totalCount"] == len(truth.sheets[sheet_id]["entries"])
-    drafted = draft["data"]["submitSequencingJob"]
-    assert (drafted["status"], drafted["priority"]) == ("DRAFT", "NORMAL")
-    assert drafted["description"] == "from the gateway tests"  # loaded: create answers a summary
-    assert draft_routes == {"POST /jobs": 1, "GET /jobs/{id}": 1, "GET /sample-sheets/{id}": 1}
-    assert validated["data"]["changeSequencingJobStatus"]["status"] == "VALIDATED"
-    assert held["data"]["changeSequencingJobStatus"]["status"] == "ON_HOLD"
+        unknown_sheet = await gql(client, CREATE, input={**base, "sampleSheetId": MISSING})
+        control.reset_stats()
+        empty_name = await gql(client, CREATE, input={**base, "name": "  "})
+        empty_name_calls = control.requests("sequencing")
+    # create: the job, then its detail (create answers a summary) and the checked sheet
+    assert create_routes == {"GET /sample-sheets/{id}": 1, "POST /jobs": 1, "GET /jobs/{id}": 1}
+    assert made["data"]["createSequencingJob"]["userErrors"] == []
+    assert (draft["status"], draft["priority"], draft["name"]) == ("DRAFT", "HIGH", "GW test run")
+    assert (draft["platform"], draft["workflowName"]) == ("ILLUMINA_NOVASEQ", "standard_wgs")
+    assert draft["description"] == "from the gateway tests"
+    assert draft["sampleSheetId"] == sheet_id
+    assert draft["samples"]["totalCount"] == len(truth.sheets[sheet_id]["entries"])
+    assert submit_routes == {"PUT /jobs/{id}/status": 1, "GET /sample-sheets/{id}": 1}
+    assert (job["id"], job["status"]) == (draft["id"], "SUBMITTED")
+    assert submitted["data"]["submitSequencingJob"]["userErrors"] == []
+    assert resubmitted["data"]["submitSequencingJob"]["sequencingJob"] is None
+    assert _errors(resubmitted["data"]["submitSequencingJob"]) == [
+        (["input", "id"], "INVALID_TRANSITION")
+    ]
+    assert validated["data"]["changeSequencingJobStatus"]["sequencingJob"]["status"] == "VALIDATED"
+    assert held["data"]["changeSequencingJobStatus"]["sequencingJob"]["status"] == "ON_HOLD"
     assert on_wire == "OnHold"
     assert job["id"] in {e["node"]["id"] for e in listed["edges"]}
-    assert codes(jump) == ["BAD_USER_INPUT"]
-    assert jump["errors"][0]["message"] == (
-        'Invalid job status transition: from "OnHold" to "Running"'
-    )
-    assert jump["data"] == {"changeSequencingJobStatus": None}
+    assert "errors" not in jump, jump
+    jumped = jump["data"]["changeSequencingJobStatus"]
+    assert jumped["sequencingJob"] is None
+    assert jumped["userErrors"] == [
+        {
+            "field": ["input", "status"],
+            "message": 'Invalid job status transition: from "OnHold" to "Running"',
+            "code": "INVALID_TRANSITION",
+        }
+    ]
     changed = cancelled["data"]["cancelSequencingJob"]
-    assert changed == {"id": job["id"], "status": "CANCELLED"}
-    assert codes(again) == ["BAD_USER_INPUT"]
-    assert "terminal state: Cancelled" in again["errors"][0]["message"]
+    assert changed == {"sequencingJob": {"id": job["id"], "status": "CANCELLED"}, "userErrors": []}
+    assert "errors" not in again, again
+    assert _errors(again["data"]["cancelSequencingJob"]) == [
+        (["input", "id"], "INVALID_TRANSITION")
+    ]
+    assert (
+        "terminal state: Cancelled"
+        in again["data"]["cancelSequencingJob"]["userErrors"][0]["message"]
+    )
     assert reread["data"]["sequencingJob"]["status"] == "CANCELLED"
-    assert codes(gone) == ["NOT_FOUND"]
-    assert codes(empty_name) == ["BAD_USER_INPUT"]
-    assert empty_name["errors"][0]["message"] == "Validation error: Job name cannot be empty"
-
-
-async def test_an_unknown_platform_is_not_found_and_nulls_only_the_mutation(
-    sandbox: Any, control: SandboxControl
-) -> None:
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        body = await gql(
-            client,
-            SUBMIT,
-            input={"name": "n", "platformId": "NovaSeq 6000", "workflowId": "standard_wgs"},
-        )
-    assert body["data"] == {"submitSequencingJob": None}
-    errors = [(e["extensions"]["code"], e["message"], e["path"]) for e in body["errors"]]
-    assert errors == [("NOT_FOUND", "Platform not found", ["submitSequencingJob"])]
+    assert _errors(gone["data"]["cancelSequencingJob"]) == [(["input", "id"], "NOT_FOUND")]
+    assert _errors(unknown_sheet["data"]["createSequencingJob"]) == [
+        (["input", "sampleSheetId"], "NOT_FOUND")
+    ]
+    assert _errors(empty_name["data"]["createSequencingJob"]) == [(["input", "name"], "INVALID")]
+    assert empty_name_calls == 0
 
 
 async def test_the_creator_rule_meets_the_release_random_creator(
@@ -488,18 +514,15 @@ async def test_the_creator_rule_meets_the_release_random_creator(
         _deleting_jobs(sandbox) as created,
         gateway_client(sandbox_settings(sandbox), token=technician) as client,
     ):
-        submitted = await gql(
-            client,
-            SUBMIT,
-            input={"name": "mine", "platformId": "nanopore", "workflowId": "w", "draft": True},
-        )
-        job = submitted["data"]["submitSequencingJob"]
+        made = await gql(client, CREATE, input=_new("mine"))
+        job = made["data"]["createSequencingJob"]["sequencingJob"]
         created.append(job["id"])
         by_technician = await gql(client, CANCEL, id=job["id"])
         by_lead = await _gql_as(client, {"authorization": f"Bearer {lead}"}, CANCEL, id=job["id"])
     assert job["createdById"] != "3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f02"
     assert codes(by_technician) == ["FORBIDDEN"]
-    assert by_lead["data"]["cancelSequencingJob"]["status"] == "CANCELLED"
+    assert by_technician["data"] == {"cancelSequencingJob": None}
+    assert by_lead["data"]["cancelSequencingJob"]["sequencingJob"]["status"] == "CANCELLED"
 
 
 async def test_bad_arguments_are_bad_user_input_and_reach_no_upstream(
@@ -509,24 +532,35 @@ async def test_bad_arguments_are_bad_user_input_and_reach_no_upstream(
         control.reset_stats()
         bodies = [
             await gql(client, JOB, id="not-a-uuid"),
-            await gql(client, CANCEL, id="12"),
-            await gql(client, CHANGE, input={"id": "x", "status": "QUEUED"}),
-            await gql(
-                client,
-                SUBMIT,
-                input={
-                    "name": "n",
-                    "platformId": "nanopore",
-                    "workflowId": "w",
-                    "sampleSheetId": "x",
-                },
-            ),
             await gql(client, JOBS, first=101),
             await gql(client, JOBS, first=5, after="garbage!"),
-            await gql(client, JOBS, first=5, filter={"status": "OnHold"}),
+            await gql(client, JOBS, first=5, filter={"statuses": ["OnHold"]}),
+            await gql(client, JOBS, first=5, filter={"sampleId": "x"}),
+            await gql(client, CREATE, input={**_new("n"), "platform": "NovaSeq 6000"}),
+            await gql(client, CREATE, input={**_new("n"), "platform": "illumina_novaseq"}),
+        ]
+        payloads = [
+            (await gql(client, CANCEL, id="12"))["data"]["cancelSequencingJob"],
+            (await gql(client, CHANGE, input={"id": "x", "status": "QUEUED"}))["data"][
+                "changeSequencingJobStatus"
+            ],
+            (await gql(client, SUBMIT, input={"id": "x"}))["data"]["submitSequencingJob"],
+            (await gql(client, CREATE, input=_new("n", sampleSheetId="x")))["data"][
+                "createSequencingJob"
+            ],
+            (await gql(client, CREATE, input=_new("n", workflowName=" ")))["data"][
+                "createSequencingJob"
+            ],
         ]
     for body in bodies:
         assert codes(body) == ["BAD_USER_INPUT"], body
+    assert [_errors(p) for p in payloads] == [
+        [(["input", "id"], "INVALID")],
+        [(["input", "id"], "INVALID")],
+        [(["input", "id"], "INVALID")],
+        [(["input", "sampleSheetId"], "INVALID")],
+        [(["input", "workflowName"], "INVALID")],
+    ]
     assert control.requests() == 0
 
 

@@ -5,7 +5,9 @@ creator or metadata), newest first, and ignores every filter: ``list`` sends onl
 and ``limit``, and ``scan`` reads every page for the gateway to filter itself. A job's
 detail, status change and cancel answer the full job. A sample sheet answers the envelope
 ``{data: {entries, entry_count, sample_sheet, validation}, success}``; ``sample_sheet``
-flattens it to the sheet with ``entries`` beside its own keys.
+flattens it to the sheet with ``entries`` beside its own keys. The sample-sheet and
+workflow lists answer 500 to any filter: ``sample_sheets`` and ``workflows`` send only
+``page`` and ``page_size``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamBadResponse
-from upstreams.normalize import to_pascal
+from upstreams.normalize import canonical, to_pascal
 from upstreams.services import (
     MAX_BATCH_IDS,
     Ids,
@@ -37,6 +39,30 @@ from upstreams.services import (
 
 # GET /jobs caps ``limit`` at this.
 MAX_JOBS_PER_PAGE = 100
+# GET /sample-sheets and GET /workflows cap ``page_size`` at this (0 panics the handler).
+MAX_SHEETS_PER_PAGE = 100
+MAX_WORKFLOWS_PER_PAGE = 100
+
+
+def _data(payload: Any) -> dict[str, Any]:
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _workflow(record: Record) -> Record:
+    """``workflow_type`` travels PascalCase (serde's default) and is not one of
+    ``normalize``'s enum keys: canonicalise it here."""
+    kind = record.get("workflow_type")
+    if isinstance(kind, str):
+        record["workflow_type"] = canonical(kind)
+    return record
+
+
+def _data_page(payload: Any, key: str, *, page: int, page_size: int) -> Page:
+    """A ``{data: {pagination: {total_count, page_size, page}, <key>: [...]}}`` list page."""
+    return paged(
+        _data(payload), key, total="total_count", size="page_size", page=page, page_size=page_size
+    )
 
 
 class SequencingClient(Service):
@@ -98,6 +124,38 @@ class SequencingClient(Service):
     async def cancel(self, ctx: CallContext, job_id: str) -> Record:
         path = f"/jobs/{seg(job_id)}/cancel"
         return await self.client.request(ctx, "POST", path)
+
+    async def sample_sheets(self, ctx: CallContext, *, page: int = 1, page_size: int = 20) -> Page:
+        """One page of sample sheets (without entries), newest first; no filters (any answers
+        500 on the release)."""
+        params = {"page": page, "page_size": max(1, page_size)}
+        payload = await self.client.request(ctx, "GET", "/sample-sheets", params=params)
+        return _data_page(payload, "sample_sheets", page=page, page_size=max(1, page_size))
+
+    async def create_sample_sheet(self, ctx: CallContext, data: Mapping[str, Any]) -> Record:
+        """``POST /sample-sheets``; answers the new sheet (without entries)."""
+        payload = await self.client.request(ctx, "POST", "/sample-sheets", json=dict(data))
+        sheet = _data(payload)
+        if "id" not in sheet:
+            raise UpstreamBadResponse(self.name, "The sample sheet create answer has no sheet")
+        return sheet
+
+    async def workflows(self, ctx: CallContext, *, page: int = 1, page_size: int = 20) -> Page:
+        """One page of workflow records, newest first; no filters (any answers 500)."""
+        params = {"page": page, "page_size": max(1, page_size)}
+        payload = await self.client.request(ctx, "GET", "/workflows", params=params)
+        found = _data_page(payload, "workflows", page=page, page_size=max(1, page_size))
+        for item in found.items:
+            _workflow(item)
+        return found
+
+    async def workflow(self, ctx: CallContext, workflow_id: str) -> Record:
+        """``GET /workflows/{id}``: the workflow record (its executions are left out)."""
+        payload = await self.client.request(ctx, "GET", f"/workflows/{seg(workflow_id)}")
+        workflow = _data(payload).get("workflow")
+        if not isinstance(workflow, dict):
+            raise UpstreamBadResponse(self.name, "The workflow answer has no workflow")
+        return _workflow(workflow)
 
     async def sample_sheet(self, ctx: CallContext, sheet_id: str) -> Record:
         """The sheet's own keys plus ``entries``, ``entry_count`` and ``validation``."""
