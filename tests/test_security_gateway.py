@@ -192,8 +192,9 @@ async def test_role_table_on_mutations_and_admin_fields(
         submitted = (
             await post(
                 client,
-                "mutation($i: SubmitSequencingJobInput!) { submitSequencingJob(input: $i) { id } }",
-                i={"name": "x", "platformId": "", "workflowId": ""},
+                "mutation($i: CreateSequencingJobInput!) { createSequencingJob(input: $i) {"
+                " sequencingJob { id } userErrors { field code } } }",
+                i={"name": "x", "platform": "NANOPORE", "workflowName": ""},
             )
         ).json()
         listed = (await post(client, "{ users(first: 1) { totalCount } }")).json()
@@ -218,7 +219,10 @@ async def test_only_the_creator_or_a_lead_may_cancel_a_job(
     clone = httpx.post(f"{jobs_url}/{seeded['id']}/clone").json()
     creator = mint_token("lab_technician", user_id=seeded["created_by"])
     other = mint_token("lab_technician", user_id="3c0d9a5e-0a7e-4b8e-9d0b-6d6f6f6f6f01")
-    cancel = "mutation($id: ID!) { cancelSequencingJob(id: $id) { status createdById } }"
+    cancel = (
+        "mutation($id: ID!) { cancelSequencingJob(input: {id: $id}) {"
+        " sequencingJob { status createdById } userErrors { field code } } }"
+    )
     async with gateway_client(sandbox_settings(sandbox), token=creator) as client:
         by_other = (
             await post(client, cancel, {"authorization": f"Bearer {other}"}, id=clone["id"])
@@ -231,8 +235,8 @@ async def test_only_the_creator_or_a_lead_may_cancel_a_job(
     assert codes(by_other) == ["FORBIDDEN"]
     assert rest_other.status_code == 403
     assert by_creator["data"]["cancelSequencingJob"] == {
-        "status": "CANCELLED",
-        "createdById": seeded["created_by"],
+        "sequencingJob": {"status": "CANCELLED", "createdById": seeded["created_by"]},
+        "userErrors": [],
     }
     httpx.delete(f"{jobs_url}/{clone['id']}")
 
