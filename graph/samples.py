@@ -43,8 +43,8 @@ _UNIT = (
     "and checks none)"
 )
 _CREATOR_NOTE = (
-    "The samples service never records the creator (its create ignores created_by), so "
-    "this is null for every sample created through it."
+    "The samples service does not record the creator of a sample it creates (its create "
+    "ignores created_by): null for those; only samples recorded before carry one."
 )
 
 
@@ -215,7 +215,8 @@ class SampleFilter:
     created_by_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Samples registered by this user. Always UPSTREAM_UNSUPPORTED on the "
-        "release: the samples service never records who created a sample.",
+        "release: the samples service does not record who creates a sample, so the answer "
+        "would miss every sample created through it.",
     )
     search: str | None = strawberry.field(
         default=None, description="Part of the name or the barcode, in any case."

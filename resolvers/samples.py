@@ -67,10 +67,12 @@ async def samples_many(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
 
 
 # Who created a sample: the release's INSERT never writes ``created_by`` (the create body's
-# value goes to an audit log no route serves), so no list can be filtered by it.
+# value goes to an audit log no route serves); only rows written before it carry one. A
+# creator filter would silently miss every sample created through the service.
 CREATOR_UNSUPPORTED = (
-    "The samples service never records who created a sample (its create accepts "
-    "created_by and does not store it), so samples cannot be filtered by creator"
+    "The samples service does not record who creates a sample (its create accepts "
+    "created_by and does not store it), so a creator filter would miss every sample created "
+    "through it: samples cannot be filtered by creator"
 )
 
 
