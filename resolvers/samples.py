@@ -1,4 +1,13 @@
-"""Root resolvers for samples."""
+"""Root resolvers for samples: reads, the list (paged by the upstream, or read whole and
+filtered and sorted here when the release cannot), and the mutations.
+
+What the caller can fix raises a user-facing error with the path of the input it is about
+(``["input", "barcode"]``; a batch item's paths start ``["input", "samples", index]``), so
+that the graph's payloads turn it into a userError. The release's own answers are mapped
+the same way: a duplicate barcode (409) is TAKEN on the barcode, an illegal status move
+is INVALID_TRANSITION on the status (with the sample as it is), deleting a sample being
+sequenced is CONFLICT on the id.
+"""
 
 from __future__ import annotations
 
