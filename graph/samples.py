@@ -1,58 +1,111 @@
 """Samples: the Sample type, its relations to the other services, and the sample root fields.
 
 Scalars are plain attributes (no resolver per field); relations to other services resolve
-through the request's DataLoaders."""
+through the request's DataLoaders.
+
+Nullability follows the samples service's contract (UPSTREAMS.md, "## samples"): the fields
+it always sends (`id`, `name`, `barcode`, `sample_type`, `status`, `created_at`,
+`updated_at`) are non-null, the optional ones nullable, and every relation (another
+service, or another call) nullable, so that one failing service nulls only its own fields.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.enums import SampleStatus
+from graph.enums import SampleStatus, SampleType
 from graph.errors import BadUserInput, parse_id
+from graph.nodes import Node, register
+from graph.ordering import OrderDirection, sort_records
 from graph.pagination import After, Before, Connection, First, Last, connection_args
+from graph.payloads import UserError, UserErrorCode, attempt, user_error, user_errors_field
 from graph.permissions import requires
 from graph.sequencing import SequencingJob
 from graph.storage import SampleStorage
 from graph.templates import Template
-from graph.users import User
-from graph.values import member
+from graph.users import Person, person
+from graph.values import member, required
 from resolvers import samples as sample_resolvers
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
-from resolvers import users as user_resolvers
 from resolvers.context import Context
 from security import rbac
 
+_UNIT = (
+    "in the unit `unit` names (the samples service records one free-text unit per sample "
+    "and checks none)"
+)
+_CREATOR_NOTE = (
+    "The samples service does not record the creator of a sample it creates (its create "
+    "ignores created_by): null for those; only samples recorded before carry one."
+)
+
 
 @strawberry.type(description="A biological sample registered in the lab.")
-class Sample:
-    id: strawberry.ID
-    name: str
-    barcode: str
-    sample_type: str
-    status: SampleStatus
-    template_id: strawberry.ID | None
-    source_type: str | None
-    source_identifier: str | None
-    collection_date: datetime | None
-    collection_location: str | None
-    collector: str | None
-    concentration: float | None
-    volume: float | None
-    unit: str | None
-    quality_score: float | None
-    metadata: JSON | None
-    notes: str | None
-    created_at: datetime
-    updated_at: datetime
-    created_by_id: strawberry.ID | None
+class Sample(Node):
+    id: strawberry.ID = strawberry.field(description="The sample's UUID.")
+    name: str = strawberry.field(description="The sample's name (1 to 255 characters).")
+    barcode: str = strawberry.field(
+        description="The sample's unique barcode; the samples service makes one "
+        "(`LAB-YYYYMMDDHHMMSS-NNNN`) when the creator gives none."
+    )
+    sample_type: SampleType = strawberry.field(description="The kind of material.")
+    status: SampleStatus = strawberry.field(description="Where the sample is in the workflow.")
+    template_id: strawberry.ID | None = strawberry.field(
+        description="The UUID of the template the sample was recorded with; null for none."
+    )
+    source_type: str | None = strawberry.field(
+        description="What the sample was taken from (free text, e.g. patient, culture)."
+    )
+    source_identifier: str | None = strawberry.field(
+        description="The source's own identifier (free text)."
+    )
+    collection_date: datetime | None = strawberry.field(
+        description="When the sample was collected: an RFC 3339 instant (the samples "
+        "service stores a UTC timestamp, not a calendar day); null when not recorded."
+    )
+    collection_location: str | None = strawberry.field(
+        description="Where the sample was collected (free text)."
+    )
+    collector: str | None = strawberry.field(
+        description="Who collected the sample (free text, not a user)."
+    )
+    concentration: float | None = strawberry.field(
+        description=f"The sample's concentration, {_UNIT}."
+    )
+    volume: float | None = strawberry.field(description=f"The sample's volume, {_UNIT}.")
+    unit: str | None = strawberry.field(
+        description="The unit of `volume` and `concentration` as the creator wrote it (free "
+        "text, e.g. `mL`, `ng/uL`); null when none was given."
+    )
+    quality_score: float | None = strawberry.field(
+        description="A quality score as the creator gave it; the samples service defines "
+        "no scale and checks no range."
+    )
+    metadata: JSON | None = strawberry.field(
+        description="Caller-defined data (any JSON; a template's field values live here); "
+        "the gateway does not interpret it."
+    )
+    notes: str | None = strawberry.field(description="Free-text notes.")
+    created_at: datetime = strawberry.field(description="When the sample was registered.")
+    updated_at: datetime = strawberry.field(
+        description="When the sample last changed (an update, a status change or a delete)."
+    )
+    created_by_id: strawberry.ID | None = strawberry.field(
+        description="The user id of who registered the sample. " + _CREATOR_NOTE
+    )
 
-    @strawberry.field(description="The template the sample was recorded with.")
+    @strawberry.field(
+        description="The template the sample was recorded with; null for none (or when the "
+        "templates service fails, with an error naming it)."
+    )
     async def template(self, info: Info[Context, None]) -> Template | None:
         if self.template_id is None:
             return None
@@ -62,41 +115,51 @@ class Sample:
 
     @strawberry.field(
         description="Where the sample sits: position, container chain and location; "
-        "null when it is not in storage."
+        "null when it is not in storage (or when the storage service fails, with an error)."
     )
     async def storage(self, info: Info[Context, None]) -> SampleStorage | None:
         record = await storage_resolvers.sample_storage(info.context, str(self.id))
         return None if record is None else SampleStorage.from_record(record)
 
-    @strawberry.field(description="Sequencing jobs whose sample sheet lists this sample.")
-    async def sequencing_jobs(self, info: Info[Context, None]) -> list[SequencingJob]:
+    @strawberry.field(
+        description="Sequencing jobs whose sample sheet lists this sample, newest first; "
+        "null when the sequencing service fails (with an error naming it)."
+    )
+    async def sequencing_jobs(self, info: Info[Context, None]) -> list[SequencingJob] | None:
         records = await sequencing_resolvers.jobs_for_sample(info.context, str(self.id))
         return [SequencingJob.from_record(r) for r in records]
 
     @strawberry.field(
-        description="The user who registered the sample (administrators).",
-        permission_classes=[requires(rbac.ADMINISTER)],
+        description="Who registered the sample (a profile every lab role may read). "
+        + _CREATOR_NOTE
     )
-    async def created_by(self, info: Info[Context, None]) -> User | None:
+    async def created_by(self, info: Info[Context, None]) -> Person | None:
         if self.created_by_id is None:
             return None
-        record = await user_resolvers.user_by_id(info.context, str(self.created_by_id))
-        return None if record is None else User.from_record(record)
+        return await person(info, str(self.created_by_id))
 
-    @strawberry.field(description="The statuses this sample may move to next.")
+    @strawberry.field(
+        description="The statuses this sample may move to next (the samples service's "
+        "workflow); empty for a final status."
+    )
     def allowed_next_statuses(self) -> list[SampleStatus]:
         if isinstance(self.status, Exception):
             raise self.status
-        return [SampleStatus(v) for v in sample_resolvers.NEXT_STATUSES[self.status.value]]
+        return [SampleStatus(v) for v in sample_resolvers.NEXT_STATUSES[str(self.status.value)]]
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> Sample:
+        def always(key: str) -> Any:
+            return required(r, key, service="samples")
+
         return cls(
             id=strawberry.ID(r["id"]),
-            name=r.get("name") or "",
-            barcode=r.get("barcode") or "",
-            sample_type=r.get("sample_type") or "",
-            status=member(SampleStatus, r.get("status"), service="samples", field="status"),
+            name=always("name"),
+            barcode=always("barcode"),
+            sample_type=member(
+                SampleType, always("sample_type"), service="samples", field="sample_type"
+            ),
+            status=member(SampleStatus, always("status"), service="samples", field="status"),
             template_id=r.get("template_id"),
             source_type=r.get("source_type"),
             source_identifier=r.get("source_identifier"),
@@ -109,64 +172,188 @@ class Sample:
             quality_score=r.get("quality_score"),
             metadata=r.get("metadata"),
             notes=r.get("notes"),
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
+            created_at=always("created_at"),
+            updated_at=always("updated_at"),
             created_by_id=r.get("created_by"),
         )
 
 
+async def _fetch(ctx: Context, ids: Sequence[str]) -> list[Sample | None]:
+    records = await sample_resolvers.samples_many(ctx, ids)
+    return [None if r is None else Sample.from_record(r) for r in records]
+
+
+register("Sample", rbac.READ_LIMS, _fetch)
+
 SampleConnection = Connection[Sample]
+
+
+# -- lists: filter and order ----------------------------------------------------------------
 
 
 @strawberry.input(description="Narrows a sample list; every given condition must hold.")
 class SampleFilter:
-    status: SampleStatus | None = None
-    sample_type: str | None = None
-    template_id: strawberry.ID | None = None
+    statuses: list[SampleStatus] | None = strawberry.field(
+        default=None, description="Samples in any of these statuses; null or empty: any."
+    )
+    sample_types: list[SampleType] | None = strawberry.field(
+        default=None, description="Samples of any of these types; null or empty: any."
+    )
+    template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Samples recorded with this template (its UUID)."
+    )
+    container_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Samples stored in this container or anywhere beneath it (its UUID); "
+        "an unknown container is BAD_USER_INPUT.",
+    )
+    location_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Samples stored in any container at this storage location (its UUID); "
+        "an unknown location is BAD_USER_INPUT.",
+    )
+    created_by_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Samples registered by this user. Always UPSTREAM_UNSUPPORTED on the "
+        "release: the samples service does not record who creates a sample, so the answer "
+        "would miss every sample created through it.",
+    )
     search: str | None = strawberry.field(
         default=None, description="Part of the name or the barcode, in any case."
     )
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Registered at or after this instant (inclusive)."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Registered at or before this instant (inclusive)."
+    )
+    collected_after: datetime | None = strawberry.field(
+        default=None,
+        description="Collected at or after this instant (inclusive); samples without a "
+        "collection date are left out.",
+    )
+    collected_before: datetime | None = strawberry.field(
+        default=None,
+        description="Collected at or before this instant (inclusive); samples without a "
+        "collection date are left out.",
+    )
+
+
+@strawberry.enum(description="What a sample list can be sorted by.")
+class SampleOrderField(Enum):
+    CREATED_AT = strawberry.enum_value("created_at", description="When it was registered.")
+    UPDATED_AT = strawberry.enum_value("updated_at", description="When it last changed.")
+    NAME = strawberry.enum_value("name", description="Its name, ignoring case.")
+    BARCODE = strawberry.enum_value("barcode", description="Its barcode (code point order).")
+    COLLECTION_DATE = strawberry.enum_value(
+        "collection_date",
+        description="When it was collected; samples without a collection date go last.",
+    )
+    STATUS = strawberry.enum_value(
+        "status", description="Its status, in the workflow's order (PENDING first)."
+    )
+
+
+@strawberry.input(description="How a sample list is sorted (ties keep the newest first).")
+class SampleOrder:
+    field: SampleOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(description="Which way.")
+
+
+_STATUS_RANK = {str(s.value): i for i, s in enumerate(SampleStatus)}
+
+
+def _order_key(field: SampleOrderField) -> Callable[[dict[str, Any]], Any]:
+    name = str(field.value)
+    if field is SampleOrderField.STATUS:
+        return lambda r: _STATUS_RANK.get(str(r.get("status")))
+    if field is SampleOrderField.NAME:
+        return lambda r: r["name"].casefold() if isinstance(r.get("name"), str) else None
+    if field is SampleOrderField.BARCODE:
+        return lambda r: r["barcode"] if isinstance(r.get("barcode"), str) else None
+    return lambda r: r[name] if isinstance(r.get(name), datetime) else None
+
+
+def _arrange(order: SampleOrder | None) -> Callable[[list[dict[str, Any]]], list[Any]] | None:
+    """The gateway-side sort ``order`` asks for; None for the upstream's own order (newest
+    first), which costs nothing."""
+    if order is None or (
+        order.field is SampleOrderField.CREATED_AT and order.direction is OrderDirection.DESC
+    ):
+        return None
+    key = _order_key(order.field)
+    return lambda records: sort_records(records, key, order.direction)
 
 
 def _filters(f: SampleFilter | None) -> dict[str, object]:
     if f is None:
         return {}
     values = {
-        "status": f.status.value if f.status else None,
-        "sample_type": f.sample_type,
+        "statuses": [str(s.value) for s in f.statuses] if f.statuses else None,
+        "sample_types": [str(t.value) for t in f.sample_types] if f.sample_types else None,
         "template_id": parse_id(f.template_id, "filter.templateId") if f.template_id else None,
         "search": f.search,
         "created_after": _instant(f.created_after, "filter.createdAfter"),
         "created_before": _instant(f.created_before, "filter.createdBefore"),
+        "collected_after": _instant(f.collected_after, "filter.collectedAfter"),
+        "collected_before": _instant(f.collected_before, "filter.collectedBefore"),
     }
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _where(f: SampleFilter | None) -> sample_resolvers.Where | None:
+    if f is None or (f.container_id is None and f.location_id is None):
+        return None
+    return sample_resolvers.Where(
+        container_id=parse_id(f.container_id, "filter.containerId") if f.container_id else None,
+        location_id=parse_id(f.location_id, "filter.locationId") if f.location_id else None,
+    )
 
 
 @strawberry.type
 class Query:
     @strawberry.field(
         permission_classes=[requires(rbac.READ_LIMS)],
-        description="One sample by id or by barcode; null when there is none.",
+        description="One sample by id; null when there is none.",
     )
     async def sample(
         self,
         info: Info[Context, None],
-        id: strawberry.ID | None = None,
-        barcode: str | None = None,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The sample's UUID.")],
     ) -> Sample | None:
-        record = await sample_resolvers.sample(info.context, id=id, barcode=barcode)
+        record = await sample_resolvers.sample(info.context, str(id))
         return None if record is None else Sample.from_record(record)
 
     @strawberry.field(
         permission_classes=[requires(rbac.READ_LIMS)],
-        description="Samples, newest first, as a cursor connection.",
+        description="One sample by barcode; null when there is none.",
+    )
+    async def sample_by_barcode(
+        self,
+        info: Info[Context, None],
+        barcode: Annotated[str, strawberry.argument(description="The barcode, exactly.")],
+    ) -> Sample | None:
+        record = await sample_resolvers.sample_by_barcode(info.context, barcode)
+        return None if record is None else Sample.from_record(record)
+
+    @strawberry.field(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Samples, newest first unless `orderBy` says otherwise, as a cursor "
+        "connection. The samples service can neither filter nor sort (its filters answer "
+        "500): with a filter or another order the gateway reads the whole list (at most "
+        "TRACSEQ_MAX_SCAN_ITEMS samples, UPSTREAM_UNSUPPORTED beyond) and filters, sorts "
+        "and pages it itself.",
     )
     async def samples(
         self,
         info: Info[Context, None],
-        filter: SampleFilter | None = None,
+        filter: Annotated[
+            SampleFilter | None, strawberry.argument(description="Which samples; null: all.")
+        ] = None,
+        order_by: Annotated[
+            SampleOrder | None,
+            strawberry.argument(description="The order; null: newest first (CREATED_AT DESC)."),
+        ] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -174,175 +361,393 @@ class Query:
     ) -> SampleConnection | None:
         ctx = info.context
         request = connection_args(ctx, first, after, last, before)
-        page = await sample_resolvers.samples_page(ctx, request, _filters(filter))
+        page = await sample_resolvers.samples_page(
+            ctx,
+            request,
+            _filters(filter),
+            where=_where(filter),
+            created_by=(
+                parse_id(filter.created_by_id, "filter.createdById")
+                if filter and filter.created_by_id
+                else None
+            ),
+            arrange=_arrange(order_by),
+        )
         return SampleConnection.build(page, Sample.from_record)
+
+
+# -- mutations ------------------------------------------------------------------------------
 
 
 @strawberry.input(description="A new sample. Without a barcode the samples service makes one.")
 class CreateSampleInput:
-    name: str
-    sample_type: str
-    barcode: str | None = None
-    template_id: strawberry.ID | None = None
-    source_type: str | None = None
-    source_identifier: str | None = None
-    collection_date: datetime | None = None
-    collection_location: str | None = None
-    collector: str | None = None
-    concentration: float | None = None
-    volume: float | None = None
-    unit: str | None = None
-    quality_score: float | None = None
-    metadata: JSON | None = None
-    notes: str | None = None
+    name: str = strawberry.field(description="The sample's name (1 to 255 characters).")
+    sample_type: SampleType = strawberry.field(description="The kind of material.")
+    barcode: str | None = strawberry.field(
+        default=None,
+        description="A unique barcode; one in use is a userError TAKEN. Null: the samples "
+        "service makes one.",
+    )
+    template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The UUID of the template the sample is recorded with."
+    )
+    source_type: str | None = strawberry.field(
+        default=None, description="What the sample was taken from (free text)."
+    )
+    source_identifier: str | None = strawberry.field(
+        default=None, description="The source's own identifier (free text)."
+    )
+    collection_date: datetime | None = strawberry.field(
+        default=None,
+        description="When it was collected: an RFC 3339 instant (stored in UTC; years 1 to "
+        "9999 once in UTC).",
+    )
+    collection_location: str | None = strawberry.field(
+        default=None, description="Where it was collected (free text)."
+    )
+    collector: str | None = strawberry.field(
+        default=None, description="Who collected it (free text)."
+    )
+    concentration: float | None = strawberry.field(
+        default=None, description=f"Its concentration, {_UNIT}."
+    )
+    volume: float | None = strawberry.field(default=None, description=f"Its volume, {_UNIT}.")
+    unit: str | None = strawberry.field(
+        default=None, description="The unit of `volume` and `concentration` (free text)."
+    )
+    quality_score: float | None = strawberry.field(
+        default=None, description="A quality score (no scale is defined or checked)."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Caller-defined data (any JSON), stored as given."
+    )
+    notes: str | None = strawberry.field(default=None, description="Free-text notes.")
 
 
-@strawberry.input(description="Changes to a sample; fields left out stay as they are.")
+@strawberry.input(
+    description="Changes to a sample; fields left out stay as they are. The samples service "
+    "can set a field but never clear it: a null is UPSTREAM_UNSUPPORTED, and nothing is "
+    "written. It cannot change a sample's template either."
+)
 class UpdateSampleInput:
-    name: str | None = strawberry.UNSET
-    sample_type: str | None = strawberry.UNSET
-    barcode: str | None = strawberry.UNSET
-    template_id: strawberry.ID | None = strawberry.UNSET
-    source_type: str | None = strawberry.UNSET
-    source_identifier: str | None = strawberry.UNSET
-    collection_date: datetime | None = strawberry.UNSET
-    collection_location: str | None = strawberry.UNSET
-    collector: str | None = strawberry.UNSET
-    concentration: float | None = strawberry.UNSET
-    volume: float | None = strawberry.UNSET
-    unit: str | None = strawberry.UNSET
-    quality_score: float | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
-    notes: str | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The UUID of the sample to change.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new name (1 to 255 characters)."
+    )
+    sample_type: SampleType | None = strawberry.field(
+        default=strawberry.UNSET, description="A new type."
+    )
+    barcode: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new unique barcode; one in use is TAKEN."
+    )
+    source_type: str | None = strawberry.field(
+        default=strawberry.UNSET, description="What the sample was taken from (free text)."
+    )
+    source_identifier: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The source's own identifier (free text)."
+    )
+    collection_date: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When it was collected: an RFC 3339 instant (years 1 to 9999 in UTC).",
+    )
+    collection_location: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Where it was collected (free text)."
+    )
+    collector: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Who collected it (free text)."
+    )
+    concentration: float | None = strawberry.field(
+        default=strawberry.UNSET, description=f"Its concentration, {_UNIT}."
+    )
+    volume: float | None = strawberry.field(
+        default=strawberry.UNSET, description=f"Its volume, {_UNIT}."
+    )
+    unit: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The unit of `volume` and `concentration`."
+    )
+    quality_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="A quality score (no scale is defined)."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Caller-defined data (any JSON), replacing it."
+    )
+    notes: str | None = strawberry.field(default=strawberry.UNSET, description="Notes.")
 
 
 @strawberry.input(description="Move a sample along its workflow.")
 class ChangeSampleStatusInput:
-    id: strawberry.ID
-    status: SampleStatus
-    reason: str | None = None
-    metadata: JSON | None = None
-    notify: bool | None = None
+    id: strawberry.ID = strawberry.field(description="The UUID of the sample.")
+    status: SampleStatus = strawberry.field(
+        description="The status to move to; it must be one of `allowedNextStatuses`."
+    )
+    reason: str | None = strawberry.field(default=None, description="Why (at most 500 characters).")
+    metadata: JSON | None = strawberry.field(
+        default=None,
+        description="Not supported: the samples service stores no data with a status change, "
+        "so any value is UPSTREAM_UNSUPPORTED (and nothing is written).",
+    )
+    notify: bool | None = strawberry.field(
+        default=None,
+        description="Not supported: the samples service notifies nobody, so `true` is "
+        "UPSTREAM_UNSUPPORTED (and nothing is written).",
+    )
 
 
-@strawberry.type(description="Why one item of a batch failed.")
-class ItemError:
-    code: str
-    message: str
+@strawberry.input(description="Register many samples in one call.")
+class CreateSamplesInput:
+    samples: list[CreateSampleInput] = strawberry.field(
+        description="The samples, 1 to 100 (more is a userError LIMIT_EXCEEDED)."
+    )
+    template_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A template for every item that names none itself (UUID).",
+    )
+
+
+@strawberry.input(description="The sample to delete.")
+class DeleteSampleInput:
+    id: strawberry.ID = strawberry.field(description="The UUID of the sample.")
+
+
+@strawberry.type(description="The outcome of `createSample`.")
+class CreateSamplePayload:
+    sample: Sample | None = strawberry.field(
+        default=None, description="The new sample; null when userErrors is not empty."
+    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="The outcome of one item of `createSamples`, by its position.")
 class CreateSampleResult:
-    index: int
-    sample: Sample | None
-    error: ItemError | None
+    index: int = strawberry.field(description="The item's position in `input.samples`, from 0.")
+    sample: Sample | None = strawberry.field(
+        default=None, description="The new sample; null when the item failed."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why this item failed (paths start with `input`, `samples`, its index); "
+        "empty when it was created.",
+    )
 
 
 @strawberry.type(description="The outcome of `createSamples`: every item succeeds or fails alone.")
 class CreateSamplesPayload:
-    results: list[CreateSampleResult]
-    created_count: int
-    failed_count: int
+    samples: list[Sample] | None = strawberry.field(
+        default=None,
+        description="The samples created, in input order; null when userErrors is not empty.",
+    )
+    results: list[CreateSampleResult] | None = strawberry.field(
+        default=None,
+        description="One result per item, in input order; null when userErrors is not empty.",
+    )
+    created_count: int = strawberry.field(default=0, description="How many were created.")
+    failed_count: int = strawberry.field(default=0, description="How many items failed.")
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="What in the input as a whole the caller can fix (e.g. too many "
+        "items); when it is not empty, nothing was created. An item's own failures are in "
+        "its result.",
+    )
+
+
+@strawberry.type(description="The outcome of `updateSample`.")
+class UpdateSamplePayload:
+    sample: Sample | None = strawberry.field(
+        default=None, description="The sample as changed; null when userErrors is not empty."
+    )
+    user_errors: list[UserError] = user_errors_field()
+
+
+@strawberry.type(description="The outcome of `changeSampleStatus`.")
+class ChangeSampleStatusPayload:
+    sample: Sample | None = strawberry.field(
+        default=None,
+        description="The sample in its new status. After an illegal move "
+        "(INVALID_TRANSITION) it is the sample as it is, unchanged, whose "
+        "`allowedNextStatuses` tell where it may go; null for any other user error.",
+    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="The outcome of `deleteSample`.")
 class DeleteSamplePayload:
-    id: strawberry.ID
-    deleted: bool
+    deleted_sample_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The deleted sample's UUID; null when userErrors is not empty."
+    )
+    user_errors: list[UserError] = user_errors_field()
+
+    @strawberry.field(
+        description="The sample after the delete (status DELETED: the delete is soft and the "
+        "sample stays readable), read again; null when userErrors is not empty."
+    )
+    async def sample(self, info: Info[Context, None]) -> Sample | None:
+        if self.deleted_sample_id is None:
+            return None
+        record = await sample_resolvers.fresh(info.context, str(self.deleted_sample_id))
+        return None if record is None else Sample.from_record(record)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        permission_classes=[requires(rbac.WRITE_SAMPLES)], description="Register one sample."
+        permission_classes=[requires(rbac.WRITE_SAMPLES)],
+        description="Register one sample. A barcode in use is a userError TAKEN on "
+        '`["input", "barcode"]`.',
     )
     async def create_sample(
-        self, info: Info[Context, None], input: CreateSampleInput
-    ) -> Sample | None:
-        record = await sample_resolvers.create_sample(info.context, _record(input))
-        return Sample.from_record(record)
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CreateSampleInput, strawberry.argument(description="The sample to register.")
+        ],
+    ) -> CreateSamplePayload | None:
+        async def work() -> CreateSamplePayload:
+            record = await sample_resolvers.create_sample(info.context, _record(input, ["input"]))
+            return CreateSamplePayload(sample=Sample.from_record(record))
+
+        return await attempt(CreateSamplePayload, work())
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.WRITE_SAMPLES)],
-        description="Register up to 100 samples in one call; one bad item fails alone.",
+        description="Register up to 100 samples in one call; one bad item fails alone, with "
+        "its userErrors in its result.",
     )
     async def create_samples(
         self,
         info: Info[Context, None],
-        input: list[CreateSampleInput],
-        template_id: strawberry.ID | None = None,
+        input: Annotated[
+            CreateSamplesInput, strawberry.argument(description="The samples to register.")
+        ],
     ) -> CreateSamplesPayload | None:
-        outcomes = await sample_resolvers.create_samples(
-            info.context,
-            [_record(item) for item in input],
-            template_id=parse_id(template_id, "templateId") if template_id else None,
-        )
-        results = [
-            CreateSampleResult(
-                index=o.index,
-                sample=Sample.from_record(o.record) if o.record is not None else None,
-                error=ItemError(code=o.error_code, message=o.error) if o.error else None,
+        async def work() -> CreateSamplesPayload:
+            items = [_item(item, i) for i, item in enumerate(input.samples)]
+            template = (
+                parse_id(input.template_id, "input.templateId") if input.template_id else None
             )
-            for o in outcomes
-        ]
-        created = sum(1 for r in results if r.sample is not None)
-        return CreateSamplesPayload(
-            results=results, created_count=created, failed_count=len(results) - created
-        )
+            outcomes = await sample_resolvers.create_samples(
+                info.context, items, template_id=template
+            )
+            results = [_result(o) for o in outcomes]
+            created = [r.sample for r in results if r.sample is not None]
+            return CreateSamplesPayload(
+                samples=created,
+                results=results,
+                created_count=len(created),
+                failed_count=len(results) - len(created),
+            )
+
+        return await attempt(CreateSamplesPayload, work())
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.WRITE_SAMPLES)],
         description="Change some fields of a sample.",
     )
     async def update_sample(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSampleInput
-    ) -> Sample | None:
-        changes = _record(input)
-        record = await sample_resolvers.update_sample(info.context, parse_id(id, "id"), changes)
-        return Sample.from_record(record)
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateSampleInput, strawberry.argument(description="The sample and the changes.")
+        ],
+    ) -> UpdateSamplePayload | None:
+        async def work() -> UpdateSamplePayload:
+            sample_id = parse_id(input.id, "input.id")
+            changes = _record(input, ["input"])
+            record = await sample_resolvers.update_sample(info.context, sample_id, changes)
+            return UpdateSamplePayload(sample=Sample.from_record(record))
+
+        return await attempt(UpdateSamplePayload, work())
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.WRITE_SAMPLES)],
-        description="Move a sample to another status. An illegal move is BAD_USER_INPUT with "
-        "`extensions.allowedNextStatuses`.",
+        description="Move a sample to another status. An illegal move is a userError "
+        'INVALID_TRANSITION on `["input", "status"]`, with the unchanged sample in the '
+        "payload (its `allowedNextStatuses`).",
     )
     async def change_sample_status(
-        self, info: Info[Context, None], input: ChangeSampleStatusInput
-    ) -> Sample | None:
-        record = await sample_resolvers.change_status(
-            info.context,
-            parse_id(input.id, "input.id"),
-            input.status.value,
-            reason=input.reason,
-            metadata=input.metadata,
-            notify=input.notify,
-        )
-        return Sample.from_record(record)
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ChangeSampleStatusInput,
+            strawberry.argument(description="The sample and its new status."),
+        ],
+    ) -> ChangeSampleStatusPayload | None:
+        async def work() -> ChangeSampleStatusPayload:
+            try:
+                record = await sample_resolvers.change_status(
+                    info.context,
+                    parse_id(input.id, "input.id"),
+                    str(input.status.value),
+                    reason=input.reason,
+                    metadata=input.metadata,
+                    notify=input.notify,
+                )
+            except sample_resolvers.InvalidTransition as exc:
+                errors = [e for e in (user_error(exc),) if e is not None]
+                return ChangeSampleStatusPayload(
+                    sample=Sample.from_record(exc.record), user_errors=errors
+                )
+            return ChangeSampleStatusPayload(sample=Sample.from_record(record))
+
+        return await attempt(ChangeSampleStatusPayload, work())
 
     @strawberry.mutation(
         permission_classes=[requires(rbac.DELETE_SAMPLES)],
-        description="Delete a sample: it stays readable, with status DELETED.",
+        description="Delete a sample, softly: it stays readable and listed, with status "
+        "DELETED. A sample being sequenced cannot be deleted (a userError CONFLICT).",
     )
     async def delete_sample(
-        self, info: Info[Context, None], id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeleteSampleInput, strawberry.argument(description="The sample to delete.")
+        ],
     ) -> DeleteSamplePayload | None:
-        sample_id = parse_id(id, "id")
-        await sample_resolvers.delete_sample(info.context, sample_id)
-        return DeleteSamplePayload(id=strawberry.ID(sample_id), deleted=True)
+        async def work() -> DeleteSamplePayload:
+            sample_id = parse_id(input.id, "input.id")
+            await sample_resolvers.delete_sample(info.context, sample_id)
+            return DeleteSamplePayload(deleted_sample_id=strawberry.ID(sample_id))
+
+        return await attempt(DeleteSamplePayload, work())
 
 
-def _record(value: CreateSampleInput | UpdateSampleInput) -> dict[str, Any]:
-    """An input object as the samples service's snake_case body; UNSET fields left out."""
+def _result(o: sample_resolvers.ItemOutcome) -> CreateSampleResult:
+    if o.record is not None:
+        return CreateSampleResult(index=o.index, sample=Sample.from_record(o.record))
+    error = UserError(
+        field=[str(p) for p in o.field] if o.field is not None else None,
+        message=o.error or "not created",
+        code=UserErrorCode(o.code),
+    )
+    return CreateSampleResult(index=o.index, user_errors=[error])
+
+
+def _item(item: CreateSampleInput, index: int) -> dict[str, Any] | BadUserInput:
+    """A batch item's body, or why it cannot be sent (it then fails alone)."""
+    try:
+        return _record(item, ["input", "samples", index])
+    except BadUserInput as exc:
+        return exc
+
+
+def _record(
+    value: CreateSampleInput | UpdateSampleInput, prefix: list[str | int]
+) -> dict[str, Any]:
+    """An input object as the samples service's snake_case body; UNSET fields left out
+    (and the id, which travels in the path)."""
     out: dict[str, Any] = {}
     for name, field_value in vars(value).items():
-        if field_value is strawberry.UNSET or (
-            field_value is None and isinstance(value, CreateSampleInput)
+        if name == "id" or (
+            field_value is strawberry.UNSET
+            or (field_value is None and isinstance(value, CreateSampleInput))
         ):
             continue
+        path = sample_resolvers.input_field(prefix, name)
         if name == "template_id" and field_value is not None:
-            field_value = parse_id(field_value, "templateId")
+            field_value = parse_id(field_value, ".".join(str(p) for p in path))
         elif name == "collection_date":
-            field_value = sample_resolvers.collection_date(field_value, "collectionDate")
+            field_value = sample_resolvers.collection_date(field_value, path)
+        elif isinstance(field_value, SampleType):
+            field_value = str(field_value.value)
         out[name] = field_value
     return out
 
@@ -355,4 +760,7 @@ def _instant(value: datetime | None, argument: str) -> datetime | None:
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise BadUserInput(f"`{argument}` is outside the years 1 to 9999 once in UTC") from None
+        raise BadUserInput(
+            f"`{argument}` is outside the years 1 to 9999 once in UTC",
+            field=argument.split("."),
+        ) from None

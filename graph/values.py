@@ -5,11 +5,13 @@ null (nor an error that takes the whole object down). ``member`` returns the mem
 ``UpstreamBadResponse`` to store as the field's value: graphql-core raises an exception it
 finds as a field's value, so exactly that field fails, with ``UPSTREAM_BAD_RESPONSE`` and
 the service's name (malformed timestamps arrive the same way from
-``upstreams.normalize``).
+``upstreams.normalize``). ``required`` does the same for a field the service always sends
+that is missing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -24,5 +26,16 @@ def member(enum: type[E], value: Any, *, service: str, field: str) -> Any:
         return value
     try:
         return enum(value)
-    except ValueError:
+    except (ValueError, TypeError):
         return UpstreamBadResponse.for_value(service, field, value)
+
+
+def required(record: Mapping[str, Any], key: str, *, service: str) -> Any:
+    """``record[key]`` for a field the service always sends; an ``UpstreamBadResponse``
+    in its place when it is missing or null (never a silent ``""``)."""
+    value = record.get(key)
+    if value is None:
+        return UpstreamBadResponse(
+            service, f"The {service} service sent a record without its {key}", field=key
+        )
+    return value

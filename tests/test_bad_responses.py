@@ -140,3 +140,50 @@ def test_an_unknown_enum_member_is_a_bad_value_not_a_silent_null() -> None:
     assert isinstance(bad, UpstreamBadResponse)
     assert (bad.service, bad.field) == ("paint", "colour")
     assert "octarine" in bad.message
+
+
+async def test_an_unknown_sample_type_or_status_is_upstream_bad_response_not_a_silent_value(
+    sandbox: SandboxProcess,
+) -> None:
+    """`sampleType` is the release's closed list (an enum): a type outside it cannot be
+    represented; neither can a status outside the workflow."""
+    async with _samples_service(_sample(sample_type="Goo", status="Frozen")) as url:
+        settings = sandbox_settings(sandbox)
+        settings = dataclasses.replace(
+            settings, upstream_urls={**settings.upstream_urls, "samples": url}
+        )
+        async with gateway_client(settings) as client:
+            kind = await gql(
+                client, "query($id: ID!) { sample(id: $id) { sampleType } }", id=SAMPLE_ID
+            )
+            status = await gql(
+                client, "query($id: ID!) { sample(id: $id) { status } }", id=SAMPLE_ID
+            )
+    for body, field, wire in ((kind, "sampleType", "sample_type"), (status, "status", "status")):
+        assert body["data"] == {"sample": None}
+        (error,) = body["errors"]
+        assert error["path"] == ["sample", field]
+        assert error["extensions"] == {
+            "code": "UPSTREAM_BAD_RESPONSE",
+            "service": "samples",
+            "field": wire,
+        }
+    assert "Goo" in kind["errors"][0]["message"]
+
+
+async def test_a_missing_name_is_upstream_bad_response_not_an_empty_string(
+    sandbox: SandboxProcess,
+) -> None:
+    record = _sample()
+    del record["name"]
+    async with _samples_service(record) as url:
+        settings = sandbox_settings(sandbox)
+        settings = dataclasses.replace(
+            settings, upstream_urls={**settings.upstream_urls, "samples": url}
+        )
+        async with gateway_client(settings) as client:
+            body = await gql(client, QUERY, id=SAMPLE_ID)
+    assert body["data"] == {"sample": None}
+    assert [
+        (e["path"], e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]
+    ] == [(["sample", "name"], "UPSTREAM_BAD_RESPONSE", "name")]

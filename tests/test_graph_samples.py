@@ -86,34 +86,38 @@ async def test_cursor_pagination_walks_forward_without_overlap(
     assert first["totalCount"] == second["totalCount"] >= 1900
 
 
-async def test_sample_by_id_and_by_barcode_return_the_same_sample(
+async def test_sample_by_id_and_sample_by_barcode_return_the_same_sample(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    query = """query($id: ID, $barcode: String) {
-      sample(id: $id, barcode: $barcode) { id barcode status }
-    }"""
+    by_id_query = "query($id: ID!) { sample(id: $id) { id barcode status } }"
+    by_barcode_query = (
+        "query($barcode: String!) { sampleByBarcode(barcode: $barcode) { id barcode status } }"
+    )
     async with gateway_client(sandbox_settings(sandbox)) as client:
         listed = await gql(client, SAMPLES_WITH_TEMPLATE, first=1)
         node = listed["data"]["samples"]["edges"][0]["node"]
-        by_id = await gql(client, query, id=node["id"])
-        by_barcode = await gql(client, query, barcode=node["barcode"])
-        missing = await gql(client, query, id="00000000-0000-4000-8000-000000000000")
-    assert by_id["data"]["sample"] == by_barcode["data"]["sample"]
+        by_id = await gql(client, by_id_query, id=node["id"])
+        by_barcode = await gql(client, by_barcode_query, barcode=node["barcode"])
+        missing = await gql(client, by_id_query, id="00000000-0000-4000-8000-000000000000")
+        no_barcode = await gql(client, by_barcode_query, barcode="NO-SUCH-BARCODE")
+    assert by_id["data"]["sample"] == by_barcode["data"]["sampleByBarcode"]
     assert by_id["data"]["sample"]["id"] == node["id"]
     assert missing == {"data": {"sample": None}}
+    assert no_barcode == {"data": {"sampleByBarcode": None}}
 
 
 async def test_bad_arguments_are_bad_user_input_and_reach_no_upstream(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    sample_query = "query($id: ID) { sample(id: $id) { id } }"
+    sample_query = "query($id: ID!) { sample(id: $id) { id } }"
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         bad_id = await gql(client, sample_query, id="not-a-uuid")
         bad_cursor = await gql(client, SAMPLES_WITH_TEMPLATE, first=5, after="garbage!")
         too_many = await gql(client, SAMPLES_WITH_TEMPLATE, first=5000)
         neither = await gql(client, "{ sample { id } }")
-    for body in (bad_id, bad_cursor, too_many, neither):
+        both = await gql(client, '{ sample(id: "x", barcode: "y") { id } }')
+    for body in (bad_id, bad_cursor, too_many, neither, both):
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     assert control.requests() == 0
 
@@ -232,8 +236,8 @@ async def test_storage_down_nulls_storage_but_templates_resolve(
 # ---------------------------------------------------------------- filters the release fails on
 
 FILTERED = """
-query($filter: SampleFilter, $first: Int, $after: String) {
-  samples(filter: $filter, first: $first, after: $after) {
+query($filter: SampleFilter, $first: Int, $after: String, $orderBy: SampleOrder) {
+  samples(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { node { id status sampleType templateId name barcode createdAt } }
@@ -262,7 +266,7 @@ async def test_filtered_samples_answer_correct_data_beside_a_sibling_root_field(
     expected = [s["id"] for s in everything if s["status"] == "InStorage"]
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        body = await gql(client, FILTERED, filter={"status": "IN_STORAGE"}, first=5)
+        body = await gql(client, FILTERED, filter={"statuses": ["IN_STORAGE"]}, first=5)
     assert "errors" not in body, body.get("errors")
     samples = body["data"]["samples"]
     assert samples["totalCount"] == len(expected)
@@ -279,7 +283,7 @@ async def test_many_filtered_queries_leave_the_samples_breaker_closed(
     status_query = "{ gatewayStatus { upstreams { service breaker openRoutes } } }"
     async with gateway_client(sandbox_settings(sandbox)) as client:
         for status in ("PENDING", "VALIDATED", "IN_STORAGE", "COMPLETED", "FAILED", "DELETED"):
-            body = await gql(client, FILTERED, filter={"status": status}, first=1)
+            body = await gql(client, FILTERED, filter={"statuses": [status]}, first=1)
             assert "errors" not in body, body.get("errors")
         status_body = await gql(client, status_query)
         one = await gql(client, "{ samples(first: 1) { edges { node { id } } } }")
@@ -299,7 +303,7 @@ async def test_every_sample_filter_applies_and_pages_in_the_gateway(
     ]
     after, before = "2025-06-01T00:00:00Z", "2025-09-01T00:00:00Z"
     cases: list[tuple[dict[str, Any], list[str]]] = [
-        ({"sampleType": "dna"}, [s["id"] for s in everything if s["sample_type"] == "DNA"]),
+        ({"sampleTypes": ["DNA"]}, [s["id"] for s in everything if s["sample_type"] == "DNA"]),
         ({"templateId": template}, [s["id"] for s in everything if s["template_id"] == template]),
         (
             {"search": "onc-00"},
@@ -310,7 +314,7 @@ async def test_every_sample_filter_applies_and_pages_in_the_gateway(
             ],
         ),
         (
-            {"createdAfter": after, "createdBefore": before, "status": "COMPLETED"},
+            {"createdAfter": after, "createdBefore": before, "statuses": ["COMPLETED"]},
             [
                 s["id"]
                 for s in everything
@@ -336,7 +340,7 @@ async def test_every_sample_filter_applies_and_pages_in_the_gateway(
 
 
 ALIASED = """
-query($a: ID, $b: ID) {
+query($a: ID!, $b: ID!) {
   one: sample(id: $a) { id }
   two: sample(id: $b) { id }
   again: sample(id: $a) { id name }

@@ -46,9 +46,24 @@ SAMPLE_TYPES = (
     "Other",
 )
 _TYPE_KEYS = {t.casefold().replace(" ", "_"): t for t in SAMPLE_TYPES}
-# The list filters the gateway applies itself.
+# The list filters the gateway applies itself: the release's own (``status`` ...
+# ``created_before``), and the ones it has no parameter for (``statuses``, ``sample_types``:
+# any of several; ``ids``: among these samples; ``collected_after``/``collected_before``:
+# the collection date, inclusive).
 FILTERS = frozenset(
-    {"status", "sample_type", "template_id", "search", "created_after", "created_before"}
+    {
+        "status",
+        "sample_type",
+        "template_id",
+        "search",
+        "created_after",
+        "created_before",
+        "statuses",
+        "sample_types",
+        "ids",
+        "collected_after",
+        "collected_before",
+    }
 )
 # The largest page the list serves.
 MAX_PAGE_SIZE = 1000
@@ -75,35 +90,59 @@ def _moment(value: Any) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _within(value: Any, after: datetime | None, before: datetime | None) -> bool:
+    """Whether a record's instant lies in [after, before] (a missing one never does)."""
+    if after is None and before is None:
+        return True
+    if not isinstance(value, datetime):
+        return False
+    return (after is None or value >= after) and (before is None or value <= before)
+
+
 def _matcher(filters: Mapping[str, Any]) -> Any:
-    """A predicate over canonical records: the release's filters as its SQL means them."""
-    status = canonical(str(filters["status"])) if filters.get("status") else None
-    sample_type = (
-        sample_type_name(str(filters["sample_type"])) if "sample_type" in filters else None
-    )
+    """A predicate over canonical records: the release's filters as its SQL means them,
+    and the ones the gateway adds."""
+    statuses: set[str] | None = None
+    if filters.get("status"):
+        statuses = {canonical(str(filters["status"]))}
+    if "statuses" in filters:
+        wanted = {canonical(str(s)) for s in filters["statuses"]}
+        statuses = wanted if statuses is None else statuses & wanted
+    types: set[str] | None = None
+    if "sample_type" in filters:
+        types = {sample_type_name(str(filters["sample_type"]))}
+    if "sample_types" in filters:
+        wanted = {sample_type_name(str(t)) for t in filters["sample_types"]}
+        types = wanted if types is None else types & wanted
     template_id = canonical_id(filters["template_id"]) if "template_id" in filters else None
+    ids = {canonical_id(i) for i in filters["ids"]} if "ids" in filters else None
     search = str(filters["search"]).casefold() if "search" in filters else None
-    after = _moment(filters["created_after"]) if "created_after" in filters else None
-    before = _moment(filters["created_before"]) if "created_before" in filters else None
+    created = [_moment(filters[k]) if k in filters else None for k in _CREATED]
+    collected = [_moment(filters[k]) if k in filters else None for k in _COLLECTED]
 
     def matches(r: Record) -> bool:
-        if status is not None and r.get("status") != status:
+        if statuses is not None and r.get("status") not in statuses:
             return False
-        if sample_type is not None and r.get("sample_type") != sample_type:
+        if types is not None and r.get("sample_type") not in types:
             return False
         if "template_id" in filters and canonical_id(r.get("template_id")) != template_id:
+            return False
+        if ids is not None and canonical_id(r.get("id")) not in ids:
             return False
         if search is not None and not (
             search in str(r.get("name") or "").casefold()
             or search in str(r.get("barcode") or "").casefold()
         ):
             return False
-        created = r.get("created_at")
-        if after is not None and not (isinstance(created, datetime) and created >= after):
-            return False
-        return before is None or (isinstance(created, datetime) and created <= before)
+        return _within(r.get("created_at"), *created) and _within(
+            r.get("collection_date"), *collected
+        )
 
     return matches
+
+
+_CREATED = ("created_after", "created_before")
+_COLLECTED = ("collected_after", "collected_before")
 
 
 class SamplesClient(Service):
