@@ -87,7 +87,7 @@ def make_records(n: int) -> list[dict[str, Any]]:
             "name": f"Sample {i}",
             "barcode": f"BC-{i:06d}",
             "status": statuses[i % len(statuses)],
-            "sample_type": "dna",
+            "sample_type": "DNA",
             "volume": 1.5 + i % 7,
             "concentration": 20.0 + i % 13,
             "unit": "ul",

@@ -105,7 +105,10 @@ S3 = """query S3 {
     id name barcode status sampleType volume concentration unit createdAt updatedAt
   } } }
 }"""
-S4 = "mutation S4($input: CreateSampleInput!) { createSample(input: $input) { id barcode } }"
+S4 = (
+    "mutation S4($input: CreateSampleInput!) {"
+    " createSample(input: $input) { sample { id barcode } userErrors { code } } }"
+)
 RELATIONS_100 = """query Relations100 {
   samples(first: 100) { edges { node {
     id templateId
@@ -163,7 +166,7 @@ def scenarios(sample_id: str) -> list[Scenario]:
         Scenario("S6", "GET /samples/{id} at the sandbox (S5's baseline)", "sandbox",
                  f"/samples/{sample_id}"),
         Scenario("S4", "mutation createSample", "gateway", "/graphql", post,
-                 _graphql(S4, {"input": {"name": "bench", "sampleType": "plasma", "volume": 1.0}})),
+                 _graphql(S4, {"input": {"name": "bench", "sampleType": "PLASMA", "volume": 1.0}})),
     ]  # fmt: skip
 
 

@@ -724,7 +724,7 @@ class Mutation:
     ) -> PublishTemplatePayload | None:
         async def work() -> PublishTemplatePayload:
             record = await template_resolvers.change_status(
-                info.context, input.id, TemplateStatus.PUBLISHED.value
+                info.context, input.id, str(TemplateStatus.PUBLISHED.value)
             )
             return PublishTemplatePayload(template=Template.from_record(record))
 
@@ -745,7 +745,7 @@ class Mutation:
     ) -> ArchiveTemplatePayload | None:
         async def work() -> ArchiveTemplatePayload:
             record = await template_resolvers.change_status(
-                info.context, input.id, TemplateStatus.ARCHIVED.value
+                info.context, input.id, str(TemplateStatus.ARCHIVED.value)
             )
             return ArchiveTemplatePayload(template=Template.from_record(record))
 

@@ -194,20 +194,20 @@ async def test_gateway_status_reports_each_upstream_and_its_breaker(
         degraded = await gql(client, query)
     services = {u["service"]: u for u in healthy["data"]["gatewayStatus"]["upstreams"]}
     assert set(services) == {
-        "auth",
-        "samples",
-        "storage",
-        "templates",
-        "sequencing",
-        "rag",
-        "notifications",
+        "AUTH",
+        "SAMPLES",
+        "STORAGE",
+        "TEMPLATES",
+        "SEQUENCING",
+        "RAG",
+        "NOTIFICATIONS",
     }
     assert healthy["data"]["gatewayStatus"]["healthy"] is True
     assert all(u["breaker"] == "CLOSED" for u in services.values())
     down = {u["service"]: u for u in degraded["data"]["gatewayStatus"]["upstreams"]}
     assert degraded["data"]["gatewayStatus"]["healthy"] is False
-    assert down["storage"]["healthy"] is False
-    assert down["samples"]["healthy"] is True
+    assert down["STORAGE"]["healthy"] is False
+    assert down["SAMPLES"]["healthy"] is True
 
 
 SAMPLES_WITH_STORAGE = """
@@ -288,8 +288,8 @@ async def test_many_filtered_queries_leave_the_samples_breaker_closed(
         status_body = await gql(client, status_query)
         one = await gql(client, "{ samples(first: 1) { edges { node { id } } } }")
     upstreams = {u["service"]: u for u in status_body["data"]["gatewayStatus"]["upstreams"]}
-    assert upstreams["samples"]["breaker"] == "CLOSED"
-    assert upstreams["samples"]["openRoutes"] == []
+    assert upstreams["SAMPLES"]["breaker"] == "CLOSED"
+    assert upstreams["SAMPLES"]["openRoutes"] == []
     assert "errors" not in one
     assert len(one["data"]["samples"]["edges"]) == 1
 

@@ -26,7 +26,7 @@ from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamCo
 from upstreams.pool import HttpPool
 
 # One sample and its template: a samples call, then a templates call through a DataLoader.
-SAMPLES = "query Samples($id: ID) { sample(id: $id) { id template { name } } }"
+SAMPLES = "query Samples($id: ID!) { sample(id: $id) { id template { name } } }"
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

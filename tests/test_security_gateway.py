@@ -182,12 +182,17 @@ async def test_role_table_on_mutations_and_admin_fields(
         created = (
             await post(
                 client,
-                "mutation($i: CreateSampleInput!) { createSample(input: $i) { id } }",
-                i={"name": f"RBAC {role}", "sampleType": "dna"},
+                "mutation($i: CreateSampleInput!) {"
+                " createSample(input: $i) { sample { id } userErrors { code } } }",
+                i={"name": f"RBAC {role}", "sampleType": "DNA"},
             )
         ).json()
         deleted = (
-            await post(client, "mutation($id: ID!) { deleteSample(id: $id) { id } }", id=missing)
+            await post(
+                client,
+                "mutation($id: ID!) { deleteSample(input: {id: $id}) { deletedSampleId } }",
+                id=missing,
+            )
         ).json()
         submitted = (
             await post(
@@ -205,7 +210,7 @@ async def test_role_table_on_mutations_and_admin_fields(
     assert ("FORBIDDEN" not in codes(submitted)) is submit
     assert ("FORBIDDEN" not in codes(listed)) is users
     if create:
-        assert created["data"]["createSample"]["id"]
+        assert created["data"]["createSample"]["sample"]["id"]
 
 
 async def test_only_the_creator_or_a_lead_may_cancel_a_job(
@@ -386,7 +391,7 @@ async def test_apq_register_then_get_by_hash(sandbox: Any, control: SandboxContr
         by_hash = await client.get(
             "/graphql", params={"extensions": json.dumps(ext)}, headers=preflight
         )
-        mutation = 'mutation { deleteSample(id: "not-an-id") { id } }'
+        mutation = 'mutation { deleteSample(input: {id: "not-an-id"}) { deletedSampleId } }'
         mutation_ext = {"persistedQuery": {"version": 1, "sha256Hash": _sha(mutation)}}
         await client.post("/graphql", json={"query": mutation, "extensions": mutation_ext})
         mutation_by_get = await client.get(

@@ -23,7 +23,8 @@ def gateway_process(sandbox: Any) -> Iterator[str]:
 
 
 def test_served_gateway_answers_samples_with_templates(gateway_process: str) -> None:
-    query = "{ samples(first: 20) { totalCount edges { node { id name template { name } } } } }"
+    # The oldest (seeded) samples: other tests add samples without a template at the head.
+    query = "{ samples(last: 20) { totalCount edges { node { id name template { name } } } } }"
     response = httpx.post(
         f"{gateway_process}/graphql", json={"query": query}, headers=auth_header(), timeout=10
     )
