@@ -18,7 +18,7 @@ query($id: ID!, $ids: [ID!]!) {
 async def test_node_and_nodes_refetch_samples_and_answer_null_for_an_unknown_id(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    async with gateway_client(sandbox_settings(sandbox)) as client:
+    async with gateway_client(sandbox_settings(sandbox), role="lab_technician") as client:
         listed = await gql(client, "{ samples(first: 2) { nodes { id name status barcode } } }")
         one, two = listed["data"]["samples"]["nodes"]
         body = await gql(client, NODES, id=one["id"], ids=[two["id"], UNKNOWN, one["id"]])

@@ -244,7 +244,7 @@ async def test_jobs_sheets_refetch_through_node_and_nodes(
       }
     }"""
     ids = [job["sample_sheet_id"], job["id"], "00000000-0000-4000-8000-00000000cafe"]
-    async with gateway_client(sandbox_settings(sandbox)) as client:
+    async with gateway_client(sandbox_settings(sandbox), role="lab_technician") as client:
         body = await gql(client, query, id=job["id"], ids=ids)
     assert "errors" not in body, body
     assert body["data"]["node"] == {

@@ -440,7 +440,7 @@ async def test_storage_locations_and_containers_are_refetched_by_node_id(
       ... on StorageLocation { name }
       ... on StorageContainer { containerType }
     } }"""
-    async with gateway_client(sandbox_settings(sandbox)) as client:
+    async with gateway_client(sandbox_settings(sandbox), role="lab_technician") as client:
         body = await gql(client, query, ids=[location["id"], tree["box"], MISSING])
         one = await gql(
             client,
