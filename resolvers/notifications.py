@@ -47,9 +47,17 @@ async def notifications_page(ctx: Context, request: PageRequest) -> Slice[Record
     async def read(start: int, end: int) -> tuple[list[Record], int | None]:
         if start == end:
             return [], await count(ctx)
-        records = await ctx.upstreams.notifications.list(
-            ctx.call, limit=min(end - start, MAX_LIMIT), offset=start
-        )
+        # One call answers at most MAX_LIMIT: a longer range takes more, since a short
+        # answer would say the list ends there.
+        records: list[Record] = []
+        while start + len(records) < end:
+            offset = start + len(records)
+            chunk = await ctx.upstreams.notifications.list(
+                ctx.call, limit=min(end - offset, MAX_LIMIT), offset=offset
+            )
+            records += chunk
+            if len(chunk) < min(end - offset, MAX_LIMIT):
+                break
         return records, None
 
     return await paginate(request, read)
