@@ -14,11 +14,12 @@ into the fewest page calls, one in the common case) or a list the gateway holds 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from resolvers.errors import BadUserInput
 
@@ -237,6 +238,29 @@ async def paginate_list(
 ) -> Slice[T]:
     """``paginate`` over a list the gateway holds whole."""
     return await paginate(request, whole(items), key, total=len(items))
+
+
+class _Page(Protocol):
+    """One page of an upstream list (``upstreams.services.Page`` is one)."""
+
+    @property
+    def items(self) -> list[Any]: ...
+
+    @property
+    def total_count(self) -> int: ...
+
+
+def paged_read(fetch: Callable[[int, int], Awaitable[_Page]], *, max_page_size: int) -> Read[Any]:
+    """``read`` over an upstream list paged by number and size: ``fetch(page, size)``
+    answers one page (its ``items`` and the list's ``total_count``); the pages of one
+    range (one in the common case, see ``plan_range``) are fetched concurrently."""
+
+    async def read(start: int, end: int) -> tuple[Sequence[Any], int | None]:
+        plan = plan_range(start, end, max_page_size=max_page_size)
+        pages = await asyncio.gather(*(fetch(number, size) for number, size in plan))
+        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
+
+    return read
 
 
 def plan_range(start: int, end: int, *, max_page_size: int) -> list[tuple[int, int]]:

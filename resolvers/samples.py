@@ -32,10 +32,9 @@ from resolvers.errors import (
 from resolvers.pagination import (
     PageRequest,
     Slice,
+    paged_read,
     paginate,
     paginate_list,
-    plan_range,
-    slice_range,
 )
 from upstreams.errors import (
     UpstreamBadResponse,
@@ -151,15 +150,13 @@ async def samples_page(
             items = arrange(items)
         page = await paginate_list(request, items)
     else:
-
-        async def read(start: int, end: int) -> tuple[list[Record], int]:
-            plan = plan_range(start, end, max_page_size=MAX_PAGE_SIZE)
-            pages = await asyncio.gather(
-                *(samples.page(ctx.call, page=number, page_size=size) for number, size in plan)
-            )
-            return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
-
-        page = await paginate(request, read)
+        page = await paginate(
+            request,
+            paged_read(
+                lambda number, size: samples.page(ctx.call, page=number, page_size=size),
+                max_page_size=MAX_PAGE_SIZE,
+            ),
+        )
     ctx.loaders.prime(samples.get_many, page.items)
     return page
 

@@ -35,10 +35,9 @@ from resolvers.errors import (
 from resolvers.pagination import (
     PageRequest,
     Slice,
+    paged_read,
     paginate,
     paginate_list,
-    plan_range,
-    slice_range,
 )
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnsupported
@@ -305,15 +304,13 @@ async def jobs_page(ctx: Context, request: PageRequest, query: JobQuery) -> Slic
     """
     sequencing = ctx.upstreams.sequencing
     if not query.narrows() and query.order is None:
-
-        async def read(start: int, end: int) -> tuple[list[Record], int]:
-            plan = plan_range(start, end, max_page_size=MAX_JOBS_PER_PAGE)
-            pages = [
-                await sequencing.list(ctx.call, page=number, limit=size) for number, size in plan
-            ]
-            return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
-
-        return await paginate(request, read)
+        return await paginate(
+            request,
+            paged_read(
+                lambda number, size: sequencing.list(ctx.call, page=number, limit=size),
+                max_page_size=MAX_JOBS_PER_PAGE,
+            ),
+        )
     records = [r for r in await sequencing.scan(ctx.call) if _summary_matches(r, query)]
     by_sheets = query.sample_id is not None
     if query.sample_id is not None and sequencing.client.config.batch:
@@ -460,16 +457,13 @@ async def sample_sheets_by_id(ctx: Context, ids: Sequence[str]) -> list[Record |
 async def sample_sheets_page(ctx: Context, request: PageRequest) -> Slice[Record]:
     """The page of sample sheets (without entries), newest first, paged at the upstream."""
     sequencing = ctx.upstreams.sequencing
-
-    async def read(start: int, end: int) -> tuple[list[Record], int]:
-        plan = plan_range(start, end, max_page_size=MAX_SHEETS_PER_PAGE)
-        pages = [
-            await sequencing.sample_sheets(ctx.call, page=number, page_size=size)
-            for number, size in plan
-        ]
-        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
-
-    return await paginate(request, read)
+    return await paginate(
+        request,
+        paged_read(
+            lambda number, size: sequencing.sample_sheets(ctx.call, page=number, page_size=size),
+            max_page_size=MAX_SHEETS_PER_PAGE,
+        ),
+    )
 
 
 async def create_sample_sheet(
@@ -532,13 +526,10 @@ async def workflows_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | Non
 async def workflows_page(ctx: Context, request: PageRequest) -> Slice[Record]:
     """The page of workflow records, newest first, paged at the upstream."""
     sequencing = ctx.upstreams.sequencing
-
-    async def read(start: int, end: int) -> tuple[list[Record], int]:
-        plan = plan_range(start, end, max_page_size=MAX_WORKFLOWS_PER_PAGE)
-        pages = [
-            await sequencing.workflows(ctx.call, page=number, page_size=size)
-            for number, size in plan
-        ]
-        return slice_range(start, end, plan, [p.items for p in pages]), pages[0].total_count
-
-    return await paginate(request, read)
+    return await paginate(
+        request,
+        paged_read(
+            lambda number, size: sequencing.workflows(ctx.call, page=number, page_size=size),
+            max_page_size=MAX_WORKFLOWS_PER_PAGE,
+        ),
+    )
