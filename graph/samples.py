@@ -12,7 +12,7 @@ service, or another call) nullable, so that one failing service nulls only its o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Annotated, Any
 
@@ -237,6 +237,11 @@ class SampleFilter:
         description="Collected at or before this instant (inclusive); samples without a "
         "collection date are left out.",
     )
+    collected_on: date | None = strawberry.field(
+        default=None,
+        description="Collected on this calendar day, in UTC (with `collectedAfter` or "
+        "`collectedBefore`, both must hold); samples without a collection date are left out.",
+    )
 
 
 @strawberry.enum(description="What a sample list can be sorted by.")
@@ -298,6 +303,12 @@ def _filters(f: SampleFilter | None) -> dict[str, object]:
         "collected_after": _instant(f.collected_after, "filter.collectedAfter"),
         "collected_before": _instant(f.collected_before, "filter.collectedBefore"),
     }
+    if f.collected_on is not None:
+        day = datetime.combine(f.collected_on, time.min, tzinfo=UTC)
+        end = datetime.combine(f.collected_on, time.max, tzinfo=UTC)
+        after, before = values["collected_after"], values["collected_before"]
+        values["collected_after"] = day if after is None else max(after, day)
+        values["collected_before"] = end if before is None else min(before, end)
     return {k: v for k, v in values.items() if v is not None}
 
 

@@ -6,7 +6,7 @@ the sandbox's REST routes, sorted and filtered in the test."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -156,6 +156,31 @@ async def test_collection_dates_filter_inclusively_and_leave_out_undated_samples
     assert both == expected
     assert total == len(after)
     assert only_after == after[:1000]
+
+
+async def test_collected_on_is_one_utc_calendar_day_of_the_date_scalar(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    dated = [s for s in _every_sample(sandbox) if s.get("collection_date")]
+    day = datetime.fromisoformat(dated[0]["collection_date"]).astimezone(UTC).date()
+    expected = [
+        s["id"]
+        for s in dated
+        if datetime.fromisoformat(s["collection_date"]).astimezone(UTC).date() == day
+    ]
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        on_day, total = await _ids(client, filter={"collectedOn": day.isoformat()}, first=1000)
+        narrowed, _ = await _ids(
+            client,
+            filter={"collectedOn": day.isoformat(), "collectedAfter": "9000-01-01T00:00:00Z"},
+            first=1000,
+        )
+        not_a_day = await gql(client, LIST, filter={"collectedOn": "2025-02-30"}, first=1)
+    assert expected
+    assert (on_day, total) == (expected, len(expected))
+    assert narrowed == []
+    assert not_a_day["data"] is None
+    assert codes(not_a_day) == ["BAD_USER_INPUT"]
 
 
 def _samples_beneath(http: httpx.Client, container: dict[str, Any]) -> set[str]:
