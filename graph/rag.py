@@ -17,6 +17,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from graph.enums import SampleType
 from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
@@ -148,19 +149,19 @@ class ExtractedAdministrative:
 
 @strawberry.type(description="What the RAG service found about the sample in a document.")
 class ExtractedSample:
-    sample_id: str | None = strawberry.field(
-        description="The first sample id (2-4 capitals, an optional dash, 3-8 digits, e.g. "
+    sample_code: str | None = strawberry.field(
+        description="The first sample code (2-4 capitals, an optional dash, 3-8 digits, e.g. "
         "`RNA-20931`); null when there is none. The document is kept only when it has one."
     )
-    sample_type: str | None = strawberry.field(
+    sample_type: SampleType | None = strawberry.field(
         description="The first of DNA, RNA, Protein, Plasma, Serum, Tissue, Blood the text "
         "mentions; null when none."
     )
-    concentration: str | None = strawberry.field(
+    concentration_text: str | None = strawberry.field(
         description="A concentration with its unit, as written (e.g. `50 ng/μL`); null when "
         "there is none."
     )
-    volume: str | None = strawberry.field(
+    volume_text: str | None = strawberry.field(
         description="A volume with its unit, as written (e.g. `20 uL`); null when none."
     )
 
@@ -194,10 +195,15 @@ class ExtractedData:
             sample=None
             if not isinstance(sample, dict)
             else ExtractedSample(
-                sample_id=_text(sample.get("sample_id")),
-                sample_type=_text(sample.get("sample_type")),
-                concentration=_text(sample.get("concentration")),
-                volume=_text(sample.get("volume")),
+                sample_code=_text(sample.get("sample_id")),
+                sample_type=member(
+                    SampleType,
+                    _text(sample.get("sample_type")),
+                    service=SERVICE,
+                    field="extracted_data.sample.sample_type",
+                ),
+                concentration_text=_text(sample.get("concentration")),
+                volume_text=_text(sample.get("volume")),
             ),
             error=_text(data.get("error")),
         )
@@ -282,7 +288,7 @@ class AskLabInput:
 
 @strawberry.type(description="The outcome of `askLab`.")
 class AskLabPayload:
-    answer: LabAnswer | None = strawberry.field(
+    lab_answer: LabAnswer | None = strawberry.field(
         default=None, description="The answer; null when userErrors is not empty."
     )
     user_errors: list[UserError] = user_errors_field()
@@ -342,7 +348,7 @@ class Mutation:
         async def work() -> AskLabPayload:
             session = rag_resolvers.session_of(input.session_id)
             record = await rag_resolvers.ask(info.context, input.question, session)
-            return AskLabPayload(answer=LabAnswer.from_record(record, session))
+            return AskLabPayload(lab_answer=LabAnswer.from_record(record, session))
 
         return await attempt(AskLabPayload, work())
 

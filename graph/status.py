@@ -39,7 +39,7 @@ class UpstreamService(Enum):
 class UpstreamStatus:
     service: UpstreamService = strawberry.field(description="Which service.")
     healthy: bool = strawberry.field(description="Whether the health probe found it healthy.")
-    status: str = strawberry.field(
+    health_detail: str = strawberry.field(
         description="What the health probe found: the service's own word (lowercase, e.g. "
         "`healthy`), or the kind of failure (e.g. `unavailable`, `timeout`)."
     )
@@ -60,7 +60,7 @@ class UpstreamStatus:
         return cls(
             service=UpstreamService(report["service"]),
             healthy=bool(report.get("healthy")),
-            status=str(report.get("status") or "unknown"),
+            health_detail=str(report.get("status") or "unknown"),
             breaker=BreakerState(report.get("breaker", "closed")),
             latency_ms=float(report["latency_ms"]),
             in_flight=in_flight,

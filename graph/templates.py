@@ -412,7 +412,7 @@ class DeleteTemplateInput:
 @strawberry.input(description="A field to add to a template's form.")
 class AddTemplateFieldInput:
     template_id: strawberry.ID = strawberry.field(description="The template's UUID.")
-    field: TemplateFieldInput = strawberry.field(description="The new field.")
+    template_field: TemplateFieldInput = strawberry.field(description="The new field.")
 
 
 @strawberry.input(
@@ -553,7 +553,7 @@ class DeleteTemplatePayload:
 
 @strawberry.type(description="The outcome of `addTemplateField`.")
 class AddTemplateFieldPayload:
-    field: TemplateField | None = strawberry.field(
+    template_field: TemplateField | None = strawberry.field(
         default=None, description="The new field; null when userErrors is not empty."
     )
     template: Template | None = strawberry.field(
@@ -566,7 +566,7 @@ class AddTemplateFieldPayload:
 
 @strawberry.type(description="The outcome of `updateTemplateField`.")
 class UpdateTemplateFieldPayload:
-    field: TemplateField | None = strawberry.field(
+    template_field: TemplateField | None = strawberry.field(
         default=None, description="The field as changed; null when userErrors is not empty."
     )
     template: Template | None = strawberry.field(
@@ -784,10 +784,11 @@ class Mutation:
     ) -> AddTemplateFieldPayload | None:
         async def work() -> AddTemplateFieldPayload:
             field, record, _ = await template_resolvers.add_field(
-                info.context, input.template_id, _wire(input.field)
+                info.context, input.template_id, _wire(input.template_field)
             )
             return AddTemplateFieldPayload(
-                field=TemplateField.from_record(field), template=Template.from_record(record)
+                template_field=TemplateField.from_record(field),
+                template=Template.from_record(record),
             )
 
         return await attempt(AddTemplateFieldPayload, work())
@@ -809,7 +810,8 @@ class Mutation:
                 info.context, input.template_id, input.field_id, changes
             )
             return UpdateTemplateFieldPayload(
-                field=TemplateField.from_record(field), template=Template.from_record(record)
+                template_field=TemplateField.from_record(field),
+                template=Template.from_record(record),
             )
 
         return await attempt(UpdateTemplateFieldPayload, work())

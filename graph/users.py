@@ -101,7 +101,9 @@ class User(Node):
     )
     created_at: datetime = strawberry.field(description="When the account was created.")
     department: str | None = strawberry.field(description="The user's department, if set.")
-    position: str | None = strawberry.field(description="The user's job title, if set.")
+    job_title: str | None = strawberry.field(
+        description="The user's job title (auth's `position`), if set."
+    )
     lab_affiliation: str | None = strawberry.field(
         description="The lab or institution the user belongs to, if set."
     )
@@ -121,7 +123,7 @@ class User(Node):
             last_login_at=r.get("last_login_at"),
             created_at=_sent(r, "created_at"),
             department=r.get("department"),
-            position=r.get("position"),
+            job_title=r.get("position"),
             lab_affiliation=r.get("lab_affiliation"),
         )
 

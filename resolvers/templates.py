@@ -526,7 +526,7 @@ async def add_field(
     """Add one field (at the end of the form unless ``sort_order`` is given): the new
     field, the template and all its fields."""
     template_id = parse_id(id, "input.templateId")
-    path = [*INPUT, "field"]
+    path = [*INPUT, "templateField"]
     template, fields = await _template_and_fields(ctx, template_id)
     last = max((int(f.get("field_order") or 0) for f in fields), default=-1)
     body = _field_body(field, path, last + 1)

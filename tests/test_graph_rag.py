@@ -23,7 +23,7 @@ from upstreams.config import Timeouts
 ASK = """
 mutation($question: String!, $sessionId: ID) {
   askLab(input: {question: $question, sessionId: $sessionId}) {
-    answer {
+    labAnswer {
       answer sessionId confidence processingTimeMs
       sources { title relevance excerpt sample { id barcode } samples { id barcode name } }
     }
@@ -33,7 +33,7 @@ mutation($question: String!, $sessionId: ID) {
 """
 EXTRACTED = """
 administrative { submitterEmail submitterName }
-sample { sampleId sampleType concentration volume }
+sample { sampleCode sampleType concentrationText volumeText }
 error
 """
 SUBMISSIONS = f"""
@@ -112,7 +112,7 @@ async def test_ask_lab_on_the_release_answers_canned_text_naming_no_samples(
         assert control.requests() == 1
     assert "errors" not in body, body
     assert body["data"]["askLab"]["userErrors"] == []
-    answer = body["data"]["askLab"]["answer"]
+    answer = body["data"]["askLab"]["labAnswer"]
     assert answer["answer"].startswith("For sample storage, TracSeq 2.0 supports")
     assert answer["sessionId"] == "graph-test"
     assert answer["confidence"] == 0.85
@@ -128,7 +128,7 @@ async def test_ask_lab_links_sources_to_the_samples_they_name(
     async with gateway_client(retrieval_settings(sandbox, retrieving)) as client:
         control.reset_stats()
         body = await gql(client, ASK, question=EXCURSION, sessionId="graph-test")
-        answer = body["data"]["askLab"]["answer"]
+        answer = body["data"]["askLab"]["labAnswer"]
         named = {b for s in answer["sources"] for b in BARCODE.findall(s["excerpt"] or "")}
         # One lookup per distinct barcode named (no batch route for barcodes); the
         # question went to the other sandbox's rag.
@@ -153,13 +153,13 @@ async def test_ask_lab_without_sample_fields_calls_only_rag(
     sandbox: Any, control: SandboxControl
 ) -> None:
     query = """mutation($q: String!) {
-      askLab(input: {question: $q}) { answer { answer sessionId sources { title } } }
+      askLab(input: {question: $q}) { labAnswer { answer sessionId sources { title } } }
     }"""
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
         body = await gql(client, query, q=EXCURSION)
         assert control.requests() == control.requests("rag") == 1
-    assert body["data"]["askLab"]["answer"]["sources"]
+    assert body["data"]["askLab"]["labAnswer"]["sources"]
 
 
 async def test_bad_questions_reach_no_upstream(sandbox: Any, control: SandboxControl) -> None:
@@ -168,13 +168,13 @@ async def test_bad_questions_reach_no_upstream(sandbox: Any, control: SandboxCon
         empty = await gql(client, ASK, question="   ")
         huge = await gql(client, ASK, question="x" * 5000)
         blank_session = await gql(client, ASK, question="RNA storage", sessionId="")
-        missing = await gql(client, "mutation { askLab(input: {}) { answer { answer } } }")
+        missing = await gql(client, "mutation { askLab(input: {}) { labAnswer { answer } } }")
         assert control.requests() == 0
     fields = []
     for body in (empty, huge, blank_session):
         assert "errors" not in body, body
         [error] = body["data"]["askLab"]["userErrors"]
-        assert body["data"]["askLab"]["answer"] is None
+        assert body["data"]["askLab"]["labAnswer"] is None
         assert error["code"] == "INVALID"
         fields.append(error["field"])
     assert fields == [["input", "question"], ["input", "question"], ["input", "sessionId"]]
@@ -204,10 +204,10 @@ async def test_upload_lab_document_over_multipart_then_list_it(
             "submitterName": "Dana Test\nEmail",
         },
         "sample": {
-            "sampleId": "RNA-20931",
+            "sampleCode": "RNA-20931",
             "sampleType": "RNA",
-            "concentration": "50 ng/μL",
-            "volume": "20 uL",
+            "concentrationText": "50 ng/μL",
+            "volumeText": "20 uL",
         },
         "error": None,
     }
@@ -279,7 +279,7 @@ async def test_rag_down_or_slow_nulls_only_the_rag_fields(
 ) -> None:
     query = "{ ragSubmissions(first: 1) { totalCount } templates(first: 1) { totalCount } }"
     ask = """mutation($q: String!) {
-      askLab(input: {question: $q}) { answer { answer } }
+      askLab(input: {question: $q}) { labAnswer { answer } }
       sendNotification(input: {title: "", message: "m", notificationType: INFO, recipients: []}) {
         userErrors { code }
       }

@@ -187,7 +187,7 @@ async def test_malformed_request_id_is_replaced_not_forwarded(
 async def test_gateway_status_reports_each_upstream_and_its_breaker(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    query = "{ gatewayStatus { healthy upstreams { service healthy status breaker } } }"
+    query = "{ gatewayStatus { healthy upstreams { service healthy healthDetail breaker } } }"
     async with gateway_client(sandbox_settings(sandbox)) as client:
         healthy = await gql(client, query)
         control.fault("storage", status=0, times=None)

@@ -287,7 +287,7 @@ async def test_administrators_list_users_and_look_one_up(
         totalCount pageInfo { hasNextPage endCursor } edges { node { id email role } }
       }
     }"""
-    one = "query($id: ID!) { user(id: $id) { id email department position labAffiliation } }"
+    one = "query($id: ID!) { user(id: $id) { id email department jobTitle labAffiliation } }"
     async with gateway_client(sandbox_settings(sandbox), role=None) as client:
         token = (await login(client, ADMIN))["accessToken"]
         control.reset_stats()

@@ -12,7 +12,7 @@ from tests.conftest import SandboxControl, gateway_client, gql, sandbox_settings
 
 ASK = """mutation($q: String!, $s: ID) {
   askLab(input: {question: $q, sessionId: $s}) {
-    answer { sessionId processingTimeMs confidence }
+    labAnswer { sessionId processingTimeMs confidence }
     userErrors { code }
   }
 }"""
@@ -28,10 +28,12 @@ async def test_ask_lab_is_a_mutation_and_a_new_conversation_gets_its_own_id(
     sandbox: Any, control: SandboxControl
 ) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
-        as_query = await gql(client, '{ askLab(input: {question: "RNA"}) { answer { answer } } }')
+        as_query = await gql(
+            client, '{ askLab(input: {question: "RNA"}) { labAnswer { answer } } }'
+        )
         first = await gql(client, ASK, q="How do I store RNA?")
         second = await gql(client, ASK, q="How do I store RNA?")
-        session = first["data"]["askLab"]["answer"]["sessionId"]
+        session = first["data"]["askLab"]["labAnswer"]["sessionId"]
         control.reset_stats()
         again = await gql(client, ASK, q="And DNA?", s=session)
         assert control.requests("rag") == 1
@@ -40,9 +42,9 @@ async def test_ask_lab_is_a_mutation_and_a_new_conversation_gets_its_own_id(
         assert "errors" not in body, body
     # Not the release's one shared "default" conversation: a fresh UUID each time.
     assert str(uuid.UUID(session)) == session
-    assert second["data"]["askLab"]["answer"]["sessionId"] != session
-    assert again["data"]["askLab"]["answer"]["sessionId"] == session
-    answer = first["data"]["askLab"]["answer"]
+    assert second["data"]["askLab"]["labAnswer"]["sessionId"] != session
+    assert again["data"]["askLab"]["labAnswer"]["sessionId"] == session
+    answer = first["data"]["askLab"]["labAnswer"]
     assert answer["confidence"] == 0.85
     assert answer["processingTimeMs"] >= 0
 

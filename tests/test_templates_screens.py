@@ -16,14 +16,14 @@ ERRORS = "userErrors { field message code }"
 FIELD = "id templateId name label fieldType isRequired defaultValue options sortOrder helpText"
 ADD = f"""mutation($input: AddTemplateFieldInput!) {{
   addTemplateField(input: $input) {{
-    field {{ {FIELD} }}
+    templateField {{ {FIELD} }}
     template {{ id fieldCount fields {{ name sortOrder }} }}
     {ERRORS}
   }}
 }}"""
 UPDATE_FIELD = f"""mutation($input: UpdateTemplateFieldInput!) {{
   updateTemplateField(input: $input) {{
-    field {{ {FIELD} }}
+    templateField {{ {FIELD} }}
     template {{ id fields {{ id name label }} }}
     {ERRORS}
   }}
@@ -101,7 +101,7 @@ async def test_add_template_field_appends_it_after_the_last_field(
     new = {"name": "gamma", "fieldType": "SELECT", "options": ["x", "y"], "isRequired": True}
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        body = await gql(client, ADD, input={"templateId": template_id, "field": new})
+        body = await gql(client, ADD, input={"templateId": template_id, "templateField": new})
         # The template and its names checked, then one POST; the payload's template.fields
         # come from what was read and written, with no call more.
         assert control.by_route("templates") == {
@@ -112,7 +112,7 @@ async def test_add_template_field_appends_it_after_the_last_field(
     assert "errors" not in body, body
     payload = body["data"]["addTemplateField"]
     assert payload["userErrors"] == []
-    field = payload["field"]
+    field = payload["templateField"]
     assert {k: field[k] for k in ("templateId", "name", "label", "fieldType", "sortOrder")} == {
         "templateId": template_id,
         "name": "gamma",
@@ -140,15 +140,15 @@ async def test_add_template_field_with_a_taken_name_or_unknown_template_writes_n
     field = {"name": "alpha", "fieldType": "TEXT"}
     async with gateway_client(sandbox_settings(sandbox)) as client:
         control.reset_stats()
-        taken = await gql(client, ADD, input={"templateId": template_id, "field": field})
-        missing = await gql(client, ADD, input={"templateId": unknown, "field": field})
+        taken = await gql(client, ADD, input={"templateId": template_id, "templateField": field})
+        missing = await gql(client, ADD, input={"templateId": unknown, "templateField": field})
         assert "POST /templates/{id}/fields" not in control.by_route("templates")
     assert taken["data"]["addTemplateField"] == {
-        "field": None,
+        "templateField": None,
         "template": None,
         "userErrors": [
             {
-                "field": ["input", "field", "name"],
+                "field": ["input", "templateField", "name"],
                 "message": "The template has a field named 'alpha' already",
                 "code": "TAKEN",
             }
@@ -180,7 +180,7 @@ async def test_update_template_field_changes_what_is_given_and_keeps_the_rest(
     assert "errors" not in body, body
     payload = body["data"]["updateTemplateField"]
     assert payload["userErrors"] == []
-    field = payload["field"]
+    field = payload["templateField"]
     assert (field["id"], field["name"], field["label"]) == (fields[0]["id"], "alpha", "Alpha!")
     assert (field["isRequired"], field["defaultValue"], field["fieldType"]) == (True, "a", "DATE")
     assert (field["helpText"], field["sortOrder"]) == ("About alpha", 0)
