@@ -60,7 +60,7 @@ async def notifications_page(ctx: Context, request: PageRequest) -> Slice[Record
                 break
         return records, None
 
-    return await paginate(request, read)
+    return await paginate(request, read, counted=False)
 
 
 async def count(ctx: Context) -> int:

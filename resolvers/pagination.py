@@ -177,11 +177,19 @@ def _same(value: Any, cursor: Cursor) -> bool:
 
 
 async def paginate(
-    request: PageRequest, read: Read[T], key: Key[T] = record_key, *, total: int | None = None
+    request: PageRequest,
+    read: Read[T],
+    key: Key[T] = record_key,
+    *,
+    total: int | None = None,
+    counted: bool = True,
 ) -> Slice[T]:
     """The page ``request`` asks for, over ``read`` (see the module docstring); ``total``
-    when the list's length is known before reading."""
+    when the list's length is known before reading. ``counted``: ``read`` answers the
+    list's total; when it does not, one item more than the page is read to tell whether
+    a next page exists."""
     reader: _Reader[T] = _Reader(read, total=total)
+    extra = 0 if counted else 1
     n = request.size
     after, before = request.after, request.before
     if not request.backward:
@@ -189,7 +197,7 @@ async def paginate(
         if after is not None:
             # The cursor's item, the page, and (without a total) one more: whether a next
             # page exists.
-            probe = after.offset + 1 + n + (1 if reader.total is None else 0)
+            probe = after.offset + 1 + n + extra
             start = await reader.locate(after, key, "after", after.offset, probe)
             start += 1
         end = start + n
@@ -209,7 +217,7 @@ async def paginate(
             start = max(start, await reader.locate(after, key, "after", start - 1, end) + 1)
     end = max(start, end)
     # Without a total, one item more tells whether the page is the last.
-    await reader.ensure(start, end + (1 if reader.total is None else 0))
+    await reader.ensure(start, end + extra)
     total = reader.total
     stop = end if total is None else min(end, total)
     items = [reader.seen[i] for i in range(start, stop) if i in reader.seen]

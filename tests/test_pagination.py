@@ -28,11 +28,13 @@ class Upstream:
     def __init__(self, n: int) -> None:
         self.rows = [{"id": f"r{i}"} for i in range(n)]
         self.calls = 0
+        self.rows_sent = 0
 
     async def read(self, start: int, end: int) -> tuple[Sequence[dict[str, Any]], int]:
         self.calls += 1
         plan = plan_range(start, end, max_page_size=1000)
         pages = [self.rows[(p - 1) * s : p * s] for p, s in plan]
+        self.rows_sent += sum(len(p) for p in pages)
         return slice_range(start, end, plan, pages), len(self.rows)
 
 
@@ -51,6 +53,13 @@ async def test_a_steady_walk_forward_costs_one_upstream_call_per_page() -> None:
     assert _ids(first) + _ids(second) == [f"r{i}" for i in range(20)]
     assert up.calls == 2
     assert (first.has_previous, first.has_next, second.has_previous) == (False, True, True)
+
+
+async def test_a_page_of_the_largest_size_is_one_upstream_page_of_that_size() -> None:
+    up = Upstream(3000)
+    page = await paginate(_request(1000), up.read)
+    assert len(page.items) == 1000
+    assert (up.calls, up.rows_sent) == (1, 1000)
 
 
 async def test_an_insert_at_the_head_neither_repeats_nor_skips() -> None:
@@ -108,8 +117,8 @@ async def test_a_list_without_a_total_reads_one_more_to_know_the_next_page() -> 
     async def read(start: int, end: int) -> tuple[list[dict[str, Any]], int | None]:
         return rows[start:end], None
 
-    first = await paginate(_request(10), read)
-    last = await paginate(_request(10, first.cursors[-1]), read)
+    first = await paginate(_request(10), read, counted=False)
+    last = await paginate(_request(10, first.cursors[-1]), read, counted=False)
     assert (first.has_next, first.total) == (True, None)
     assert (_ids(last), last.has_next, last.total) == ([f"r{i}" for i in range(10, 15)], False, 15)
 
