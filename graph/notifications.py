@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection, sort_records
-from graph.pagination import After, Before, Edge, First, Last, PageInfo, connection_args
+from graph.pagination import After, Before, Edge, First999, Last999, PageInfo, connection_args
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
 from graph.values import member
@@ -362,9 +362,9 @@ class Query:
             NotificationOrder | None,
             strawberry.argument(description="The order; default: newest first (the service's)."),
         ] = None,
-        first: First = None,
+        first: First999 = None,
         after: After = None,
-        last: Last = None,
+        last: Last999 = None,
         before: Before = None,
     ) -> NotificationConnection | None:
         ctx = info.context

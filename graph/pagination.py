@@ -30,7 +30,11 @@ __all__ = [
     "Connection",
     "Edge",
     "First",
+    "First100",
+    "First999",
     "Last",
+    "Last100",
+    "Last999",
     "PageInfo",
     "PageRequest",
     "Slice",
@@ -119,22 +123,37 @@ def connection_args(
     )
 
 
-# The four connection arguments, described once.
-First = Annotated[
-    int | None,
-    strawberry.argument(
-        description="Page forward: this many items after `after`. " + PAGE_SIZE_RULE
-    ),
-]
+# The four connection arguments, described once: `first` and `last` in three sizes (the
+# graph's largest page, and the smaller pages of two upstreams).
+
+
+def _forward(rule: str) -> Any:
+    return strawberry.argument(description=f"Page forward: this many items after `after`. {rule}.")
+
+
+def _backward(rule: str) -> Any:
+    return strawberry.argument(
+        description=f"Page backward: this many items before `before` (or the list's end). {rule}."
+    )
+
+
+def _smaller(maximum: int, why: str) -> str:
+    return f"`first` or `last`: default TRACSEQ_DEFAULT_PAGE_SIZE (50), at most {maximum} ({why})"
+
+
+_SERVICE_PAGE = _smaller(100, "the sequencing service's largest page")
+_NOTIFICATION_PAGE = _smaller(
+    999, "one call answers 1,000, and the gateway reads one more to tell whether a next page exists"
+)
+First = Annotated[int | None, _forward(PAGE_SIZE_RULE)]
+Last = Annotated[int | None, _backward(PAGE_SIZE_RULE)]
+First100 = Annotated[int | None, _forward(_SERVICE_PAGE)]
+Last100 = Annotated[int | None, _backward(_SERVICE_PAGE)]
+First999 = Annotated[int | None, _forward(_NOTIFICATION_PAGE)]
+Last999 = Annotated[int | None, _backward(_NOTIFICATION_PAGE)]
 After = Annotated[
     str | None,
     strawberry.argument(description="The cursor of the item the page starts after."),
-]
-Last = Annotated[
-    int | None,
-    strawberry.argument(
-        description="Page backward: this many items before `before` (or the list's end)."
-    ),
 ]
 Before = Annotated[
     str | None,

@@ -22,7 +22,16 @@ from strawberry.types import Info
 
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection
-from graph.pagination import After, Before, Connection, First, Last, connection_args
+from graph.pagination import (
+    After,
+    Before,
+    Connection,
+    First,
+    First100,
+    Last,
+    Last100,
+    connection_args,
+)
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
 from graph.values import member
@@ -743,9 +752,9 @@ class Query:
             SequencingJobOrder | None,
             strawberry.argument(description="The order; default newest first (CREATED_AT DESC)."),
         ] = None,
-        first: First = None,
+        first: First100 = None,
         after: After = None,
-        last: Last = None,
+        last: Last100 = None,
         before: Before = None,
     ) -> SequencingJobConnection | None:
         ctx = info.context
@@ -776,9 +785,9 @@ class Query:
     async def sample_sheets(
         self,
         info: Info[Context, None],
-        first: First = None,
+        first: First100 = None,
         after: After = None,
-        last: Last = None,
+        last: Last100 = None,
         before: Before = None,
     ) -> SampleSheetConnection | None:
         ctx = info.context
@@ -820,9 +829,9 @@ class Query:
     async def workflows(
         self,
         info: Info[Context, None],
-        first: First = None,
+        first: First100 = None,
         after: After = None,
-        last: Last = None,
+        last: Last100 = None,
         before: Before = None,
     ) -> SequencingWorkflowConnection | None:
         ctx = info.context

@@ -3,6 +3,8 @@ of the graph (a `createdBy` is a Person everywhere, a `status` an enum everywher
 
 from __future__ import annotations
 
+import re
+
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -58,3 +60,21 @@ def _objects_only(kinds: dict[str, list[str]]) -> bool:
     of a payload and of an input...), as long as no scalar or enum shares the name."""
     scalars = {"String", "ID", "Int", "Float", "Boolean", "DateTime", "Date", "JSON", "enum"}
     return not scalars.intersection(kinds)
+
+
+def test_every_connection_field_pages_both_ways_and_states_its_page_sizes() -> None:
+    schema = create_schema()._schema
+    checked = 0
+    for name, kind in schema.type_map.items():
+        if name.startswith("__") or not isinstance(kind, GraphQLObjectType):
+            continue
+        for field_name, field in kind.fields.items():
+            if not get_named_type(field.type).name.endswith("Connection"):
+                continue
+            checked += 1
+            where = f"{name}.{field_name}"
+            assert {"first", "after", "last", "before"} <= set(field.args), where
+            for size in ("first", "last"):
+                text = field.args[size].description or ""
+                assert re.search(r"default \S+ \(\d+\), at most \S* ?\(?\d[\d,]*", text), where
+    assert checked >= 10
