@@ -22,7 +22,7 @@ from graph.ordering import OrderDirection, sort_records
 from graph.pagination import After, Before, Edge, First999, Last999, PageInfo, connection_args
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
-from graph.values import member
+from graph.values import member, required
 from resolvers import notifications as notification_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -120,12 +120,6 @@ class NotificationOrder:
     direction: OrderDirection = strawberry.field(description="Which way.")
 
 
-def _sent(r: dict[str, Any], key: str) -> Any:
-    """A value the release always sends; an error in its place when it is missing."""
-    value = r.get(key)
-    return UpstreamBadResponse.for_value(SERVICE, key, None) if value is None else value
-
-
 def _channels(values: Any) -> Any:
     if not isinstance(values, list):
         return UpstreamBadResponse.for_value(SERVICE, "channels", values)
@@ -183,26 +177,34 @@ class Notification(Node):
         created_by = r.get("created_by")
         return cls(
             id=strawberry.ID(str(r["id"])),
-            title=_sent(r, "title"),
-            message=_sent(r, "message"),
+            title=required(r, "title", service=SERVICE),
+            message=required(r, "message", service=SERVICE),
             notification_type=member(
                 NotificationType,
-                _sent(r, "notification_type"),
+                required(r, "notification_type", service=SERVICE),
                 service=SERVICE,
                 field="notification_type",
             ),
             priority=member(
-                NotificationPriority, _sent(r, "priority"), service=SERVICE, field="priority"
+                NotificationPriority,
+                required(r, "priority", service=SERVICE),
+                service=SERVICE,
+                field="priority",
             ),
-            status=member(NotificationStatus, _sent(r, "status"), service=SERVICE, field="status"),
+            status=member(
+                NotificationStatus,
+                required(r, "status", service=SERVICE),
+                service=SERVICE,
+                field="status",
+            ),
             channels=_channels(r.get("channels")),
             recipients=_recipients(r.get("recipients")),
             metadata=r.get("metadata"),
-            created_at=_sent(r, "created_at"),
-            updated_at=_sent(r, "updated_at"),
+            created_at=required(r, "created_at", service=SERVICE),
+            updated_at=required(r, "updated_at", service=SERVICE),
             scheduled_at=r.get("scheduled_at"),
             sent_at=r.get("sent_at"),
-            delivery_attempts=_sent(r, "delivery_attempts"),
+            delivery_attempts=required(r, "delivery_attempts", service=SERVICE),
             _created_by=None if created_by is None else str(created_by),
         )
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import strawberry
 
+from resolvers.pagination import sorted_records
+
 
 @strawberry.enum(description="Which way a list is sorted.")
 class OrderDirection(Enum):
@@ -25,9 +27,5 @@ def sort_records(
     key: Callable[[dict[str, Any]], Any],
     direction: OrderDirection,
 ) -> list[dict[str, Any]]:
-    """``records`` sorted by ``key`` (stable: ties keep the upstream's order); records whose
-    key is None go last."""
-    present = [r for r in records if key(r) is not None]
-    absent = [r for r in records if key(r) is None]
-    present.sort(key=key, reverse=direction is OrderDirection.DESC)
-    return present + absent
+    """``records`` sorted by ``key`` in ``direction`` (``resolvers.pagination.sorted_records``)."""
+    return sorted_records(records, key, descending=direction is OrderDirection.DESC)

@@ -21,7 +21,7 @@ from graph.enums import SampleType
 from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
-from graph.values import member
+from graph.values import member, required
 from resolvers import rag as rag_resolvers
 from resolvers.context import Context
 from security import rbac
@@ -34,15 +34,9 @@ LazySample = Annotated["Sample", strawberry.lazy("graph.samples")]
 SERVICE = "rag"
 
 
-def _sent(r: dict[str, Any], key: str) -> Any:
-    """A value the release always sends; an error in its place when it is missing."""
-    value = r.get(key)
-    return UpstreamBadResponse.for_value(SERVICE, key, None) if value is None else value
-
-
 def _ms(r: dict[str, Any], key: str) -> Any:
     """A duration the service sends in seconds, in milliseconds."""
-    value = _sent(r, key)
+    value = required(r, key, service=SERVICE)
     if isinstance(value, Exception):
         return value
     if not isinstance(value, int | float):
@@ -102,17 +96,17 @@ class LabAnswer:
 
     @classmethod
     def from_record(cls, r: dict[str, Any], session_id: str) -> LabAnswer:
-        answer = _sent(r, "answer")
+        answer = required(r, "answer", service=SERVICE)
         quoted = rag_resolvers.quoted_passages(answer if isinstance(answer, str) else "")
         sources = []
         for source in r.get("sources") or ():
-            title = _sent(source, "title")
+            title = required(source, "title", service=SERVICE)
             text = title if isinstance(title, str) else ""
             excerpt = quoted.get(text)
             sources.append(
                 LabAnswerSource(
                     title=title,
-                    relevance=_sent(source, "relevance"),
+                    relevance=required(source, "relevance", service=SERVICE),
                     excerpt=excerpt,
                     _refs=rag_resolvers.SampleRefs.of(text, excerpt or ""),
                 )
@@ -121,7 +115,7 @@ class LabAnswer:
         return cls(
             answer=answer,
             session_id=strawberry.ID(str(echoed if echoed is not None else session_id)),
-            confidence=_sent(r, "confidence_score"),
+            confidence=required(r, "confidence_score", service=SERVICE),
             processing_time_ms=_ms(r, "processing_time"),
             sources=sources,
         )
@@ -231,11 +225,16 @@ class RagSubmission:
     def from_record(cls, r: dict[str, Any]) -> RagSubmission:
         return cls(
             id=strawberry.ID(str(r["id"])),
-            filename=_sent(r, "filename"),
-            status=member(RagSubmissionStatus, _sent(r, "status"), service=SERVICE, field="status"),
-            confidence=_sent(r, "confidence_score"),
+            filename=required(r, "filename", service=SERVICE),
+            status=member(
+                RagSubmissionStatus,
+                required(r, "status", service=SERVICE),
+                service=SERVICE,
+                field="status",
+            ),
+            confidence=required(r, "confidence_score", service=SERVICE),
             extracted_data=ExtractedData.from_record(r.get("extracted_data")),
-            created_at=_sent(r, "created_at"),
+            created_at=required(r, "created_at", service=SERVICE),
         )
 
 
@@ -265,11 +264,11 @@ class LabDocumentExtraction:
         submission_id = r.get("submission_id")
         return cls(
             submission_id=None if submission_id is None else strawberry.ID(str(submission_id)),
-            confidence=_sent(r, "confidence_score"),
-            samples_found=_sent(r, "samples_found"),
+            confidence=required(r, "confidence_score", service=SERVICE),
+            samples_found=required(r, "samples_found", service=SERVICE),
             extracted_data=ExtractedData.from_record(r.get("extracted_data")),
             processing_time_ms=_ms(r, "processing_time"),
-            message=_sent(r, "message"),
+            message=required(r, "message", service=SERVICE),
         )
 
 

@@ -34,13 +34,12 @@ from graph.pagination import (
 )
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
-from graph.values import member
+from graph.values import member, required
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, parse_id
 from security import rbac
-from upstreams.errors import UpstreamBadResponse
 
 if TYPE_CHECKING:
     from graph.samples import Sample
@@ -130,16 +129,8 @@ class WorkflowType(Enum):
     CUSTOM = strawberry.enum_value("custom", description="A lab-defined workflow.")
 
 
-def _required(r: dict[str, Any], key: str) -> Any:
-    """A value the release always sends; its absence is the field's UPSTREAM_BAD_RESPONSE."""
-    value = r.get(key)
-    if value is None:
-        return UpstreamBadResponse.for_value(SERVICE, key, None)
-    return value
-
-
 def _enum(enum: type[Enum], r: dict[str, Any], key: str) -> Any:
-    return member(enum, _required(r, key), service=SERVICE, field=key)
+    return member(enum, required(r, key, service=SERVICE), service=SERVICE, field=key)
 
 
 def _wire(value: Enum) -> str:
@@ -190,14 +181,14 @@ class SampleSheetEntry:
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> SampleSheetEntry:
         return cls(
-            id=strawberry.ID(str(_required(r, "id"))),
-            sample_id=strawberry.ID(str(_required(r, "sample_id"))),
-            sample_name=_required(r, "sample_name"),
+            id=strawberry.ID(str(required(r, "id", service=SERVICE))),
+            sample_id=strawberry.ID(str(required(r, "sample_id", service=SERVICE))),
+            sample_name=required(r, "sample_name", service=SERVICE),
             well=r.get("sample_well"),
             plate=r.get("sample_plate"),
-            project=_required(r, "project"),
+            project=required(r, "project", service=SERVICE),
             description=r.get("description"),
-            index_i7=_required(r, "index1"),
+            index_i7=required(r, "index1", service=SERVICE),
             index_i5=r.get("index2"),
         )
 
@@ -248,14 +239,14 @@ class SampleSheet(Node):
     def from_record(cls, r: dict[str, Any]) -> SampleSheet:
         return cls(
             id=strawberry.ID(str(r["id"])),
-            name=_required(r, "name"),
+            name=required(r, "name", service=SERVICE),
             platform=_enum(SequencingPlatform, r, "platform_id"),
-            format_version=str(_required(r, "version")),
+            format_version=str(required(r, "version", service=SERVICE)),
             status=_enum(SampleSheetStatus, r, "status"),
-            sample_count=_required(r, "sample_count"),
-            created_by_id=strawberry.ID(str(_required(r, "created_by"))),
-            created_at=_required(r, "created_at"),
-            updated_at=_required(r, "updated_at"),
+            sample_count=required(r, "sample_count", service=SERVICE),
+            created_by_id=strawberry.ID(str(required(r, "created_by", service=SERVICE))),
+            created_at=required(r, "created_at", service=SERVICE),
+            updated_at=required(r, "updated_at", service=SERVICE),
             record=r,
         )
 
@@ -402,13 +393,13 @@ class SequencingJob(Node):
         """From a full job or a list summary (the detail-only fields then load it)."""
         return cls(
             id=strawberry.ID(str(r["id"])),
-            name=_required(r, "name"),
+            name=required(r, "name", service=SERVICE),
             status=_enum(JobStatus, r, "status"),
             priority=_enum(JobPriority, r, "priority"),
             platform=_enum(SequencingPlatform, r, "platform_id"),
-            workflow_name=str(_required(r, "workflow_id")),
+            workflow_name=str(required(r, "workflow_id", service=SERVICE)),
             estimated_completion=r.get("estimated_completion"),
-            created_at=_required(r, "created_at"),
+            created_at=required(r, "created_at", service=SERVICE),
             record=r,
         )
 
@@ -446,15 +437,15 @@ class SequencingWorkflow(Node):
         minutes = r.get("estimated_duration_minutes")
         return cls(
             id=strawberry.ID(str(r["id"])),
-            name=_required(r, "name"),
-            description=_required(r, "description"),
-            version_label=str(_required(r, "version")),
+            name=required(r, "name", service=SERVICE),
+            description=required(r, "description", service=SERVICE),
+            version_label=str(required(r, "version", service=SERVICE)),
             workflow_type=_enum(WorkflowType, r, "workflow_type"),
             estimated_duration_ms=None if minutes is None else float(minutes) * 60_000.0,
-            is_active=bool(_required(r, "is_active")),
-            created_by_id=strawberry.ID(str(_required(r, "created_by"))),
-            created_at=_required(r, "created_at"),
-            updated_at=_required(r, "updated_at"),
+            is_active=bool(required(r, "is_active", service=SERVICE)),
+            created_by_id=strawberry.ID(str(required(r, "created_by", service=SERVICE))),
+            created_at=required(r, "created_at", service=SERVICE),
+            updated_at=required(r, "updated_at", service=SERVICE),
         )
 
 

@@ -31,7 +31,7 @@ from graph.pagination import After, Before, Connection, First, Last, connection_
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
 from graph.users import Person, person
-from graph.values import member
+from graph.values import member, required
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
 from security import rbac
@@ -54,15 +54,6 @@ TEMPERATURE_ZONE_TEXT = (
     "Free text in the storage service, not a closed set (any non-empty string is accepted "
     "on create, and matched exactly): hence a String, not an enum."
 )
-
-
-def _required(record: dict[str, Any], key: str, field: str) -> Any:
-    """``record[key]``; an ``UpstreamBadResponse`` in its place when the service left out a
-    value its contract always sends (the field then fails alone)."""
-    value = record.get(key)
-    if value is None:
-        return UpstreamBadResponse(SERVICE, f"The storage service sent no {field}", field=field)
-    return value
 
 
 @strawberry.enum(description="The kind of a storage container, outermost first.")
@@ -237,20 +228,23 @@ class StorageLocation(Node):
     def from_record(cls, r: dict[str, Any]) -> StorageLocation:
         return cls(
             id=strawberry.ID(str(r["id"])),
-            name=_required(r, "name", "name"),
+            name=required(r, "name", service=SERVICE),
             description=r.get("description"),
-            location_type=_required(r, "location_type", "location_type"),
-            temperature_zone=_required(r, "temperature_zone", "temperature_zone"),
+            location_type=required(r, "location_type", service=SERVICE),
+            temperature_zone=required(r, "temperature_zone", service=SERVICE),
             status=member(
-                StorageStatus, _required(r, "status", "status"), service=SERVICE, field="status"
+                StorageStatus,
+                required(r, "status", service=SERVICE),
+                service=SERVICE,
+                field="status",
             ),
             capacity=StorageCapacity.of(
                 r.get("max_capacity"), r.get("current_capacity"), strict=True
             ),
             coordinates=r.get("coordinates"),
-            metadata=_required(r, "metadata", "metadata"),
-            created_at=_required(r, "created_at", "created_at"),
-            updated_at=_required(r, "updated_at", "updated_at"),
+            metadata=required(r, "metadata", service=SERVICE),
+            created_at=required(r, "created_at", service=SERVICE),
+            updated_at=required(r, "updated_at", service=SERVICE),
         )
 
 
@@ -383,10 +377,10 @@ class StorageContainer(Node):
         parent_id = r.get("parent_container_id")
         return cls(
             id=strawberry.ID(str(r["id"])),
-            name=_required(r, "name", "name"),
+            name=required(r, "name", service=SERVICE),
             container_type=member(
                 ContainerType,
-                _required(r, "container_type", "container_type"),
+                required(r, "container_type", service=SERVICE),
                 service=SERVICE,
                 field="container_type",
             ),
@@ -396,13 +390,16 @@ class StorageContainer(Node):
             grid_position=StorageGridCell.of(r.get("grid_position")),
             temperature_zone=r.get("temperature_zone"),
             status=member(
-                StorageStatus, _required(r, "status", "status"), service=SERVICE, field="status"
+                StorageStatus,
+                required(r, "status", service=SERVICE),
+                service=SERVICE,
+                field="status",
             ),
             capacity=StorageCapacity.of(r.get("capacity"), r.get("occupied_count")),
             parent_id=None if parent_id is None else strawberry.ID(str(parent_id)),
-            metadata=_required(r, "container_metadata", "container_metadata"),
-            created_at=_required(r, "created_at", "created_at"),
-            updated_at=_required(r, "updated_at", "updated_at"),
+            metadata=required(r, "container_metadata", service=SERVICE),
+            created_at=required(r, "created_at", service=SERVICE),
+            updated_at=required(r, "updated_at", service=SERVICE),
             record=r,
             known_location_id=str(r["location_id"]) if r.get("location_id") else known_location_id,
         )
@@ -543,8 +540,8 @@ class SampleStorage:
             id=sample_id,
             sample_id=sample_id,
             position_identifier=position_identifier,
-            assigned_at=_required(r, "assigned_at", "assigned_at"),
-            storage_conditions=_required(r, "storage_conditions", "storage_conditions"),
+            assigned_at=required(r, "assigned_at", service=SERVICE),
+            storage_conditions=required(r, "storage_conditions", service=SERVICE),
             notes=r.get("notes"),
             container_id=str(r["container_id"]),
             assigned_by_id=None if assigned_by is None else str(assigned_by),

@@ -122,10 +122,7 @@ class TemplateField:
 
 
 def _fields(records: Sequence[dict[str, Any]]) -> list[TemplateField]:
-    ordered = sorted(
-        records, key=lambda r: (int(r.get("field_order") or 0), str(r.get("field_name")))
-    )
-    return [TemplateField.from_record(r) for r in ordered]
+    return [TemplateField.from_record(r) for r in template_resolvers.in_order(records)]
 
 
 @strawberry.type(description="A sample template: the form a sample of some kind is recorded with.")

@@ -27,13 +27,13 @@ from graph.nodes import Node, register
 from graph.pagination import After, Before, Connection, First, Last, connection_args
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
-from graph.values import member
+from graph.values import member, required
 from resolvers import errors as codes
 from resolvers import users as user_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from security import events, rbac
-from upstreams.errors import UpstreamBadResponse, UpstreamUnsupported
+from upstreams.errors import UpstreamUnsupported
 
 
 @strawberry.enum(description="What a user may do in the lab, lowest privilege first.")
@@ -67,12 +67,6 @@ class UserStatus(Enum):
     )
     SUSPENDED = strawberry.enum_value("suspended", description="Suspended; may not log in.")
     DELETED = strawberry.enum_value("deleted", description="Deleted; may not log in.")
-
-
-def _sent(r: dict[str, Any], key: str) -> Any:
-    """A value auth always sends; an error in its place when it is missing."""
-    value = r.get(key)
-    return UpstreamBadResponse.for_value("auth", key, None) if value is None else value
 
 
 def _full_name(r: dict[str, Any]) -> str | None:
@@ -110,18 +104,23 @@ class User(Node):
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> User:
-        email = _sent(r, "email")
+        email = required(r, "email", service="auth")
         return cls(
             id=strawberry.ID(r["id"]),
             email=email,
-            first_name=_sent(r, "first_name"),
-            last_name=_sent(r, "last_name"),
+            first_name=required(r, "first_name", service="auth"),
+            last_name=required(r, "last_name", service="auth"),
             full_name=_full_name(r) or email,
-            role=member(Role, _sent(r, "role"), service="auth", field="role"),
-            status=member(UserStatus, _sent(r, "status"), service="auth", field="status"),
+            role=member(Role, required(r, "role", service="auth"), service="auth", field="role"),
+            status=member(
+                UserStatus,
+                required(r, "status", service="auth"),
+                service="auth",
+                field="status",
+            ),
             email_verified=bool(r.get("email_verified")),
             last_login_at=r.get("last_login_at"),
-            created_at=_sent(r, "created_at"),
+            created_at=required(r, "created_at", service="auth"),
             department=r.get("department"),
             job_title=r.get("position"),
             lab_affiliation=r.get("lab_affiliation"),

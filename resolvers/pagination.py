@@ -232,6 +232,16 @@ async def paginate(
     )
 
 
+def sorted_records(
+    records: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], Any], *, descending: bool
+) -> list[dict[str, Any]]:
+    """``records`` sorted by ``key`` for an order the upstream cannot apply (stable: ties
+    keep the upstream's order); records whose key is None go last in either direction."""
+    present = [r for r in records if key(r) is not None]
+    present.sort(key=key, reverse=descending)
+    return present + [r for r in records if key(r) is None]
+
+
 def whole(items: Sequence[T]) -> Read[T]:
     """``read`` over a list the gateway holds whole (a list the upstream does not page)."""
 

@@ -38,6 +38,7 @@ from resolvers.pagination import (
     paged_read,
     paginate,
     paginate_list,
+    sorted_records,
 )
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnsupported
@@ -325,11 +326,7 @@ async def jobs_page(ctx: Context, request: PageRequest, query: JobQuery) -> Slic
         if by_sheets and query.sample_id is not None:
             records = await _holding(ctx, records, query.sample_id)
     if query.order is not None:
-        # Stable (ties keep the upstream's newest-first order); records without the key last.
-        key = _sort_key(query.order)
-        present = [r for r in records if key(r) is not None]
-        present.sort(key=key, reverse=query.descending)
-        records = present + [r for r in records if key(r) is None]
+        records = sorted_records(records, _sort_key(query.order), descending=query.descending)
     return await paginate_list(request, records)
 
 

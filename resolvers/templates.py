@@ -321,7 +321,7 @@ def _copied_field(field: Mapping[str, Any]) -> Record:
     return {k: field[k] for k in keys if field.get(k) is not None}
 
 
-def _in_order(fields: Sequence[Record]) -> list[Record]:
+def in_order(fields: Sequence[Record]) -> list[Record]:
     """Fields in the service's own order: field_order, then field_name."""
     return sorted(fields, key=lambda f: (int(f.get("field_order") or 0), str(f.get("field_name"))))
 
@@ -329,7 +329,7 @@ def _in_order(fields: Sequence[Record]) -> list[Record]:
 def _fresh_fields(ctx: Context, template_id: str, fields: Sequence[Record]) -> list[Record]:
     """The template's fields after a write, for ``Template.fields`` of the same request
     (replacing what its loader may hold from before the write)."""
-    ordered = _in_order(fields)
+    ordered = in_order(fields)
     loader = ctx.loaders.of(ctx.upstreams.templates.fields_many)
     loader.clear(template_id)
     loader.prime(template_id, ordered)
@@ -499,7 +499,7 @@ async def _template_and_fields(ctx: Context, template_id: str) -> tuple[Record, 
         record: Record = await client.get(ctx.call, template_id)
     except UpstreamNotFound as exc:
         raise _not_found(exc, template_id, "templateId") from None
-    return record, _in_order(await client.fields(ctx.call, template_id))
+    return record, in_order(await client.fields(ctx.call, template_id))
 
 
 def _named(fields: Sequence[Record], field_id: str) -> Record:
