@@ -31,15 +31,14 @@ from gateway.settings import Settings
 from gateway.tracing import Tracing, TracingMiddleware, create_tracing
 from graph.schema import create_schema
 from security import events
-from security.http import (
-    AuthenticationMiddleware,
-    BodyLimitMiddleware,
-    CsrfMiddleware,
-    SecurityHeadersMiddleware,
-)
+from security.authentication import AuthenticationMiddleware
+from security.body_limit import BodyLimitMiddleware
+from security.csrf import CsrfMiddleware
+from security.headers import SecurityHeadersMiddleware
 from security.operation import Spend
 from security.ratelimit import Decision
 from security.runtime import SecurityRuntime
+from security.throttle import MinimumSpendMiddleware
 from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
 
@@ -108,7 +107,7 @@ def create_app(
     )
     passthrough = Passthrough(
         runtime,
-        guard=make_guard(security, runtime),
+        guard=make_guard(runtime),
         config=PassthroughConfig(
             trusted_proxies=security.trusted_proxies,
             body_idle_timeout=settings.body_idle_timeout,
@@ -131,9 +130,7 @@ def create_app(
         middleware.append(Middleware(TracingMiddleware, tracing=tracing))
     limits = settings.security.limits
     middleware += [
-        Middleware(
-            SecurityHeadersMiddleware, trusted_proxies=settings.security.rate_limit.trusted_proxies
-        ),
+        Middleware(SecurityHeadersMiddleware, trusted_proxies=security.trusted_proxies),
         *_cors(settings.security.cors_origins),
         Middleware(
             BodyLimitMiddleware,
@@ -142,6 +139,11 @@ def create_app(
         ),
         Middleware(CsrfMiddleware),
         Middleware(AuthenticationMiddleware, verifier=security.verifier, revocations=security),
+        Middleware(
+            MinimumSpendMiddleware,
+            spend=security.spend,
+            minimum_cost=settings.security.rate_limit.minimum_cost,
+        ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings

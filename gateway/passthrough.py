@@ -33,11 +33,11 @@ sending its body), 502 ``BAD_GATEWAY`` (the service could not be reached), 503
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import quote, unquote_to_bytes
 
 import orjson
@@ -50,6 +50,7 @@ from starlette.websockets import WebSocketClose
 from gateway.request_id import accept_request_id
 from gateway.rest_routes import LegacyRoute, RouteMap
 from gateway.runtime import Runtime
+from security.proxies import TrustedProxies
 from upstreams.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from upstreams.streaming import RawHeaders, open_stream
 
@@ -58,9 +59,31 @@ log = structlog.get_logger()
 Guard = Callable[[Request, LegacyRoute], Awaitable[Response | None]]
 """The security hook: return a response to answer instead of the upstream (401, 403, 429
 in the legacy error shape; see ``legacy_error``), or None to let the call through. The
-request's body cannot be read here (it is streamed to the upstream)."""
+request's body cannot be read here (it is streamed to the upstream): a rule that depends
+on the body is a ``Tap``."""
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+class Tap(Protocol):
+    """An exchange the gateway must see whole: the request body before it is sent (to
+    refuse by what it asks), the answer before the client hears it (to act on what the
+    call did). Both are buffered, up to ``MAX_TAPPED_BYTES`` each; every other exchange is
+    streamed."""
+
+    def wants(self, method: str, path: str) -> bool:
+        """Whether this tap sees the exchange (``path``: the decoded legacy path)."""
+        ...
+
+    async def before(self, request: Request, body: bytes) -> Response | None:
+        """A response to answer instead of the upstream, or None to send the call."""
+        ...
+
+    async def after(self, request: Request, body: bytes, status: int, answer: bytes) -> None:
+        """Told the upstream's status and body before the client is."""
+        ...
+
+
+MAX_TAPPED_BYTES = 64 * 1024
+_TOO_LARGE_FOR_TAP = f"this route takes at most {MAX_TAPPED_BYTES} bytes"
 
 DEFAULT_BODY_IDLE_TIMEOUT = 30.0
 
@@ -95,26 +118,12 @@ class PassthroughConfig:
     anyone else's are replaced. ``body_idle_timeout``: seconds a client may pause while
     sending its body before the call is abandoned with a 408."""
 
-    trusted_proxies: tuple[Network, ...] = ()
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     body_idle_timeout: float = DEFAULT_BODY_IDLE_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.body_idle_timeout <= 0:
             raise ValueError(f"body idle timeout must be positive: {self.body_idle_timeout!r}")
-
-    @classmethod
-    def parse_proxies(cls, text: str) -> tuple[Network, ...]:
-        """``"10.0.0.0/8, 127.0.0.1"`` → networks; a malformed entry raises ValueError."""
-        return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
-
-    def trusts(self, peer: str | None) -> bool:
-        if not self.trusted_proxies or peer is None:
-            return False
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted_proxies)
 
 
 def legacy_error(
@@ -142,11 +151,13 @@ class Passthrough:
         *,
         routes: RouteMap | None = None,
         guard: Guard = allow_all,
+        taps: Sequence[Tap] = (),
         config: PassthroughConfig | None = None,
     ) -> None:
         self.runtime = runtime
         self.routes = routes or RouteMap()
         self.guard = guard
+        self.taps = tuple(taps)
         self.config = config or PassthroughConfig()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -164,14 +175,22 @@ class Passthrough:
             return
         # The legacy prefix names the route in logs and metrics (bounded: the map is fixed).
         scope.setdefault("state", {})["route_template"] = f"{route.prefix}/{{path}}"
-        denied = await self.guard(Request(scope), route)
+        request = Request(scope)
+        denied = await self.guard(request, route)
         if denied is not None:
             await denied(scope, receive, send)
             return
-        await self._relay(scope, receive, send, route, path)
+        tap = next((t for t in self.taps if t.wants(scope["method"], path)), None)
+        await self._relay(scope, receive, send, route, path, tap)
 
     async def _relay(
-        self, scope: Scope, receive: Receive, send: Send, route: LegacyRoute, path: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: LegacyRoute,
+        path: str,
+        tap: Tap | None,
     ) -> None:
         method: str = scope["method"]
         target = quote(route.upstream_path(path), safe=_PATH_SAFE).encode("ascii")
@@ -179,7 +198,7 @@ class Passthrough:
             target += b"?" + scope["query_string"]
         headers, has_body = self._request_headers(scope)
         exchange = _Exchange(receive, send, self.config.body_idle_timeout)
-        body = exchange.request_body() if has_body else None
+        body: AsyncIterator[bytes] | None = exchange.request_body() if has_body else None
         if body is None:
             exchange.body_read.set()
         client = self.runtime.upstreams[route.service]
@@ -187,12 +206,38 @@ class Passthrough:
         assert task is not None
         watcher = asyncio.create_task(exchange.watch_disconnect(task))
         try:
+            sent = b""
+            if tap is not None:
+                whole = await _read_whole(body) if body is not None else b""
+                if whole is None:
+                    await _error(scope, receive, send, 413, "PAYLOAD_TOO_LARGE", _TOO_LARGE_FOR_TAP)
+                    return
+                sent = whole
+                denied = await tap.before(Request(scope), sent)
+                if denied is not None:
+                    await denied(scope, receive, send)
+                    return
+                body = _once(sent) if body is not None else None
             async with open_stream(
                 client, self.runtime.http, method, target, headers, body
             ) as upstream:
-                await exchange.relay(upstream.status, _response_headers(upstream.headers))
+                response_headers = _response_headers(upstream.headers)
                 async with aclosing(upstream.body()) as chunks:
-                    await exchange.relay_body(chunks)
+                    if tap is None:
+                        await exchange.relay(upstream.status, response_headers)
+                        await exchange.relay_body(chunks)
+                        return
+                    answer = await _read_whole(chunks)
+                if answer is None:
+                    log.warning("passthrough.tapped_answer_too_large", service=route.service)
+                    await _error(
+                        scope, receive, send, 502, "BAD_GATEWAY", "the answer was too large"
+                    )
+                    return
+                # The gateway acts on what the call did before the client hears of it.
+                await tap.after(Request(scope), sent, upstream.status, answer)
+                await exchange.relay(upstream.status, response_headers)
+                await exchange.relay_body(_once(answer))
         except ClientStalled:
             if not exchange.started:
                 await _error(scope, receive, send, 408, "REQUEST_TIMEOUT", "request body stalled")
@@ -214,7 +259,7 @@ class Passthrough:
         """End-to-end request headers plus the forwarding ones; and whether a body follows."""
         raw: list[tuple[bytes, bytes]] = scope["headers"]
         peer = scope["client"][0] if scope.get("client") else None
-        trusted = self.config.trusts(peer)
+        trusted = self.config.trusted_proxies.trusts(scope)
         dropped = _connection_tokens(raw)
         headers: RawHeaders = []
         has_body = False
@@ -316,6 +361,22 @@ class _Exchange:
             pending = chunk
         self.finished = True
         await self._send({"type": "http.response.body", "body": pending or b""})
+
+
+async def _read_whole(chunks: AsyncIterator[bytes]) -> bytes | None:
+    """All of ``chunks``, or None past ``MAX_TAPPED_BYTES``."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_TAPPED_BYTES:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def _safe_path(raw_path: bytes) -> str | None:

@@ -1,8 +1,9 @@
 """The passthrough's guard: the same rules as GraphQL, from the same places.
 
-Roles come from ``security.rbac.ROUTE_RULES`` (the one table), the budget from the same
-token buckets as GraphQL (a REST call costs 1). A route the table does not cover is
-refused: new upstream routes are closed until someone writes their rule.
+Roles come from ``security.rbac.ROUTE_RULES`` (the one table); the budget was spent before
+the guard runs (``security.throttle``: a REST call costs the minimum spend). A route the
+table does not cover is refused: new upstream routes are closed until someone writes their
+rule.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from gateway.rest_routes import LegacyRoute
 from gateway.runtime import Runtime
 from security import events, rbac
 from security.principal import Principal
-from security.runtime import SecurityRuntime
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamError
 
 _CANCEL_JOB = re.compile(r"^/api/sequencing/jobs/([^/]+)/cancel/?$")
 
 
-def make_guard(security: SecurityRuntime, runtime: Runtime) -> Guard:
+def make_guard(runtime: Runtime) -> Guard:
     async def guard(request: Request, route: LegacyRoute) -> Response | None:
         path, method = request.url.path, request.method
         principal: Principal | None = request.scope.get("state", {}).get("principal")
@@ -48,15 +48,6 @@ def make_guard(security: SecurityRuntime, runtime: Runtime) -> Guard:
             and not await _created_by(request, runtime, cancel.group(1), principal)
         ):
             return _forbidden(principal, path, rbac.RULE_DESCRIPTIONS[rbac.CANCEL_SEQUENCING])
-        decision = await security.spend(principal, request.scope, 1)
-        if decision is not None and not decision.allowed:
-            retry = max(1, int(decision.retry_after + 0.999))
-            return legacy_error(
-                429,
-                "RATE_LIMITED",
-                f"Rate limit exceeded; retry after {retry} s",
-                {"Retry-After": str(retry)},
-            )
         return None
 
     return guard

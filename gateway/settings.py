@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 from security.config import (
     DEFAULT_ANONYMOUS_BURST,
     DEFAULT_ANONYMOUS_RATE,
+    DEFAULT_APQ_MEMORY_BYTES,
+    DEFAULT_APQ_REDIS_BYTES,
+    DEFAULT_APQ_TTL,
     DEFAULT_AUDIENCE,
     DEFAULT_BURST,
     DEFAULT_ISSUER,
@@ -28,12 +31,15 @@ from security.config import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_COST,
     DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_DOCUMENT_BYTES,
     DEFAULT_MAX_ROOT_FIELDS,
     DEFAULT_MAX_TOKENS,
     DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_MIN_COST,
     DEFAULT_RATE,
     JwtConfig,
     OperationLimits,
+    PersistedQueryConfig,
     RateLimitConfig,
     SecurityConfig,
 )
@@ -96,6 +102,9 @@ DEFAULT_READY_INTERVAL = 5.0
 DEFAULT_CRITICAL_UPSTREAMS = ("auth", "samples")
 DEFAULT_OTEL_SERVICE_NAME = "tracseq-gateway"
 DEFAULT_BODY_IDLE_TIMEOUT = 30.0
+# Production serves /metrics on its own port (9090) unless TRACSEQ_METRICS_PORT=public.
+DEFAULT_PRODUCTION_METRICS_PORT = 9090
+PUBLIC = "public"
 
 
 class SettingsError(ValueError):
@@ -124,7 +133,7 @@ class Settings:
     # Operations: processes, shutdown, metrics, readiness and tracing.
     workers: int = DEFAULT_WORKERS
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT  # whole seconds, as uvicorn takes it
-    metrics_port: int | None = None  # None: /metrics on the gateway's own port
+    metrics_port: int | None = None  # None: /metrics on the gateway's own (public) port
     ready_interval: float = DEFAULT_READY_INTERVAL
     critical_upstreams: frozenset[str] = frozenset(DEFAULT_CRITICAL_UPSTREAMS)
     otlp_endpoint: str | None = None  # None: tracing off
@@ -215,7 +224,7 @@ class Settings:
             cache_size=r.integer("CACHE_SIZE", DEFAULT_CACHE_SIZE),
             workers=r.integer("WORKERS", DEFAULT_WORKERS, maximum=64),
             shutdown_timeout=r.integer("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),
-            metrics_port=r.optional_port("METRICS_PORT"),
+            metrics_port=r.metrics_port("METRICS_PORT", production=env == "production"),
             ready_interval=r.seconds("READY_INTERVAL", DEFAULT_READY_INTERVAL),
             critical_upstreams=r.service_list(
                 "CRITICAL_UPSTREAMS", ",".join(DEFAULT_CRITICAL_UPSTREAMS), SERVICES
@@ -228,10 +237,12 @@ class Settings:
             directory=_directory(r),
         )
         if s.production and (problems := s.security.production_problems()):
+            raise SettingsError("refusing to start in production: " + "; ".join(problems))
+        if s.production and s.workers > 1 and s.security.redis_url is None:
             raise SettingsError(
-                "refusing to start in production: " + "; ".join(problems) + " (set "
-                "TRACSEQ_JWT_SECRET to a secret of your own, and TRACSEQ_CORS_ORIGINS to the "
-                "exact origins of your frontends)"
+                f"refusing to start in production: {PREFIX}WORKERS={s.workers} runs "
+                f"{s.workers} processes, and without {PREFIX}REDIS_URL each would keep its own "
+                "revocations and rate limits"
             )
         if s.metrics_port is not None and s.metrics_port == s.port and s.port != 0:
             raise SettingsError(
@@ -282,6 +293,7 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         anonymous_rate=r.seconds("RATE_LIMIT_ANONYMOUS_RATE", DEFAULT_ANONYMOUS_RATE),
         anonymous_burst=r.seconds("RATE_LIMIT_ANONYMOUS_BURST", DEFAULT_ANONYMOUS_BURST),
         trusted_proxies=proxies,
+        minimum_cost=r.seconds("RATE_LIMIT_MIN_COST", DEFAULT_MIN_COST),
     )
     limits = r.build(
         "MAX_*",
@@ -294,6 +306,7 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         max_body_bytes=r.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
         max_cost=r.integer("MAX_COST", DEFAULT_MAX_COST),
+        max_document_bytes=r.integer("MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES),
         default_page_size=r.integer("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE),
         max_page_size=r.integer("MAX_PAGE_SIZE", DEFAULT_MAX_PAGE_SIZE),
     )
@@ -303,6 +316,13 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         raise SettingsError(
             f"{PREFIX}TRUSTED_DOCUMENTS_ONLY=true needs {PREFIX}TRUSTED_DOCUMENTS (a manifest)"
         )
+    persisted = r.build(
+        "APQ_*",
+        PersistedQueryConfig,
+        memory_bytes=r.integer("APQ_MEMORY_BYTES", DEFAULT_APQ_MEMORY_BYTES),
+        redis_bytes=r.integer("APQ_REDIS_BYTES", DEFAULT_APQ_REDIS_BYTES),
+        redis_ttl=r.seconds("APQ_TTL", DEFAULT_APQ_TTL),
+    )
     redis_url = r.optional_text("REDIS_URL")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(
@@ -317,7 +337,9 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         introspection=r.boolean("INTROSPECTION", not production),
         trusted_documents_path=trusted_documents,
         trusted_documents_only=trusted_only,
+        persisted=persisted,
         redis_url=redis_url,
+        single_instance=r.boolean("SINGLE_INSTANCE", False),
     )
 
 
@@ -432,11 +454,17 @@ class _Reader:
                 raise self._fail(name, entry, "IP addresses or CIDR networks") from None
         return entries
 
-    def optional_port(self, name: str) -> int | None:
-        """A port number, or None when the variable is unset or empty."""
-        if self._raw(name) is None:
+    def metrics_port(self, name: str, *, production: bool) -> int | None:
+        """A port number, or ``public`` (None: the gateway's own port). Unset: the public
+        port in development and test, its own port (9090) in production."""
+        value = self._raw(name)
+        if value is None:
+            return DEFAULT_PRODUCTION_METRICS_PORT if production else None
+        if value.lower() == PUBLIC:
             return None
-        return self.integer(name, 0, minimum=1, maximum=65535)
+        if not value.isdigit() or not 1 <= int(value) <= 65535:
+            raise self._fail(name, value, f"a port number (1-65535) or {PUBLIC!r}")
+        return int(value)
 
     def optional_url(self, name: str) -> str | None:
         if self._raw(name) is None:

@@ -29,6 +29,14 @@ DEFAULT_MAX_BATCH = 10
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1_048_576
 DEFAULT_MAX_COST = 50_000
+DEFAULT_MAX_DOCUMENT_BYTES = 100 * 1024
+DEFAULT_MIN_COST = 1.0
+
+# Registered persisted documents: this process's store is bounded in bytes; the shared
+# (Redis) one by a time to live after last use and a budget in bytes.
+DEFAULT_APQ_MEMORY_BYTES = 16 * 1_048_576
+DEFAULT_APQ_REDIS_BYTES = 64 * 1_048_576
+DEFAULT_APQ_TTL = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +73,11 @@ class RateLimitConfig:
     anonymous_rate: float = DEFAULT_ANONYMOUS_RATE
     anonymous_burst: float = DEFAULT_ANONYMOUS_BURST
     trusted_proxies: tuple[str, ...] = ()  # IPs or CIDRs whose X-Forwarded-For is believed
+    # What every GraphQL or REST request spends before it is parsed (security.throttle).
+    minimum_cost: float = DEFAULT_MIN_COST
 
     def __post_init__(self) -> None:
-        for name in ("rate", "burst", "anonymous_rate", "anonymous_burst"):
+        for name in ("rate", "burst", "anonymous_rate", "anonymous_burst", "minimum_cost"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"rate limit {name.replace('_', ' ')} must be positive")
 
@@ -84,6 +94,7 @@ class OperationLimits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_cost: int = DEFAULT_MAX_COST
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     default_page_size: int = 50
     max_page_size: int = 1000  # a larger ``first`` is refused by the field, so costs no more
 
@@ -97,9 +108,25 @@ class OperationLimits:
             "max_body_bytes",
             "max_upload_bytes",
             "max_cost",
+            "max_document_bytes",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class PersistedQueryConfig:
+    """Bounds on registered (APQ) documents: ``memory_bytes`` for this process's store;
+    ``redis_ttl`` seconds after last use and ``redis_bytes`` in all for the shared one."""
+
+    memory_bytes: int = DEFAULT_APQ_MEMORY_BYTES
+    redis_bytes: int = DEFAULT_APQ_REDIS_BYTES
+    redis_ttl: float = DEFAULT_APQ_TTL
+
+    def __post_init__(self) -> None:
+        for name in ("memory_bytes", "redis_bytes", "redis_ttl"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"persisted query {name.replace('_', ' ')} must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +139,27 @@ class SecurityConfig:
     introspection: bool = True
     trusted_documents_path: str | None = None
     trusted_documents_only: bool = False
+    persisted: PersistedQueryConfig = field(default_factory=PersistedQueryConfig)
     redis_url: str | None = None
+    # Without Redis, revocations and rate limits live in each process: production needs
+    # Redis unless this says the gateway runs as one process alone.
+    single_instance: bool = False
 
     def production_problems(self) -> list[str]:
         """Why this configuration must not run in production (empty when it may)."""
         problems = []
         if self.jwt.algorithm == "HS256" and self.jwt.secret == DEFAULT_JWT_SECRET:
-            problems.append("TRACSEQ_JWT_SECRET is the default development secret")
+            problems.append(
+                "TRACSEQ_JWT_SECRET is the default development secret (set a secret of your own)"
+            )
         if "*" in self.cors_origins:
-            problems.append("TRACSEQ_CORS_ORIGINS contains the wildcard '*'")
+            problems.append(
+                "TRACSEQ_CORS_ORIGINS contains the wildcard '*' (list the exact origins of "
+                "your frontends)"
+            )
+        if self.redis_url is None and not self.single_instance:
+            problems.append(
+                "TRACSEQ_REDIS_URL is not set: each replica would keep its own revocations and "
+                "rate limits (set TRACSEQ_SINGLE_INSTANCE=true if this gateway runs alone)"
+            )
         return problems

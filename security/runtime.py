@@ -14,7 +14,6 @@ from starlette.types import Scope
 
 from security import events
 from security.config import SecurityConfig
-from security.http import client_address, trusted_networks
 from security.persisted import (
     MemoryQueryStore,
     PersistedQueries,
@@ -23,6 +22,7 @@ from security.persisted import (
     load_manifest,
 )
 from security.principal import Principal
+from security.proxies import TrustedProxies
 from security.ratelimit import Buckets, Decision, MemoryBuckets, RedisBuckets
 from security.revocation import (
     MemoryRevocations,
@@ -42,7 +42,7 @@ class SecurityRuntime:
     ) -> None:
         self.config = config
         self.verifier = TokenVerifier(config.jwt)
-        self.trusted_proxies = trusted_networks(config.rate_limit.trusted_proxies)
+        self.trusted_proxies = TrustedProxies.parse(config.rate_limit.trusted_proxies)
         self._manifest = (
             load_manifest(config.trusted_documents_path) if config.trusted_documents_path else None
         )
@@ -151,7 +151,7 @@ class SecurityRuntime:
         if principal is not None:
             key, rate, burst, limit = principal.key, limits.rate, limits.burst, "principal"
         else:
-            address = client_address(scope, self.trusted_proxies)
+            address = self.trusted_proxies.client_address(scope)
             key = f"ip:{address}"
             rate, burst, limit = limits.anonymous_rate, limits.anonymous_burst, "anonymous"
         try:

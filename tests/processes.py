@@ -52,8 +52,15 @@ class GatewayProcess:
 
 
 # Production refuses the development secret: production gateways here verify with this one.
+# A test gateway is one process alone, with /metrics on its public port (production's own
+# metrics port, 9090, would be shared by every test gateway).
 PROCESS_SECRET = "process-test-secret-0123456789-abcdefghij"
-PRODUCTION = {"TRACSEQ_ENV": "production", "TRACSEQ_JWT_SECRET": PROCESS_SECRET}
+PRODUCTION = {
+    "TRACSEQ_ENV": "production",
+    "TRACSEQ_JWT_SECRET": PROCESS_SECRET,
+    "TRACSEQ_SINGLE_INSTANCE": "true",
+    "TRACSEQ_METRICS_PORT": "public",
+}
 
 
 @contextmanager

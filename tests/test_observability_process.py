@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SandboxControl, auth_header
+from tests.conftest import REDIS_URL, SandboxControl, auth_header
 from tests.processes import PROCESS_SECRET, PRODUCTION, gateway_process
 from tests.test_observability import SAMPLES, find, scrape, seeded_sample
 
@@ -17,8 +17,13 @@ def test_two_workers_merge_their_metrics_and_log_json_with_the_forwarded_request
     sandbox: Any, control: SandboxControl
 ) -> None:
     one = seeded_sample(sandbox)
+    # Several workers are several processes: production wants the shared store for them.
     with gateway_process(
-        sandbox, **PRODUCTION, TRACSEQ_WORKERS="2", TRACSEQ_LOG_LEVEL="debug"
+        sandbox,
+        **PRODUCTION,
+        TRACSEQ_WORKERS="2",
+        TRACSEQ_LOG_LEVEL="debug",
+        TRACSEQ_REDIS_URL=REDIS_URL,
     ) as gateway:
         gateway.wait_for_event("Application startup complete.", count=2)  # both workers
         # A new connection per request lets the kernel spread them over both workers;

@@ -35,6 +35,7 @@ from gateway.rest_routes import ROUTES, LegacyRoute, RouteMap, markdown_table
 from gateway.runtime import Runtime
 from sandbox.runner import SandboxProcess
 from sandbox.seed import DEMO_USERS
+from security.proxies import TrustedProxies
 from tests.conftest import (
     auth_header,
     free_port,
@@ -446,7 +447,7 @@ async def test_response_hop_by_hop_dropped_end_to_end_kept(sandbox: SandboxProce
 
 
 async def test_trusted_proxy_chain_is_extended(sandbox: SandboxProcess) -> None:
-    config = PassthroughConfig(trusted_proxies=PassthroughConfig.parse_proxies("127.0.0.0/8"))
+    config = PassthroughConfig(trusted_proxies=TrustedProxies.parse(["127.0.0.0/8"]))
     async with _tiny_gateway(sandbox, config=config) as client:
         response = await client.get(
             ECHO,

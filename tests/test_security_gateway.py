@@ -513,6 +513,7 @@ def test_production_refuses_the_dev_secret_and_wildcard_cors(
             "TRACSEQ_ENV": "production",
             "TRACSEQ_JWT_SECRET": "y" * 40,
             "TRACSEQ_CORS_ORIGINS": "https://lims.example",
+            "TRACSEQ_SINGLE_INSTANCE": "true",
         }
     )
     assert ok.security.introspection is False
@@ -528,7 +529,8 @@ async def test_an_unreachable_redis_degrades_to_this_process_memory_not_to_error
 ) -> None:
     from tests.conftest import free_port
 
-    base = _limited(sandbox, rate=0.01, burst=2)
+    # Each operation spends the minimum (1) and its cost (1): two of them empty the bucket.
+    base = _limited(sandbox, rate=0.01, burst=4)
     settings = dataclasses.replace(
         base,
         security=dataclasses.replace(base.security, redis_url=f"redis://127.0.0.1:{free_port()}/0"),

@@ -49,6 +49,13 @@ def test_values_are_typed_and_passed_into_upstream_configs() -> None:
         ("TRACSEQ_ENV", "staging"),
         ("TRACSEQ_BATCH_EXTENSIONS", "samples,nonsense"),
         ("TRACSEQ_BULKHEAD_MAX_CONCURRENCY", "0"),
+        ("TRACSEQ_MAX_DOCUMENT_BYTES", "0"),
+        ("TRACSEQ_APQ_MEMORY_BYTES", "lots"),
+        ("TRACSEQ_APQ_REDIS_BYTES", "-5"),
+        ("TRACSEQ_APQ_TTL", "0"),
+        ("TRACSEQ_RATE_LIMIT_MIN_COST", "0"),
+        ("TRACSEQ_METRICS_PORT", "private"),
+        ("TRACSEQ_SINGLE_INSTANCE", "maybe"),
     ],
 )
 def test_malformed_value_is_rejected_naming_the_variable(name: str, value: str) -> None:
@@ -68,3 +75,45 @@ def test_cli_refuses_to_start_with_a_bad_setting() -> None:
     assert result.returncode == 2
     assert "TRACSEQ_UPSTREAM_CONNECT_TIMEOUT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+PRODUCTION = {"TRACSEQ_ENV": "production", "TRACSEQ_JWT_SECRET": "p" * 40}
+
+
+def test_production_refuses_to_start_without_redis_unless_it_says_it_runs_alone() -> None:
+    with pytest.raises(SettingsError, match="TRACSEQ_REDIS_URL is not set"):
+        Settings.from_env(PRODUCTION)
+    alone = Settings.from_env({**PRODUCTION, "TRACSEQ_SINGLE_INSTANCE": "true"})
+    assert alone.security.single_instance
+    shared = Settings.from_env({**PRODUCTION, "TRACSEQ_REDIS_URL": "redis://redis:6379/0"})
+    assert shared.security.redis_url == "redis://redis:6379/0"
+    Settings.from_env({})  # development keeps its in-memory stores without a word
+
+
+def test_production_refuses_several_workers_without_redis_even_when_single_instance() -> None:
+    env = {**PRODUCTION, "TRACSEQ_SINGLE_INSTANCE": "true", "TRACSEQ_WORKERS": "2"}
+    with pytest.raises(SettingsError, match="TRACSEQ_WORKERS=2"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "TRACSEQ_REDIS_URL": "redis://redis:6379/0"}).workers == 2
+
+
+def test_production_serves_metrics_on_their_own_port_unless_put_on_the_public_one() -> None:
+    alone = {**PRODUCTION, "TRACSEQ_SINGLE_INSTANCE": "true"}
+    assert Settings.from_env(alone).metrics_port == 9090
+    assert Settings.from_env({**alone, "TRACSEQ_METRICS_PORT": "9100"}).metrics_port == 9100
+    assert Settings.from_env({**alone, "TRACSEQ_METRICS_PORT": "public"}).metrics_port is None
+    assert Settings.from_env({}).metrics_port is None  # development: the public port
+
+
+def test_new_limits_have_their_documented_defaults() -> None:
+    s = Settings.from_env({}).security
+    assert s.limits.max_document_bytes == 100 * 1024
+    assert s.rate_limit.minimum_cost == 1
+    assert s.persisted.memory_bytes == 16 * 1_048_576
+    assert s.persisted.redis_bytes == 64 * 1_048_576
+    assert s.persisted.redis_ttl == 24 * 3600
+    custom = Settings.from_env(
+        {"TRACSEQ_MAX_DOCUMENT_BYTES": "2048", "TRACSEQ_APQ_TTL": "60"}
+    ).security
+    assert custom.limits.max_document_bytes == 2048
+    assert custom.persisted.redis_ttl == 60
