@@ -7,7 +7,8 @@
                  argument (a connection or page), or returning a list, multiplies its
                  children by ``first``, or by the default page size when not given one.
                  Relay ``edges`` and ``nodes`` are already counted by their connection's
-                 ``first`` (or ``last``).
+                 ``first`` (or ``last``). The count saturates at ``MAX_COUNTED_COST``
+                 (2**53 - 1, the largest integer every JSON reader keeps exactly).
 
 ``OperationGuard`` (a schema extension) checks them after validation, with the request's
 variables, and reports a violation as an error with a code before anything executes; then
@@ -44,6 +45,7 @@ from security.ratelimit import Decision
 
 LIMIT_EXCEEDED = "OPERATION_LIMIT_EXCEEDED"
 RATE_LIMITED = "RATE_LIMITED"
+MAX_COUNTED_COST = 2**53 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,7 @@ class _Walker:
                 multiplier = self.default_page_size
             else:
                 multiplier = 1
-            total += multiplier * (1 + children)
+            total = min(MAX_COUNTED_COST, total + multiplier * (1 + children))
         return total
 
 

@@ -13,7 +13,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from graph.schema import create_schema
 from security import rbac
-from security.operation import measure
+from security.operation import MAX_COUNTED_COST, measure
 from security.persisted import (
     HASH_MISMATCH,
     NOT_FOUND,
@@ -26,6 +26,7 @@ from security.persisted import (
 )
 from security.principal import Principal
 from security.ratelimit import MemoryBuckets, RedisBuckets
+from tests.conftest import codes, gateway_client, sandbox_settings
 
 
 async def test_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
@@ -178,3 +179,31 @@ def test_introspection_is_not_held_to_the_depth_and_cost_limits() -> None:
     m = _measure(get_introspection_query())
     assert m.depth <= 2
     assert m.cost == 1
+
+
+# Eight nested pages of 1,000 children: a cost of about 2 * 10**24 when counted in full.
+DEEP_CONNECTIONS = (
+    '{ container(id: "c") { ' + "children(first: 1000) { nodes { " * 8 + "id" + " } }" * 8 + " } }"
+)
+
+
+def test_cost_saturates_at_the_largest_exact_json_integer() -> None:
+    m = _measure(DEEP_CONNECTIONS)
+    assert m.cost == MAX_COUNTED_COST == 2**53 - 1
+    assert m.depth == 18
+
+
+async def test_a_deep_query_through_connections_is_refused_with_an_encodable_error(
+    sandbox: Any, control: Any
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        response = await client.post("/graphql", json={"query": DEEP_CONNECTIONS})
+        assert control.requests() == 0
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["data"] is None
+    assert codes(body) == ["OPERATION_LIMIT_EXCEEDED"]
+    assert body["errors"][0]["message"] == "Query depth 18 exceeds the limit of 10"
+    assert body["errors"][0]["extensions"]["cost"] == 2**53 - 1
