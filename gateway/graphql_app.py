@@ -24,8 +24,8 @@ from gateway.runtime import Runtime
 from graph.errors import classify
 from resolvers.context import Context
 from resolvers.loaders import BatchHook
-from security.operation import LIMIT_EXCEEDED
-from security.persisted import PersistedQueryError
+from security.operation import LIMIT_EXCEEDED, document_violation
+from security.persisted import PersistedQueryError, pending
 from security.runtime import SecurityRuntime
 from upstreams.config import CallContext
 
@@ -121,18 +121,28 @@ class GatewayGraphQL(GraphQL[Context, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Persisted queries resolve to their document here, before Strawberry parses."""
+        """Persisted queries resolve to their document here, and the document's size is
+        checked, before Strawberry parses; a document sent with a new hash is registered
+        only once its operation starts executing (``RegisterDocument``)."""
+        registration = None
         if self._security is not None:
             try:
-                request_data.query = await self._security.persisted.resolve(
+                resolved = await self._security.persisted.resolve(
                     request_data.query, request_data.extensions
                 )
             except PersistedQueryError as exc:
                 error = GraphQLError(exc.message, extensions={"code": exc.code})
                 return ExecutionResult(data=None, errors=[error])
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+            request_data.query, registration = resolved.document, resolved.registration
+            limits = self._security.config.limits
+            problem = request_data.query and document_violation(request_data.query, limits)
+            if problem:
+                error = GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})
+                return ExecutionResult(data=None, errors=[error])
+        with pending(registration):
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         tracing = self._tracing

@@ -32,6 +32,7 @@ from graph.execution import GatewayExecutor
 from graph.scalars import SCALAR_OVERRIDES
 from security.config import OperationLimits
 from security.operation import OperationGuard, Spend
+from security.persisted import RegisterDocument
 
 # Each domain module may define a root ``Query`` and a ``Mutation`` type; the graph's roots
 # are their union, in this order.
@@ -64,7 +65,8 @@ def create_schema(
 ) -> strawberry.Schema:
     """The gateway's schema. Extensions are schema-level hooks only (none per field), in
     this order: parse (cached, token-limited), validate (cached; introspection refused when
-    off), operation limits and cost with the rate-limit spend, error codes."""
+    off), operation limits and cost with the rate-limit spend, the registration of a new
+    persisted document (only once that spend was allowed), error codes."""
     limits = limits or OperationLimits()
     extensions: list[Any] = [
         # Factories: both caches live at module level, shared by every request.
@@ -76,6 +78,7 @@ def create_schema(
     extensions += [
         partial(ValidationCache, maxsize=cache_size),
         partial(OperationGuard, limits=limits, spend=spend, on_violation=on_violation),
+        RegisterDocument,
         partial(ErrorCodes, hide_suggestions=hide_suggestions),
         *extra_extensions,
     ]

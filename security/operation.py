@@ -13,7 +13,8 @@
 ``OperationGuard`` (a schema extension) checks them after validation, with the request's
 variables, and reports a violation as an error with a code before anything executes; then
 it spends the operation's cost from the caller's rate-limit bucket. Token counts are
-limited at parse time by Strawberry's ``MaxTokensLimiter``.
+limited at parse time by Strawberry's ``MaxTokensLimiter``; a document's size in bytes
+before parsing (``document_violation``, by the GraphQL view).
 """
 
 from __future__ import annotations
@@ -179,6 +180,14 @@ def violation(m: Measure, limits: OperationLimits) -> str | None:
         return f"Query has {m.root_fields} root fields; the limit is {limits.max_root_fields}"
     if m.cost > limits.max_cost:
         return f"Query cost {m.cost} exceeds the limit of {limits.max_cost}"
+    return None
+
+
+def document_violation(document: str, limits: OperationLimits) -> str | None:
+    """Why a document is too large to parse (its UTF-8 size), or None."""
+    size = len(document.encode("utf-8"))
+    if size > limits.max_document_bytes:
+        return f"The document is {size} bytes; the limit is {limits.max_document_bytes} bytes"
     return None
 
 

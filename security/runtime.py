@@ -53,7 +53,7 @@ class SecurityRuntime:
         # (a shared store that is down must not turn every request into a 500).
         self._memory_revocations = MemoryRevocations()
         self._memory_buckets = MemoryBuckets()
-        self._memory_queries = MemoryQueryStore()
+        self._memory_queries = MemoryQueryStore(config.persisted.memory_bytes)
         self._revocations: Revocations = self._memory_revocations
         self._buckets: Buckets = self._memory_buckets
         self.persisted = self._persisted(self._memory_queries)
@@ -62,6 +62,10 @@ class SecurityRuntime:
         return PersistedQueries(
             store, manifest=self._manifest, trusted_only=self.config.trusted_documents_only
         )
+
+    def _shared_queries(self) -> RedisQueryStore:
+        bounds = self.config.persisted
+        return RedisQueryStore(self._redis, max_bytes=bounds.redis_bytes, ttl=bounds.redis_ttl)
 
     async def start(self) -> None:
         if self.config.redis_url is None:
@@ -76,7 +80,7 @@ class SecurityRuntime:
         self._revocations = RedisRevocations(self._redis)
         self._buckets = RedisBuckets(self._redis)
         self.persisted = self._persisted(
-            _Fallback(RedisQueryStore(self._redis), self._memory_queries, self._store_errors)
+            _Fallback(self._shared_queries(), self._memory_queries, self._store_errors)
         )
 
     async def close(self) -> None:
@@ -196,9 +200,10 @@ class _Fallback:
             found = None
         return found if found is not None else await self._fallback.get(digest)
 
-    async def put(self, digest: str, document: str) -> None:
-        await self._fallback.put(digest, document)
+    async def put(self, digest: str, document: str) -> bool:
+        kept = await self._fallback.put(digest, document)
         try:
-            await self._primary.put(digest, document)
+            return await self._primary.put(digest, document)
         except self._store_errors as exc:
             _store_down("persisted queries", exc)
+            return kept

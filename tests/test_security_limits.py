@@ -22,6 +22,7 @@ from security.persisted import (
     PersistedQueries,
     PersistedQueryError,
     RedisQueryStore,
+    Resolved,
     load_manifest,
 )
 from security.principal import Principal
@@ -125,25 +126,35 @@ def _ext(digest: str) -> dict[str, Any]:
     return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
 
 
-async def test_apq_hash_only_is_not_found_until_registered() -> None:
+async def test_apq_hash_only_is_not_found_until_its_registration_is_performed() -> None:
     pq = PersistedQueries(MemoryQueryStore())
     document = "{ samples { totalCount } }"
     with pytest.raises(PersistedQueryError) as info:
         await pq.resolve(None, _ext(_sha(document)))
     assert info.value.code == NOT_FOUND
-    assert await pq.resolve(document, _ext(_sha(document))) == document
-    assert await pq.resolve(None, _ext(_sha(document))) == document
+    resolved = await pq.resolve(document, _ext(_sha(document)))
+    assert resolved.document == document
+    with pytest.raises(PersistedQueryError) as still_unknown:
+        await pq.resolve(None, _ext(_sha(document)))
+    assert still_unknown.value.code == NOT_FOUND
+    assert resolved.registration is not None
+    assert await resolved.registration.perform()
+    assert (await pq.resolve(None, _ext(_sha(document)))).document == document
     with pytest.raises(PersistedQueryError) as mismatch:
         await pq.resolve("{ other }", _ext(_sha(document)))
     assert mismatch.value.code == HASH_MISMATCH
 
 
 async def test_apq_store_in_redis_is_shared(redis_client: Any) -> None:
-    document = f"{{ samples {{ totalCount }} }} # {uuid.uuid4()}"
-    await PersistedQueries(RedisQueryStore(redis_client)).resolve(document, _ext(_sha(document)))
-    other_replica = PersistedQueries(RedisQueryStore(redis_client))
-    assert await other_replica.resolve(None, _ext(_sha(document))) == document
-    await redis_client.delete(f"tracseq:apq:{_sha(document)}")
+    prefix = f"test-{uuid.uuid4()}"
+    document = "{ samples { totalCount } }"
+    store = RedisQueryStore(redis_client, prefix=prefix)
+    resolved = await PersistedQueries(store).resolve(document, _ext(_sha(document)))
+    assert resolved.registration is not None
+    await resolved.registration.perform()
+    other_replica = PersistedQueries(RedisQueryStore(redis_client, prefix=prefix))
+    assert (await other_replica.resolve(None, _ext(_sha(document)))).document == document
+    await redis_client.delete(*store.keys)
 
 
 async def test_trusted_documents_lock_down_refuses_everything_else(tmp_path: Any) -> None:
@@ -151,8 +162,8 @@ async def test_trusted_documents_lock_down_refuses_everything_else(tmp_path: Any
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"operations": [{"id": _sha(trusted), "body": trusted}]}))
     pq = PersistedQueries(MemoryQueryStore(), manifest=load_manifest(str(path)), trusted_only=True)
-    assert await pq.resolve(None, _ext(_sha(trusted))) == trusted
-    assert await pq.resolve(trusted, None) == trusted
+    assert await pq.resolve(None, _ext(_sha(trusted))) == Resolved(trusted)
+    assert await pq.resolve(trusted, None) == Resolved(trusted)
     for query, ext in (("{ other }", None), ("{ other }", _ext(_sha("{ other }")))):
         with pytest.raises(PersistedQueryError) as info:
             await pq.resolve(query, ext)
