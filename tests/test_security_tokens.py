@@ -73,6 +73,41 @@ def test_expiry_has_a_small_leeway() -> None:
         TokenVerifier(JwtConfig(leeway=0)).verify(token)
 
 
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"token_type": "refresh"},
+        {"typ": "Refresh"},
+        {"type": "refresh_token"},
+        {"token_use": "id"},
+        {"token_type": 1},
+    ],
+    ids=["token_type", "typ", "type", "token_use", "not-a-string"],
+)
+def test_a_token_that_says_it_is_not_an_access_token_is_rejected(marker: dict[str, Any]) -> None:
+    """Signed with the right key and carrying every access claim, yet a refresh or ID token."""
+    with pytest.raises(InvalidToken, match="not an access token"):
+        TokenVerifier(JwtConfig()).verify(hs256(claims(**marker)))
+
+
+@pytest.mark.parametrize("typ", ["refresh+jwt", "id+jwt", "JWE"])
+def test_a_header_type_other_than_an_access_jwt_is_rejected(typ: str) -> None:
+    token = jwt.encode(claims(), SECRET, algorithm="HS256", headers={"typ": typ})
+    with pytest.raises(InvalidToken, match="not an access token"):
+        TokenVerifier(JwtConfig()).verify(token)
+
+
+def test_tokens_that_say_they_are_access_tokens_are_accepted() -> None:
+    verifier = TokenVerifier(JwtConfig())
+    rfc9068 = jwt.encode(
+        claims(token_type="access"), SECRET, algorithm="HS256", headers={"typ": "at+jwt"}
+    )
+    assert verifier.verify(rfc9068).role == "lab_technician"
+    assert verifier.verify(hs256(claims(typ="Bearer", token_use="access"))).role == (
+        "lab_technician"
+    )
+
+
 def test_wrong_secret_is_rejected() -> None:
     with pytest.raises(InvalidToken, match="signature"):
         TokenVerifier(JwtConfig()).verify(hs256(claims(), "another-secret-that-is-32-bytes-long!"))
