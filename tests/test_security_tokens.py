@@ -185,20 +185,22 @@ def test_short_hs256_secret_is_refused_at_configuration() -> None:
         JwtConfig(secret="short")
 
 
-async def test_memory_revocation_lasts_until_the_token_expires() -> None:
+async def test_a_memory_revocation_lasts_until_the_time_it_is_given() -> None:
     now = [1000.0]
     revocations = MemoryRevocations(clock=lambda: now[0])
-    await revocations.revoke("session-1", expires_at=1060.0)
+    await revocations.revoke("session-1", until=1060.0)
     assert await revocations.is_revoked("session-1")
     assert not await revocations.is_revoked("session-2")
     now[0] = 1061.0
     assert not await revocations.is_revoked("session-1")
 
 
-async def test_redis_revocation_is_shared_and_expires_with_the_token(redis_client: Any) -> None:
+async def test_a_redis_revocation_is_shared_and_expires_at_the_time_it_is_given(
+    redis_client: Any,
+) -> None:
     one, two = RedisRevocations(redis_client), RedisRevocations(redis_client)
     session = f"test-{time.monotonic_ns()}"
-    await one.revoke(session, expires_at=time.time() + 30)
+    await one.revoke(session, until=time.time() + 30)
     assert await two.is_revoked(session)
     ttl = await redis_client.ttl(f"tracseq:revoked:{session}")
     assert 0 < ttl <= 31
