@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from sandbox.seed import DEMO_USERS
 from security.config import JwtConfig, SecurityConfig
@@ -234,3 +235,105 @@ async def test_rest_refresh_of_a_session_begun_elsewhere_ends_the_callers_bearer
         old = await client.post("/graphql", json=TYPENAME, headers=bearer(direct["access_token"]))
     assert refreshed.status_code == 200, refreshed.text
     assert old.status_code == 401
+
+
+# ---------------------------------------------------------------- public routes, bad headers
+
+
+BAD_TOKENS = [
+    "not-a-jwt",
+    mint_token("guest", lifetime=-3600),
+    mint_token("guest", token_type="refresh"),
+]
+BAD_IDS = ["garbage", "expired", "refresh-typed"]
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS, ids=BAD_IDS)
+async def test_rest_login_and_refresh_ignore_a_bad_bearer_header_and_do_not_forward_it(
+    sandbox: Any, control: SandboxControl, token: str
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox), role=None) as client:
+        control.reset_stats()
+        login = await client.post("/api/auth/login", json=credentials(GUEST), headers=bearer(token))
+        assert login.status_code == 200, login.text
+        refresh = await client.post(
+            "/api/auth/refresh",
+            json={"refresh_token": login.json()["data"]["refresh_token"]},
+            headers=bearer(token),
+        )
+        sent = control.recent("auth")
+        protected = await client.get("/api/users/me", headers=bearer(token))
+    assert refresh.status_code == 200, refresh.text
+    assert [r["route"] for r in sent] == ["POST /auth/login", "POST /auth/refresh"]
+    assert [r["authorization"] for r in sent] == [None, None]
+    assert protected.status_code == 401
+    assert protected.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS, ids=BAD_IDS)
+async def test_graphql_login_and_refresh_run_as_anonymous_with_a_bad_bearer_header(
+    sandbox: Any, control: SandboxControl, token: str
+) -> None:
+    variables = {"input": {"email": GUEST[0], "password": GUEST[1], "rememberMe": True}}
+    async with gateway_client(sandbox_settings(sandbox), role=None) as client:
+        control.reset_stats()
+        login = await client.post(
+            "/graphql", json={"query": LOGIN, "variables": variables}, headers=bearer(token)
+        )
+        assert login.status_code == 200, login.text
+        session = login.json()["data"]["login"]
+        refreshed = await graph_refresh(client, session["refreshToken"], bearer(token))
+        sent = control.recent("auth")
+    assert session["userErrors"] == []
+    assert refreshed["sessionId"] not in (None, session["sessionId"])
+    assert [r["route"] for r in sent] == ["POST /auth/login", "POST /auth/refresh"]
+    assert [r["authorization"] for r in sent] == [None, None]
+
+
+async def test_a_revoked_session_header_is_ignored_by_login_and_refused_elsewhere(
+    sandbox: Any,
+) -> None:
+    variables = {"input": {"email": TECH[0], "password": TECH[1], "rememberMe": False}}
+    async with gateway_client(sandbox_settings(sandbox), role=None) as client:
+        session = await rest_login(client, TECH)
+        revoked = bearer(session["access_token"])
+        await client.post(
+            "/api/auth/logout", json={"session_id": session["session_id"]}, headers=revoked
+        )
+        login = await client.post(
+            "/graphql", json={"query": LOGIN, "variables": variables}, headers=revoked
+        )
+        me = await client.post("/graphql", json={"query": "{ me { id } }"}, headers=revoked)
+    assert login.status_code == 200
+    assert login.json()["data"]["login"]["accessToken"]
+    assert me.status_code == 401
+    assert me.json()["errors"][0]["message"] == "This session has ended; log in again"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "mutation { logout { success } }",
+        'mutation { login(input: {email: "a@b.lab", password: "x"}) { accessToken } '
+        "logout { success } }",
+        "mutation { ...F } fragment F on Mutation { logout { success } }",
+        'mutation { ... on Mutation { login(input: {email: "a@b.lab", password: "x"}) '
+        "{ accessToken } } __typename }",
+        "{ __typename }",
+        "{ noSuchField }",
+    ],
+    ids=["logout", "login-and-logout", "fragment", "inline-and-typename", "typename", "invalid"],
+)
+async def test_any_operation_that_is_not_all_public_is_refused_with_a_bad_header(
+    sandbox: Any, control: SandboxControl, document: str
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox), role=None) as client:
+        control.reset_stats()
+        response = await client.post(
+            "/graphql", json={"query": document}, headers=bearer("not-a-jwt")
+        )
+        assert control.requests() == 0
+    assert response.status_code == 401
+    assert codes(response.json()) == ["UNAUTHENTICATED"]
+    assert response.json()["data"] is None
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
