@@ -89,7 +89,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             default_page_size=self._default_page_size,
             max_page_size=self._max_page_size,
             principal=state.get("principal"),
-            sessions=self._security,
+            sessions=None if self._security is None else self._security.sessions,
             request=request,
             response=response,
         )

@@ -3,7 +3,7 @@
 ``requires(rule)`` is the permission class for a rule; it is attached to root fields,
 mutations, and the relations that would show a role data it may not read. Anonymous
 callers are told UNAUTHENTICATED, authenticated ones FORBIDDEN (and the refusal is logged
-as a security event).
+as a security event). ``is_public`` reads the same rules: whether a field needs no token.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from graphql import GraphQLField
 from strawberry.permission import BasePermission
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info
 
 from resolvers.errors import Forbidden, Unauthenticated
@@ -25,6 +27,7 @@ def requires(rule: str) -> type[BasePermission]:
 
     class Requires(BasePermission):
         message = f"Requires {rbac.RULE_DESCRIPTIONS[rule]}"
+        rbac_rule = rule
 
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
             principal = info.context.principal
@@ -46,3 +49,16 @@ def requires(rule: str) -> type[BasePermission]:
 
     Requires.__name__ = Requires.__qualname__ = f"Requires_{rule}"
     return Requires
+
+
+def is_public(field: GraphQLField) -> bool:
+    """Whether an anonymous caller passes every permission of ``field`` (a field without
+    any, as ``login``, is public too)."""
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    permissions = getattr(definition, "permission_classes", None)
+    if permissions is None:
+        return False
+    return all(
+        getattr(p, "rbac_rule", None) in rbac.RULES and rbac.allows(p.rbac_rule, None)
+        for p in permissions
+    )

@@ -29,7 +29,9 @@ from graph import (
 )
 from graph.errors import ErrorCodes
 from graph.execution import GatewayExecutor
+from graph.permissions import is_public
 from graph.scalars import SCALAR_OVERRIDES
+from security.authentication import BearerCheck
 from security.config import OperationLimits
 from security.operation import OperationGuard, Spend
 from security.persisted import RegisterDocument
@@ -65,8 +67,9 @@ def create_schema(
 ) -> strawberry.Schema:
     """The gateway's schema. Extensions are schema-level hooks only (none per field), in
     this order: parse (cached, token-limited), validate (cached; introspection refused when
-    off), operation limits and cost with the rate-limit spend, the registration of a new
-    persisted document (only once that spend was allowed), error codes."""
+    off), the refusal of a bearer token the gateway did not accept (unless every root field
+    is public), operation limits and cost with the rate-limit spend, the registration of a
+    new persisted document (only once that spend was allowed), error codes."""
     limits = limits or OperationLimits()
     extensions: list[Any] = [
         # Factories: both caches live at module level, shared by every request.
@@ -77,6 +80,7 @@ def create_schema(
         extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     extensions += [
         partial(ValidationCache, maxsize=cache_size),
+        partial(BearerCheck, public=is_public),
         partial(OperationGuard, limits=limits, spend=spend, on_violation=on_violation),
         RegisterDocument,
         partial(ErrorCodes, hide_suggestions=hide_suggestions),

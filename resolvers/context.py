@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,20 +30,20 @@ class Caller(Protocol):
 
 
 class Sessions(Protocol):
-    """What the gateway keeps of sessions: a session that ends is revoked here too, so its
-    tokens stop working at the gateway and not only at the auth service; and which session
-    each refresh token belongs to (auth's refresh answer does not name the session it ends).
-    The gateway's security runtime is one."""
+    """The gateway's book of auth's sessions (``security.sessions.Sessions`` is one): a
+    session that ends is revoked at the gateway too, so its tokens stop working there and
+    not only at the auth service; and it remembers which session each refresh token belongs
+    to (auth's refresh answer does not name the session it ends)."""
 
-    async def revoke(self, session_id: str, expires_at: float) -> None: ...
-
-    async def link_refresh(
-        self, refresh_token: str, session_id: str, expires_at: float
+    async def opened(
+        self, session_id: str, expires_at: float, refresh_token: str | None
     ) -> None: ...
 
-    async def refresh_session(self, refresh_token: str) -> tuple[str, float] | None: ...
+    async def ended(self, session: Caller) -> None: ...
 
-    def principal_of_token(self, token: str) -> Caller | None: ...
+    async def refreshed(
+        self, refresh_token: str, caller: Caller | None, caller_ended: Callable[[], Awaitable[bool]]
+    ) -> None: ...
 
 
 @dataclass(slots=True)

@@ -10,12 +10,10 @@ Login: auth answers an unknown email with 404 ``USER_NOT_FOUND`` and a wrong pas
 (``INVALID_CREDENTIALS``), so that nobody learns which emails have accounts. A refresh
 token auth refuses is the user error ``INVALID_TOKEN``.
 
-Refresh: the gateway verifies tokens itself, so a session that auth ends must be revoked
-here as well. Auth's refresh tokens are opaque, and its refresh answer does not name the
-session it ended: the gateway remembers, for every login and refresh that passes through
-it, which session a refresh token belongs to (in the shared revocation store). When the
-refresh token's session is not known (it began before this gateway learnt of it) and the
-caller sent a bearer token, auth is asked whether that session still lives.
+Sessions: the gateway verifies tokens itself, so a session that auth ends must be revoked
+there as well. Login, refresh and logout tell the gateway's session book
+(``ctx.sessions``), which keeps the rules, for the REST passthrough too; what it needs to
+ask auth (whether the caller's session still lives) is ``session_ended``.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from resolvers.errors import (
     GraphError,
     Unauthenticated,
 )
+from upstreams.auth import AuthClient
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamError, UpstreamStatusError, UpstreamUnsupported
 
@@ -176,7 +175,7 @@ async def login(ctx: Context, email: str, password: str, *, remember_me: bool) -
         if exc.status == 401 or (exc.status == 404 and exc.code == "USER_NOT_FOUND"):
             raise BadUserInput(LOGIN_FAILED, user_code=INVALID_CREDENTIALS) from None
         raise
-    await _link(ctx, record)
+    await _opened(ctx, record)
     return record
 
 
@@ -185,18 +184,21 @@ def _expiry(record: Record) -> float:
     return expires.timestamp() if isinstance(expires, datetime) else 0.0
 
 
-async def _link(ctx: Context, record: Record) -> None:
-    """Remember which session the new refresh token belongs to."""
+async def _opened(ctx: Context, record: Record) -> None:
+    """Tell the session book of the session a LoginResponse opened."""
+    if ctx.sessions is None:
+        return
     token = record.get("refresh_token")
-    if ctx.sessions is not None and isinstance(token, str) and token:
-        await ctx.sessions.link_refresh(token, str(record["session_id"]), _expiry(record))
+    await ctx.sessions.opened(
+        str(record["session_id"]), _expiry(record), token if isinstance(token, str) else None
+    )
 
 
-async def _session_ended(ctx: Context, access_token: str) -> bool:
+async def session_ended(auth: AuthClient, call: CallContext, access_token: str) -> bool:
     """Whether auth says the session of ``access_token`` has ended; True when auth cannot
     tell (the refresh has succeeded, so failing closed costs at most a login)."""
     try:
-        answer = await ctx.upstreams.auth.validate_token(ctx.call, access_token)
+        answer = await auth.validate_token(call, access_token)
     except UpstreamError:
         return True
     return not answer.get("valid")
@@ -207,8 +209,6 @@ async def refresh(ctx: Context, refresh_token: str) -> Record:
     token = refresh_token.strip()
     if not token:
         raise BadUserInput("`refreshToken` must not be empty", field=["input", "refreshToken"])
-    sessions = ctx.sessions
-    old = None if sessions is None else await sessions.refresh_session(token)
     try:
         record: Record = await ctx.upstreams.auth.refresh(ctx.call, token)
     except UpstreamStatusError as exc:
@@ -219,18 +219,14 @@ async def refresh(ctx: Context, refresh_token: str) -> Record:
                 user_code=INVALID_TOKEN,
             ) from None
         raise
-    if sessions is not None:
-        if old is not None:
-            await sessions.revoke(*old)
-        caller, bearer = ctx.principal, _bearer(ctx.call.authorization)
-        if (
-            caller is not None
-            and bearer is not None
-            and old is None
-            and await _session_ended(ctx, bearer)
-        ):
-            await sessions.revoke(caller.session_id, caller.expires_at)
-    await _link(ctx, record)
+    if ctx.sessions is not None:
+        bearer = _bearer(ctx.call.authorization)
+
+        async def caller_ended() -> bool:
+            return bearer is not None and await session_ended(ctx.upstreams.auth, ctx.call, bearer)
+
+        await ctx.sessions.refreshed(token, ctx.principal, caller_ended)
+    await _opened(ctx, record)
     return record
 
 
@@ -252,5 +248,5 @@ async def logout(ctx: Context) -> str:
     finally:
         # Revoked here even when auth fails: the caller asked for its session to end.
         if ctx.sessions is not None:
-            await ctx.sessions.revoke(principal.session_id, principal.expires_at)
+            await ctx.sessions.ended(principal)
     return principal.session_id

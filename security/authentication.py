@@ -1,20 +1,55 @@
-"""Authentication: a bearer token, when one is sent, becomes the request's ``Principal``."""
+"""Authentication: a bearer token, when one is sent, becomes the request's ``Principal``.
+
+A token that is sent but not valid (malformed, expired, not an access token) or whose
+session was revoked is refused with 401 UNAUTHENTICATED and ``WWW-Authenticate``: a client
+that meant to authenticate must know it did not. Except where no token is needed: such a
+header must not keep a client from logging in or refreshing (a client that always sends
+its header, stale after an hour, could otherwise never refresh). There the header is
+dropped and the request goes on as anonymous:
+
+- a REST route whose rule is public (``security.rbac``: /api/auth/login, /api/auth/refresh);
+- a GraphQL operation whose root fields are all public (``login``, ``refreshToken``). Which
+  fields an operation selects is known only once its document is parsed: the middleware
+  marks the problem, and ``BearerCheck`` (a schema extension) refuses any other operation
+  with the same 401 before it is validated or executed.
+"""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from security import events
-from security.responses import header, reject, state
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+
+from security import events, rbac
+from security.responses import GRAPHQL_PATH, header, reject, state
 from security.revocation import Revocations
 from security.tokens import InvalidToken, TokenVerifier, bearer_token
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
+SESSION_ENDED = "This session has ended; log in again"
+# scope["state"] key: why the request's bearer header was not accepted (GraphQL only).
+_PROBLEM = "bearer_problem"
 
 
 class AuthenticationMiddleware:
     """Verifies a bearer token when one is sent and puts the ``Principal`` (or None) in
-    ``scope["state"]["principal"]``. A token that is sent but not valid, or whose session
-    was revoked, is refused here with 401: a client that meant to authenticate must know
-    it did not. What an anonymous caller may do is the authorization layer's decision."""
+    ``scope["state"]["principal"]``; a token it cannot accept is refused, ignored or left
+    to ``BearerCheck``, as the module docstring says. What an anonymous caller may do is
+    the authorization layer's decision."""
 
     def __init__(self, app: ASGIApp, verifier: TokenVerifier, revocations: Revocations) -> None:
         self.app = app
@@ -25,30 +60,96 @@ class AuthenticationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_state = state(scope)  # shared with the copy of the scope made below
+        problem: str | None = None
+        principal = None
         try:
             token = bearer_token(header(scope, b"authorization"))
             principal = None if token is None else self.verifier.verify(token)
         except InvalidToken as exc:
             events.emit(events.TOKEN_REJECTED, reason=exc.reason, path=scope["path"])
-            await reject(
-                scope,
-                send,
-                401,
-                "UNAUTHENTICATED",
-                f"Invalid bearer token: {exc.reason}",
-                [(b"www-authenticate", b'Bearer error="invalid_token"')],
-            )
-            return
+            problem = f"Invalid bearer token: {exc.reason}"
         if principal is not None and await self.revocations.is_revoked(principal.session_id):
             events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path=scope["path"])
-            await reject(
-                scope,
-                send,
-                401,
-                "UNAUTHENTICATED",
-                "This session has ended; log in again",
-                [(b"www-authenticate", b'Bearer error="invalid_token"')],
-            )
-            return
-        state(scope)["principal"] = principal
+            principal, problem = None, SESSION_ENDED
+        if problem is not None:
+            path = scope["path"]
+            if path == GRAPHQL_PATH:
+                request_state[_PROBLEM] = problem
+            elif rbac.route_rule(path, scope["method"]) != rbac.PUBLIC:
+                await reject(scope, send, 401, UNAUTHENTICATED, problem, [CHALLENGE])
+                return
+            # Not forwarded: the request goes on as anonymous.
+            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            scope = {**scope, "headers": headers}
+        request_state["principal"] = principal
         await self.app(scope, receive, send)
+
+
+PublicField = Callable[[GraphQLField], bool]  # whether an anonymous caller may use a field
+
+
+class BearerCheck(SchemaExtension):
+    """Refuses, with 401 UNAUTHENTICATED and ``WWW-Authenticate``, an operation whose bearer
+    header the middleware did not accept, unless every root field it selects is
+    ``public``. Runs when validation begins, after the validation cache: the refusal
+    replaces whatever validation found, and nothing after it measures, spends or runs."""
+
+    def __init__(self, *, public: PublicField) -> None:
+        super().__init__()
+        self._public = public
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        request = getattr(ctx.context, "request", None)
+        scope = getattr(request, "scope", None) or {}
+        problem = scope.get("state", {}).get(_PROBLEM)
+        if problem is not None and not self._all_public(ctx):
+            ctx.pre_execution_errors = [GraphQLError(problem, extensions={"code": UNAUTHENTICATED})]
+            response = getattr(ctx.context, "response", None)
+            if response is not None:
+                response.status_code = 401
+                response.headers[CHALLENGE[0].decode()] = CHALLENGE[1].decode()
+        yield
+
+    def _all_public(self, ctx: Any) -> bool:
+        document = ctx.graphql_document
+        if document is None:
+            return False
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if ctx.operation_name:
+            operations = [o for o in operations if o.name and o.name.value == ctx.operation_name]
+        if len(operations) != 1:
+            return False
+        root = ctx.schema._schema.get_root_type(operations[0].operation)
+        if root is None:
+            return False
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        return all(
+            self._is_public(root, node)
+            for node in _fields(operations[0].selection_set, fragments, frozenset())
+        )
+
+    def _is_public(self, root: GraphQLObjectType, node: FieldNode) -> bool:
+        field = root.fields.get(node.name.value)  # None for __typename and unknown fields
+        return field is not None and self._public(field)
+
+
+def _fields(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str],
+) -> Iterator[FieldNode]:
+    """The fields a selection set selects, through its fragments (each spread once)."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                yield from _fields(fragment.selection_set, fragments, seen | {name})

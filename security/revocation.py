@@ -1,8 +1,9 @@
-"""Revoked sessions: a logout revokes its session until the token would have expired anyway.
+"""Revoked sessions, each kept until a given time: the stores of ``SecurityRuntime.revoke``,
+which says how long (as long as any token of the session can still be used).
 
 Checked on every authenticated request. ``RedisRevocations`` shares the list between
-replicas (a key per session with a TTL up to the token's expiry); ``MemoryRevocations``
-serves a single process when no Redis is configured.
+replicas (a key per session with a TTL up to that time); ``MemoryRevocations`` serves a
+single process when no Redis is configured.
 
 The same stores remember which session each refresh token belongs to (auth's refresh
 tokens are opaque UUIDs, and its refresh answer does not name the session it ends): a
@@ -29,7 +30,7 @@ def refresh_digest(refresh_token: str) -> str:
 
 
 class Revocations(Protocol):
-    async def revoke(self, session_id: str, expires_at: float) -> None: ...
+    async def revoke(self, session_id: str, until: float) -> None: ...
 
     async def is_revoked(self, session_id: str) -> bool: ...
 
@@ -44,11 +45,11 @@ class MemoryRevocations:
         self._until: dict[str, float] = {}
         self._links: dict[str, RefreshLink] = {}
 
-    async def revoke(self, session_id: str, expires_at: float) -> None:
+    async def revoke(self, session_id: str, until: float) -> None:
         now = self._clock()
         if len(self._until) >= MAX_MEMORY_ENTRIES:
             self._until = {k: v for k, v in self._until.items() if v > now}
-        self._until[session_id] = max(expires_at, now + 1)
+        self._until[session_id] = max(until, now + 1)
 
     async def is_revoked(self, session_id: str) -> bool:
         until = self._until.get(session_id)
@@ -78,8 +79,8 @@ class RedisRevocations:
         self._redis = redis
         self._clock = clock
 
-    async def revoke(self, session_id: str, expires_at: float) -> None:
-        ttl = max(1, int(expires_at - self._clock()) + 1)
+    async def revoke(self, session_id: str, until: float) -> None:
+        ttl = max(1, int(until - self._clock()) + 1)
         await self._redis.set(KEY_PREFIX + session_id, b"1", ex=ttl)
 
     async def is_revoked(self, session_id: str) -> bool:

@@ -1,5 +1,6 @@
-"""The security parts that live as long as the app: token verification, revocations, rate
-buckets and persisted queries, in Redis when one is configured and in memory otherwise.
+"""The security parts that live as long as the app: token verification, revocations and the
+session book over them, rate buckets and persisted queries, in Redis when one is configured
+and in memory otherwise.
 
 Built with the app (middleware hold a reference from the start); ``start()`` and
 ``close()`` run in the lifespan, which owns the Redis connection.
@@ -7,6 +8,7 @@ Built with the app (middleware hold a reference from the start); ``start()`` and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,17 +33,23 @@ from security.revocation import (
     Revocations,
     refresh_digest,
 )
-from security.tokens import InvalidToken, TokenVerifier
+from security.sessions import Sessions
+from security.tokens import TokenVerifier
 
 RejectHook = Callable[[str], None]  # told the limit's name on every refusal (metrics)
 
 
 class SecurityRuntime:
     def __init__(
-        self, config: SecurityConfig, *, on_rate_limited: RejectHook | None = None
+        self,
+        config: SecurityConfig,
+        *,
+        on_rate_limited: RejectHook | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self.verifier = TokenVerifier(config.jwt)
+        self._clock = clock
+        self.verifier = TokenVerifier(config.jwt, clock=clock)
         self.trusted_proxies = TrustedProxies.parse(config.rate_limit.trusted_proxies)
         self._manifest = (
             load_manifest(config.trusted_documents_path) if config.trusted_documents_path else None
@@ -51,12 +59,13 @@ class SecurityRuntime:
         self._store_errors: tuple[type[BaseException], ...] = SOCKET_ERRORS
         # The in-memory stores serve alone without Redis, and stand in when Redis fails
         # (a shared store that is down must not turn every request into a 500).
-        self._memory_revocations = MemoryRevocations()
+        self._memory_revocations = MemoryRevocations(clock=clock)
         self._memory_buckets = MemoryBuckets()
         self._memory_queries = MemoryQueryStore(config.persisted.memory_bytes)
         self._revocations: Revocations = self._memory_revocations
         self._buckets: Buckets = self._memory_buckets
         self.persisted = self._persisted(self._memory_queries)
+        self.sessions = Sessions(self)
 
     def _persisted(self, store: QueryStore) -> PersistedQueries:
         return PersistedQueries(
@@ -77,7 +86,7 @@ class SecurityRuntime:
 
         self._store_errors = (*SOCKET_ERRORS, RedisError)
         self._redis = redis.asyncio.from_url(self.config.redis_url)
-        self._revocations = RedisRevocations(self._redis)
+        self._revocations = RedisRevocations(self._redis, clock=self._clock)
         self._buckets = RedisBuckets(self._redis)
         self.persisted = self._persisted(
             _Fallback(self._shared_queries(), self._memory_queries, self._store_errors)
@@ -91,12 +100,16 @@ class SecurityRuntime:
     # -- revocations (the AuthenticationMiddleware's store) ----------------------------------
 
     async def revoke(self, session_id: str, expires_at: float) -> None:
+        """End a session whose access token expires at ``expires_at``. It stays revoked as
+        long as that token could still be used: the verifier accepts it up to the leeway
+        past its expiry."""
+        until = expires_at + self.config.jwt.leeway
         # This process remembers every revocation itself too, so it holds while Redis
         # is away.
-        await self._memory_revocations.revoke(session_id, expires_at)
+        await self._memory_revocations.revoke(session_id, until)
         if self._revocations is not self._memory_revocations:
             try:
-                await self._revocations.revoke(session_id, expires_at)
+                await self._revocations.revoke(session_id, until)
             except self._store_errors as exc:
                 _store_down("revocations", exc)
         events.emit(events.SESSION_REVOKED, session=session_id)
@@ -135,13 +148,6 @@ class SecurityRuntime:
                 if link is not None:
                     return link
         return await self._memory_revocations.refresh_session(digest)
-
-    def principal_of_token(self, token: str) -> Principal | None:
-        """The principal a token names when it verifies; None otherwise."""
-        try:
-            return self.verifier.verify(token)
-        except InvalidToken:
-            return None
 
     # -- rate limiting --------------------------------------------------------------------
 

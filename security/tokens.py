@@ -3,7 +3,14 @@
 The algorithm comes from configuration, never from the token: a token whose header names
 another algorithm (``none``, or HS256 signed with an RS256 public key: algorithm confusion)
 is rejected before any key is used. ``exp``, ``iat``, ``iss`` and ``aud`` are checked with a
-small leeway, and every claim the principal is built from must be present.
+small leeway, and every claim the principal is built from must be present, the session
+(``jti``) included.
+
+Only access tokens are bearer credentials. The release's refresh tokens are opaque UUIDs
+(they do not even parse), but an issuer that signs other tokens with the same key marks
+them: a header ``typ`` other than ``JWT`` or ``at+jwt`` (RFC 9068), or a ``typ``,
+``token_type``, ``type`` or ``token_use`` claim that does not say access (a refresh or ID
+token), is refused before any other claim is read.
 """
 
 from __future__ import annotations
@@ -21,6 +28,11 @@ from security.config import JwtConfig
 from security.principal import ROLES, Principal
 
 REQUIRED_CLAIMS = ("sub", "email", "role", "exp", "iat", "iss", "aud", "jti")
+
+# What a token says it is, where its issuer says it (compared in lower case).
+ACCESS_HEADER_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
+TYPE_CLAIMS = ("typ", "token_type", "type", "token_use")
+ACCESS_TYPES = frozenset({"access", "access_token", "at+jwt", "bearer"})
 
 
 class InvalidToken(Exception):
@@ -85,6 +97,8 @@ class TokenVerifier:
             raise InvalidToken("malformed token") from None
         if header.get("alg") not in self._algorithms:
             raise InvalidToken("token algorithm not allowed")
+        if not _names_type(header.get("typ"), ACCESS_HEADER_TYPES):
+            raise InvalidToken("not an access token")
         key = self._key_for(header)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -108,6 +122,8 @@ class TokenVerifier:
             raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
             raise InvalidToken("token signature or claims invalid") from None
+        if not all(_names_type(claims.get(name), ACCESS_TYPES) for name in TYPE_CLAIMS):
+            raise InvalidToken("not an access token")
         role = claims["role"]
         if role not in ROLES:
             raise InvalidToken("token names an unknown role")
@@ -129,6 +145,11 @@ class TokenVerifier:
         if kid not in self._keys:
             raise InvalidToken("token key id unknown")
         return self._keys[kid]
+
+
+def _names_type(value: Any, accepted: frozenset[str]) -> bool:
+    """Whether a type marker is absent or names one of the ``accepted`` types."""
+    return value is None or (isinstance(value, str) and value.lower() in accepted)
 
 
 def _load_keys(config: JwtConfig) -> dict[str | None, Any]:

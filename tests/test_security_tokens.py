@@ -73,6 +73,41 @@ def test_expiry_has_a_small_leeway() -> None:
         TokenVerifier(JwtConfig(leeway=0)).verify(token)
 
 
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"token_type": "refresh"},
+        {"typ": "Refresh"},
+        {"type": "refresh_token"},
+        {"token_use": "id"},
+        {"token_type": 1},
+    ],
+    ids=["token_type", "typ", "type", "token_use", "not-a-string"],
+)
+def test_a_token_that_says_it_is_not_an_access_token_is_rejected(marker: dict[str, Any]) -> None:
+    """Signed with the right key and carrying every access claim, yet a refresh or ID token."""
+    with pytest.raises(InvalidToken, match="not an access token"):
+        TokenVerifier(JwtConfig()).verify(hs256(claims(**marker)))
+
+
+@pytest.mark.parametrize("typ", ["refresh+jwt", "id+jwt", "JWE"])
+def test_a_header_type_other_than_an_access_jwt_is_rejected(typ: str) -> None:
+    token = jwt.encode(claims(), SECRET, algorithm="HS256", headers={"typ": typ})
+    with pytest.raises(InvalidToken, match="not an access token"):
+        TokenVerifier(JwtConfig()).verify(token)
+
+
+def test_tokens_that_say_they_are_access_tokens_are_accepted() -> None:
+    verifier = TokenVerifier(JwtConfig())
+    rfc9068 = jwt.encode(
+        claims(token_type="access"), SECRET, algorithm="HS256", headers={"typ": "at+jwt"}
+    )
+    assert verifier.verify(rfc9068).role == "lab_technician"
+    assert verifier.verify(hs256(claims(typ="Bearer", token_use="access"))).role == (
+        "lab_technician"
+    )
+
+
 def test_wrong_secret_is_rejected() -> None:
     with pytest.raises(InvalidToken, match="signature"):
         TokenVerifier(JwtConfig()).verify(hs256(claims(), "another-secret-that-is-32-bytes-long!"))
@@ -150,20 +185,22 @@ def test_short_hs256_secret_is_refused_at_configuration() -> None:
         JwtConfig(secret="short")
 
 
-async def test_memory_revocation_lasts_until_the_token_expires() -> None:
+async def test_a_memory_revocation_lasts_until_the_time_it_is_given() -> None:
     now = [1000.0]
     revocations = MemoryRevocations(clock=lambda: now[0])
-    await revocations.revoke("session-1", expires_at=1060.0)
+    await revocations.revoke("session-1", until=1060.0)
     assert await revocations.is_revoked("session-1")
     assert not await revocations.is_revoked("session-2")
     now[0] = 1061.0
     assert not await revocations.is_revoked("session-1")
 
 
-async def test_redis_revocation_is_shared_and_expires_with_the_token(redis_client: Any) -> None:
+async def test_a_redis_revocation_is_shared_and_expires_at_the_time_it_is_given(
+    redis_client: Any,
+) -> None:
     one, two = RedisRevocations(redis_client), RedisRevocations(redis_client)
     session = f"test-{time.monotonic_ns()}"
-    await one.revoke(session, expires_at=time.time() + 30)
+    await one.revoke(session, until=time.time() + 30)
     assert await two.is_revoked(session)
     ttl = await redis_client.ttl(f"tracseq:revoked:{session}")
     assert 0 < ttl <= 31
