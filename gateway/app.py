@@ -25,7 +25,7 @@ from gateway.metrics import Metrics, serve_metrics
 from gateway.observe import GatewayObserver
 from gateway.passthrough import Passthrough, PassthroughConfig
 from gateway.request_id import RequestIdMiddleware
-from gateway.rest_guard import make_guard
+from gateway.rest_guard import JobStatusTap, make_guard
 from gateway.rest_sessions import SessionTap
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -109,7 +109,7 @@ def create_app(
     passthrough = Passthrough(
         runtime,
         guard=make_guard(runtime),
-        taps=[SessionTap(runtime, security.sessions)],
+        taps=[JobStatusTap(runtime), SessionTap(runtime, security.sessions)],
         config=PassthroughConfig(
             trusted_proxies=security.trusted_proxies,
             body_idle_timeout=settings.body_idle_timeout,

@@ -33,7 +33,7 @@ from graph.pagination import (
     connection_args,
 )
 from graph.payloads import UserError, attempt, user_errors_field
-from graph.permissions import requires
+from graph.permissions import refusal, requires
 from graph.values import member, required
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
@@ -833,6 +833,18 @@ class Query:
         return SequencingWorkflowConnection.build(page, SequencingWorkflow.from_record)
 
 
+async def _authorise(info: Info[Context, None], job_id: str, rule: str) -> None:
+    """FORBIDDEN unless the caller meets ``rule`` on the job (a rule its creator may meet
+    too: the job is read to tell; a job that does not exist has no creator)."""
+    principal = info.context.principal
+    if rbac.allows(rule, principal):
+        return
+    key = parse_id(job_id, "input.id")
+    record = await sequencing_resolvers.job_detail(info.context, key)
+    if not rbac.allows_on(rule, principal, None if record is None else record.get("created_by")):
+        raise refusal(info, rule, on=f"job {key}")
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -885,7 +897,8 @@ class Mutation:
         permission_classes=[requires(rbac.SUBMIT_SEQUENCING)],
         description="Move a job to another status along the service's transitions (see "
         "`ChangeSequencingJobStatusInput.status`); another move is INVALID_TRANSITION on "
-        '`["input", "status"]`.',
+        '`["input", "status"]`. Moving to CANCELLED is for the same callers as '
+        "`cancelSequencingJob` (FORBIDDEN otherwise).",
     )
     async def change_sequencing_job_status(
         self,
@@ -895,6 +908,7 @@ class Mutation:
         ],
     ) -> ChangeSequencingJobStatusPayload | None:
         async def work() -> ChangeSequencingJobStatusPayload:
+            await _authorise(info, str(input.id), rbac.job_status_rule(_wire(input.status)))
             record = await sequencing_resolvers.change_status(
                 info.context, str(input.id), _wire(input.status), None
             )
@@ -905,10 +919,11 @@ class Mutation:
         return await attempt(ChangeSequencingJobStatusPayload, work())
 
     @strawberry.mutation(
-        permission_classes=[requires(rbac.AUTHENTICATED)],
+        permission_classes=[requires(rbac.MANAGE_SEQUENCING_JOB)],
         description="Cancel a job that has not finished (a finished one is INVALID_TRANSITION "
         'on `["input", "id"]`). Principal investigators and administrators may cancel any '
-        "job; others only a job whose recorded creator they are (FORBIDDEN otherwise).",
+        "job; lab technicians and research scientists only a job whose recorded creator they "
+        "are (FORBIDDEN otherwise, and for a job that does not exist).",
     )
     async def cancel_sequencing_job(
         self,
@@ -917,10 +932,9 @@ class Mutation:
             CancelSequencingJobInput, strawberry.argument(description="The job to cancel.")
         ],
     ) -> CancelSequencingJobPayload | None:
-        any_job = rbac.allows(rbac.CANCEL_SEQUENCING, info.context.principal)
-
         async def work() -> CancelSequencingJobPayload:
-            record = await sequencing_resolvers.cancel(info.context, str(input.id), any_job=any_job)
+            await _authorise(info, str(input.id), rbac.MANAGE_SEQUENCING_JOB)
+            record = await sequencing_resolvers.cancel(info.context, str(input.id))
             return CancelSequencingJobPayload(sequencing_job=SequencingJob.from_record(record))
 
         return await attempt(CancelSequencingJobPayload, work())

@@ -865,7 +865,7 @@ class Mutation:
         return await attempt(MoveSamplePayload, work())
 
     @strawberry.mutation(
-        permission_classes=[requires(rbac.WRITE_SAMPLES)],
+        permission_classes=[requires(rbac.DELETE_STORAGE)],
         description="Take a sample out of storage: its position becomes free and "
         "`Sample.storage` null (the storage service keeps the placement as removed, with who "
         "and why). The sample's own status is not changed. User errors: NOT_FOUND (on "

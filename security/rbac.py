@@ -1,13 +1,23 @@
 """Role-based access: one table of rules, used by GraphQL fields and the REST passthrough.
 
-A *rule* names a set of roles. GraphQL root fields, mutations and the relations that
-cross into another domain carry a permission for one rule (``graph`` attaches them); the
-passthrough maps each legacy route and method to a rule (``ROUTE_RULES``). README prints
-both tables from here.
+A *rule* names a set of roles (``RULES``). A few rules are also met by the creator of the
+record they guard, when the creator holds one of ``CREATOR_ROLES[rule]``: whoever knows
+the record asks ``allows_on``; before the record is read, ``may_meet`` tells whether it
+could. GraphQL root fields, mutations and the relations that cross into another domain
+carry a permission for one rule (``graph`` attaches them); the passthrough maps each
+legacy route and method to a rule (``ROUTE_RULES``). README prints both tables from here.
+
+Sequencing jobs: what a job asks for, and whether it is still wanted, is its creator's
+(``MANAGE_SEQUENCING_JOB``: edit, cancel, delete); its way through the lab is the bench's
+(``SUBMIT_SEQUENCING``: create, clone, submit and every other status move). Cancelling is a
+rule on the transition, wherever it is asked for (``job_status_rule``).
 """
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,9 +29,10 @@ READ_TEMPLATES = "read_templates"
 READ_LIMS = "read_lims"
 WRITE_SAMPLES = "write_samples"
 DELETE_SAMPLES = "delete_samples"
+DELETE_STORAGE = "delete_storage"
 MANAGE_TEMPLATES = "manage_templates"
 SUBMIT_SEQUENCING = "submit_sequencing"
-CANCEL_SEQUENCING = "cancel_sequencing"
+MANAGE_SEQUENCING_JOB = "manage_sequencing_job"
 ADMINISTER = "administer"
 
 _ALL = frozenset(ROLES)
@@ -38,11 +49,16 @@ RULES: dict[str, frozenset[str]] = {
     READ_LIMS: _STAFF,
     WRITE_SAMPLES: _BENCH,
     DELETE_SAMPLES: _LEADS,
+    DELETE_STORAGE: _LEADS,
     MANAGE_TEMPLATES: _LEADS,
     SUBMIT_SEQUENCING: _BENCH,
-    # The job's creator may cancel it too; the resolver checks that case.
-    CANCEL_SEQUENCING: _LEADS,
+    MANAGE_SEQUENCING_JOB: _LEADS,
     ADMINISTER: frozenset({"lab_administrator"}),
+}
+
+# The roles that meet a rule on a record they created (and only there).
+CREATOR_ROLES: dict[str, frozenset[str]] = {
+    MANAGE_SEQUENCING_JOB: _BENCH - _LEADS,
 }
 
 RULE_DESCRIPTIONS: dict[str, str] = {
@@ -52,10 +68,12 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     READ_LIMS: "every role except guest",
     WRITE_SAMPLES: "lab_technician, research_scientist, principal_investigator, lab_administrator",
     DELETE_SAMPLES: "principal_investigator, lab_administrator",
+    DELETE_STORAGE: "principal_investigator, lab_administrator",
     MANAGE_TEMPLATES: "principal_investigator, lab_administrator",
     SUBMIT_SEQUENCING: "lab_technician, research_scientist, principal_investigator, "
     "lab_administrator",
-    CANCEL_SEQUENCING: "the job's creator, principal_investigator, lab_administrator",
+    MANAGE_SEQUENCING_JOB: "principal_investigator, lab_administrator, or the job's creator "
+    "when a lab_technician or research_scientist",
     ADMINISTER: "lab_administrator",
 }
 
@@ -67,21 +85,96 @@ class HasRole(Protocol):
     def role(self) -> str: ...
 
 
+class HasIdentity(HasRole, Protocol):
+    """A caller with a role and a user id."""
+
+    @property
+    def id(self) -> str: ...
+
+
 def allows(rule: str, principal: HasRole | None) -> bool:
+    """Whether the caller's role meets the rule, whatever the record."""
     if rule == PUBLIC:
         return True
     return principal is not None and principal.role in RULES[rule]
+
+
+def may_meet(rule: str, principal: HasRole | None) -> bool:
+    """Whether the caller meets the rule on some record: by role, or as a creator."""
+    return allows(rule, principal) or (
+        principal is not None and principal.role in CREATOR_ROLES.get(rule, ())
+    )
+
+
+def allows_on(rule: str, principal: HasIdentity | None, created_by: object) -> bool:
+    """Whether the caller meets the rule on a record whose creator is ``created_by``
+    (None: no such record, so nobody is its creator)."""
+    if allows(rule, principal):
+        return True
+    return (
+        principal is not None
+        and principal.role in CREATOR_ROLES.get(rule, ())
+        and created_by is not None
+        and _same_id(principal.id, created_by)
+    )
+
+
+def _same_id(a: object, b: object) -> bool:
+    try:
+        return uuid.UUID(str(a)) == uuid.UUID(str(b))
+    except ValueError:
+        return str(a) == str(b)
+
+
+# Spellings that could name the sequencing service's ``Cancelled``: case, separators and
+# the one-l spelling do not matter (stricter than the service, which takes only
+# ``Cancelled``, so no spelling slips past).
+_CANCELLED = frozenset({"cancelled", "canceled"})
+_NOT_LETTERS = re.compile(r"[^a-z]")
+
+
+def names_cancellation(value: object) -> bool:
+    """Whether a status value (a string, or any JSON around strings: the service's JSON
+    reader also takes ``{"Cancelled": null}`` for a unit variant) could mean Cancelled."""
+    if isinstance(value, str):
+        return _NOT_LETTERS.sub("", value.casefold()) in _CANCELLED
+    if isinstance(value, Mapping):
+        return any(names_cancellation(k) or names_cancellation(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(names_cancellation(v) for v in value)
+    return False
+
+
+def job_status_rule(status: object) -> str:
+    """The rule for moving a sequencing job to ``status``: cancelling it is the job's
+    creator's or a lead's (``MANAGE_SEQUENCING_JOB``); any other move the bench's."""
+    return MANAGE_SEQUENCING_JOB if names_cancellation(status) else SUBMIT_SEQUENCING
 
 
 @dataclass(frozen=True, slots=True)
 class RouteRule:
     """Requests under ``prefix`` (legacy /api path) with one of ``methods`` need ``rule``.
 
-    The longest matching prefix with a matching method wins; ``methods`` empty = any."""
+    A prefix matches whole segments; a ``{name}`` segment matches any one segment (empty
+    segments of a path are skipped, as a router that collapses ``//`` would). The most
+    specific matching prefix with a matching method wins; ``methods`` empty = any."""
 
     prefix: str
     methods: frozenset[str]
     rule: str
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return _segments(self.prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    """The winning rule for a request, and the path segments its ``{name}`` parts matched."""
+
+    rule: str
+    params: Mapping[str, str]
+    route: RouteRule
 
 
 def _r(prefix: str, methods: str, rule: str) -> RouteRule:
@@ -94,17 +187,23 @@ ROUTE_RULES: tuple[RouteRule, ...] = (
     _r("/api/auth/refresh", "", PUBLIC),
     _r("/api/auth", "", AUTHENTICATED),
     _r("/api/users/me", _READ, AUTHENTICATED),
-    _r("/api/users", "", ADMINISTER),
+    _r("/api/users/me", "POST PUT PATCH DELETE", ADMINISTER),
     _r("/api/samples/rag", "", READ_LIMS),
     _r("/api/samples", _READ, READ_LIMS),
     _r("/api/samples", "POST PUT PATCH", WRITE_SAMPLES),
     _r("/api/samples", "DELETE", DELETE_SAMPLES),
     _r("/api/storage", _READ, READ_LIMS),
-    _r("/api/storage", "POST PUT PATCH DELETE", WRITE_SAMPLES),
+    _r("/api/storage", "POST PUT PATCH", WRITE_SAMPLES),
+    _r("/api/storage", "DELETE", DELETE_STORAGE),
     _r("/api/templates", _READ, READ_TEMPLATES),
     _r("/api/templates", "POST PUT PATCH DELETE", MANAGE_TEMPLATES),
     _r("/api/sequencing", _READ, READ_LIMS),
     _r("/api/sequencing", "POST PUT PATCH DELETE", SUBMIT_SEQUENCING),
+    _r("/api/sequencing/jobs/{id}", "PUT PATCH DELETE", MANAGE_SEQUENCING_JOB),
+    # The status route's rule depends on the status asked for: to Cancelled it is
+    # MANAGE_SEQUENCING_JOB (the passthrough's job status tap reads the body).
+    _r("/api/sequencing/jobs/{id}/status", "PUT", SUBMIT_SEQUENCING),
+    _r("/api/sequencing/jobs/{id}/cancel", "POST", MANAGE_SEQUENCING_JOB),
     _r("/api/rag/process", "POST", WRITE_SAMPLES),
     _r("/api/rag", "", READ_LIMS),
     _r("/api/notifications", _READ, READ_LIMS),
@@ -112,24 +211,77 @@ ROUTE_RULES: tuple[RouteRule, ...] = (
 )
 
 
-def route_rule(path: str, method: str) -> str | None:
-    """The rule for a legacy request; None when no route of the table covers it."""
-    best: RouteRule | None = None
+def _segments(path: str) -> tuple[str, ...]:
+    return tuple(s for s in path.split("/") if s)
+
+
+def _is_param(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _params(rule: RouteRule, segments: tuple[str, ...]) -> dict[str, str] | None:
+    """The ``{name}`` values when ``rule``'s prefix covers these segments, else None."""
+    prefix = rule.segments
+    if len(segments) < len(prefix):
+        return None
+    params: dict[str, str] = {}
+    for want, got in zip(prefix, segments, strict=False):
+        if _is_param(want):
+            params[want[1:-1]] = got
+        elif want != got:
+            return None
+    return params
+
+
+def route_match(path: str, method: str) -> RouteMatch | None:
+    """The rule for a legacy request and what its path parameters matched; None when no
+    route of the table covers it."""
+    segments = _segments(path)
+    best: RouteMatch | None = None
+    best_rank = (-1, -1)
     for rule in ROUTE_RULES:
-        if path != rule.prefix and not path.startswith(rule.prefix + "/"):
-            continue
         if rule.methods and method not in rule.methods:
             continue
-        if best is None or len(rule.prefix) > len(best.prefix):
-            best = rule
-    return None if best is None else best.rule
+        params = _params(rule, segments)
+        if params is None:
+            continue
+        rank = (len(rule.segments), len(rule.segments) - len(params))
+        if rank > best_rank:
+            best, best_rank = RouteMatch(rule.rule, params, rule), rank
+    return best
+
+
+def route_rule(path: str, method: str) -> str | None:
+    """The rule for a legacy request; None when no route of the table covers it."""
+    match = route_match(path, method)
+    return None if match is None else match.rule
+
+
+ANONYMOUS = "anonymous"
+
+
+def verdict(rule: str, role: str) -> str:
+    """What the README's role matrix says of a rule for a role (or ``ANONYMOUS``):
+    ``yes``, ``no``, or ``creator`` (only on a record the caller created)."""
+    if role == ANONYMOUS:
+        return "yes" if rule == PUBLIC else "no"
+    if role in RULES[rule]:
+        return "yes"
+    return "creator" if role in CREATOR_ROLES.get(rule, ()) else "no"
 
 
 def markdown_tables() -> str:
-    """The rules and the route table as the README prints them."""
-    lines = ["| rule | who |", "|---|---|"]
-    lines += [f"| `{rule}` | {RULE_DESCRIPTIONS[rule]} |" for rule in RULES]
-    lines += ["", "| legacy path prefix | methods | rule |", "|---|---|---|"]
+    """The rules (as a role matrix) and the route table as the README prints them."""
+    columns = (ANONYMOUS, *ROLES)
+    lines = [
+        "| rule | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    lines += [
+        f"| `{rule}` | " + " | ".join(verdict(rule, role) for role in columns) + " |"
+        for rule in RULES
+    ]
+    lines += ["", "| legacy path | methods | rule |", "|---|---|---|"]
     for r in ROUTE_RULES:
         methods = " ".join(sorted(r.methods)) or "any"
         lines.append(f"| `{r.prefix}` | {methods} | `{r.rule}` |")
