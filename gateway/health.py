@@ -6,10 +6,9 @@ service never makes the orchestrator restart healthy gateways.
 ``/ready`` says whether this replica should receive traffic. It never calls an upstream
 itself: it reads the circuit breakers and the last background probe. The gateway is not
 ready while the breaker of a critical upstream (``TRACSEQ_CRITICAL_UPSTREAMS``) is open.
-That is the service's own breaker (connection failures, timeouts and 5xx answers of its
-health route), never another route's: one
-route that fails (the release's filtered samples list) leaves the replica ready, and its
-open route breakers are listed under the service.
+That is the service's own breaker (connection failures, timeouts and its health route's
+5xx answers), never another route's: one route that fails (the release's filtered samples
+list) leaves the replica ready, and its open route breakers are listed under the service.
 
 The ``HealthMonitor`` probes every upstream's health route (``UpstreamClient.health``) at
 startup, without holding startup up, and then every ``interval`` seconds. Each probe's

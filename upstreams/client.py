@@ -7,7 +7,8 @@ Every call takes the same path::
                                       full-jitter backoff, never past the deadline)
 
 A call passes the service's breaker and its route's (``upstreams.breaker.Breakers``):
-connection failures and timeouts count for the service, 5xx answers for the route.
+connection failures and timeouts count for the service, 5xx answers for the route. The
+health probe (``health()``) passes the service's breaker alone, and its 5xx counts there.
 
 The deadline of a call is the earlier of the caller's ``CallContext.deadline`` and
 ``timeouts.total`` from the start of the call; each attempt also carries the connect and
