@@ -105,6 +105,7 @@ def create_app(
         on_batch=observer.loader_batch,
         tracing=tracing,
         security=security,
+        health=monitor,
     )
     passthrough = Passthrough(
         runtime,

@@ -22,7 +22,7 @@ from gateway.graphiql import graphiql_page
 from gateway.observe import current_request
 from gateway.runtime import Runtime
 from graph.errors import classify
-from resolvers.context import Context
+from resolvers.context import Context, HealthReports
 from resolvers.loaders import BatchHook
 from security.operation import LIMIT_EXCEEDED, document_violation
 from security.persisted import PersistedQueryError, pending
@@ -64,9 +64,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
         on_batch: BatchHook | None = None,
         tracing: Tracing | None = None,
         security: SecurityRuntime | None = None,
+        health: HealthReports | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self._security = security
+        self._health = health
         self._runtime = runtime
         self._request_timeout = request_timeout
         self._default_page_size = default_page_size
@@ -90,6 +92,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             max_page_size=self._max_page_size,
             principal=state.get("principal"),
             sessions=None if self._security is None else self._security.sessions,
+            health=self._health,
             request=request,
             response=response,
         )

@@ -6,22 +6,28 @@ service never makes the orchestrator restart healthy gateways.
 ``/ready`` says whether this replica should receive traffic. It never calls an upstream
 itself: it reads the circuit breakers and the last background probe. The gateway is not
 ready while the breaker of a critical upstream (``TRACSEQ_CRITICAL_UPSTREAMS``) is open.
-That is the service's own breaker (connection failures and timeouts), never a route's: one
-route that fails (the release's filtered samples list) leaves the replica ready, and its
-open route breakers are listed under the service.
+That is the service's own breaker (connection failures, timeouts and its health route's
+5xx answers), never another route's: one route that fails (the release's filtered samples
+list) leaves the replica ready, and its open route breakers are listed under the service.
 
-The ``HealthMonitor`` probes every upstream's health route every ``interval`` seconds
-(the first round one interval after startup) and feeds each outcome to that upstream's
-breaker, as a call would: a service that stopped answering opens its breaker even when no
-traffic reaches it, and once the breaker turns half-open the probe is the call that closes
-it again. A replica taken out of the load balancer by a failed readiness gets no traffic,
-so without this it could never find its way back.
+The ``HealthMonitor`` probes every upstream's health route (``UpstreamClient.health``) at
+startup, without holding startup up, and then every ``interval`` seconds. Each probe's
+outcome goes to that upstream's breaker, as a call's would: a service that stopped
+answering, or whose health route answers 5xx, opens its breaker even when no traffic
+reaches it, and once the breaker turns half-open the probe is the call that closes it
+again. A replica taken out of the load balancer by a failed readiness gets no traffic, so
+without this it could never find its way back.
+
+The monitor's last round is what ``/ready`` and the graph's ``gatewayStatus`` report: no
+request to either calls an upstream. Before the first round ends, every upstream is
+``unchecked`` and ``checked_at`` is None.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,13 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from upstreams.breaker import BreakerState
-from upstreams.client import UpstreamClient
-from upstreams.errors import UpstreamUnavailable
 from upstreams.registry import Upstreams
 
 log = structlog.get_logger()
-
-_UNREACHABLE = frozenset({"unavailable", "timeout"})
 
 
 async def health(request: Request) -> JSONResponse:
@@ -45,6 +47,9 @@ async def health(request: Request) -> JSONResponse:
 
 
 class HealthMonitor:
+    """The background probes and their last round; the graph reads it as
+    ``resolvers.context.HealthReports``."""
+
     def __init__(self, critical: frozenset[str], interval: float) -> None:
         self.critical = critical
         self.interval = interval
@@ -52,6 +57,15 @@ class HealthMonitor:
         self._task: asyncio.Task[None] | None = None
         self._reports: dict[str, dict[str, Any]] = {}
         self._checked_at: datetime | None = None
+
+    @property
+    def checked_at(self) -> datetime | None:
+        """When the last round of probes ended; None before the first."""
+        return self._checked_at
+
+    def report(self, service: str) -> Mapping[str, Any] | None:
+        """What the last probe of ``service`` found; None before its first probe."""
+        return self._reports.get(service)
 
     def start(self, upstreams: Upstreams) -> None:
         self._upstreams = upstreams
@@ -66,43 +80,19 @@ class HealthMonitor:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
             try:
                 await self.refresh()
             except Exception:  # keep probing whatever one round did
                 log.exception("health.refresh_failed")
+            await asyncio.sleep(self.interval)
 
     async def refresh(self) -> None:
         """One round of probes, all services at once."""
         upstreams = self._upstreams
         if upstreams is None:
             return
-        reports = await asyncio.gather(*(self._probe(client) for client in upstreams))
-        self._reports = {report["service"]: report for report in reports}
+        self._reports = await upstreams.health()
         self._checked_at = datetime.now(UTC)
-
-    async def _probe(self, client: UpstreamClient) -> dict[str, Any]:
-        breaker = client.breaker
-        try:
-            generation = breaker.allow()
-        except UpstreamUnavailable as exc:  # open, or a half-open probe already running
-            return {
-                "service": client.name,
-                "healthy": False,
-                "status": "not_probed",
-                "error": exc.message,
-            }
-        try:
-            report = await client.health()
-        except BaseException:
-            breaker.release(generation)
-            raise
-        if report.get("status") in _UNREACHABLE:
-            breaker.record_failure(generation)
-        else:  # it answered: reachable, whatever its body says about itself
-            breaker.record_success(generation)
-        report.pop("detail", None)  # the service's own words stay out of the response
-        return report
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         upstreams = self._upstreams

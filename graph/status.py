@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -35,17 +37,25 @@ class UpstreamService(Enum):
     NOTIFICATIONS = strawberry.enum_value("notifications", description="Notifications.")
 
 
-@strawberry.type(description="One upstream service as the gateway sees it now.")
+@strawberry.type(
+    description="One upstream service as the gateway sees it: its health as the last "
+    "background probe found it, its breaker and load as they are now."
+)
 class UpstreamStatus:
     service: UpstreamService = strawberry.field(description="Which service.")
-    healthy: bool = strawberry.field(description="Whether the health probe found it healthy.")
-    health_detail: str = strawberry.field(
-        description="What the health probe found: the service's own word (lowercase, e.g. "
-        "`healthy`), or the kind of failure (e.g. `unavailable`, `timeout`)."
+    healthy: bool | None = strawberry.field(
+        description="Whether the last health probe found it healthy; null before its first."
     )
-    breaker: BreakerState = strawberry.field(description="The service's circuit breaker.")
-    latency_ms: float = strawberry.field(
-        description="Milliseconds the health probe took, answered or failed."
+    health_detail: str = strawberry.field(
+        description="What the last health probe found: the service's own word (lowercase, "
+        "e.g. `healthy`, `unhealthy`), the kind of failure (`unavailable`, `timeout`), the "
+        "status its health route answered (`http_503`), `not_probed` while its breaker was "
+        "open, or `unchecked` before its first probe."
+    )
+    breaker: BreakerState = strawberry.field(description="The service's circuit breaker now.")
+    latency_ms: float | None = strawberry.field(
+        description="Milliseconds the last health probe took, answered or failed; null "
+        "before its first probe or when its breaker was open and nothing was sent."
     )
     in_flight: int = strawberry.field(description="Calls to it in flight from this process.")
     open_routes: list[str] = strawberry.field(
@@ -53,24 +63,17 @@ class UpstreamStatus:
         "they fail fast while the rest of the service is served."
     )
 
-    @classmethod
-    def from_report(
-        cls, report: dict[str, Any], in_flight: int, open_routes: list[str]
-    ) -> UpstreamStatus:
-        return cls(
-            service=UpstreamService(report["service"]),
-            healthy=bool(report.get("healthy")),
-            health_detail=str(report.get("status") or "unknown"),
-            breaker=BreakerState(report.get("breaker", "closed")),
-            latency_ms=float(report["latency_ms"]),
-            in_flight=in_flight,
-            open_routes=open_routes,
-        )
-
 
 @strawberry.type(description="The gateway and every upstream behind it.")
 class GatewayStatus:
-    healthy: bool = strawberry.field(description="True when every upstream is healthy.")
+    healthy: bool | None = strawberry.field(
+        description="Whether the last round of health probes found every upstream healthy; "
+        "null before the first round."
+    )
+    checked_at: datetime | None = strawberry.field(
+        description="When the last round of health probes ended (they run at startup, then "
+        "every `TRACSEQ_READY_INTERVAL` seconds); null before the first."
+    )
     upstreams: list[UpstreamStatus] = strawberry.field(
         description="Each of the seven services, in a fixed order."
     )
@@ -80,15 +83,33 @@ class GatewayStatus:
 class Query:
     @strawberry.field(
         permission_classes=[requires(rbac.READ_LIMS)],
-        description="Each upstream's health (probed now, concurrently) and breaker state.",
+        description="Each upstream's health as the gateway's background probes last found "
+        "it, and its breaker state: reading it calls no upstream.",
     )
-    async def gateway_status(self, info: Info[Context, None]) -> GatewayStatus | None:
-        upstreams = info.context.upstreams
-        reports = await upstreams.health()
-        statuses = [
-            UpstreamStatus.from_report(
-                report, upstreams[name].bulkhead.in_flight, upstreams[name].breakers.open_routes()
-            )
-            for name, report in reports.items()
+    def gateway_status(self, info: Info[Context, None]) -> GatewayStatus | None:
+        health = info.context.health
+        upstreams = [
+            _upstream(client, None if health is None else health.report(client.name))
+            for client in info.context.upstreams
         ]
-        return GatewayStatus(healthy=all(s.healthy for s in statuses), upstreams=statuses)
+        checked_at = None if health is None else health.checked_at
+        return GatewayStatus(
+            healthy=None if checked_at is None else all(u.healthy for u in upstreams),
+            checked_at=checked_at,
+            upstreams=upstreams,
+        )
+
+
+def _upstream(client: Any, report: Mapping[str, Any] | None) -> UpstreamStatus:
+    """One client's live breaker and load beside ``report``, its last probe (None: none yet)."""
+    if report is None:
+        report = {"healthy": None, "status": "unchecked", "latency_ms": None}
+    return UpstreamStatus(
+        service=UpstreamService(client.name),
+        healthy=report["healthy"],
+        health_detail=str(report["status"]),
+        breaker=BreakerState(client.breaker.state.value),
+        latency_ms=report["latency_ms"],
+        in_flight=client.bulkhead.in_flight,
+        open_routes=client.breakers.open_routes(),
+    )

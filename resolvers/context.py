@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from resolvers.loaders import Loaders
@@ -46,6 +47,22 @@ class Sessions(Protocol):
     ) -> None: ...
 
 
+class HealthReports(Protocol):
+    """What the gateway's background health probes last found, read without calling any
+    upstream: the gateway's health monitor is one. A report holds ``healthy``, ``status``
+    (the service's own word, the kind of failure or ``http_503``), ``latency_ms`` (None
+    when the breaker was open and nothing was sent) and ``error`` when the probe failed."""
+
+    @property
+    def checked_at(self) -> datetime | None:
+        """When the last round of probes ended; None before the first."""
+        ...
+
+    def report(self, service: str) -> Mapping[str, Any] | None:
+        """What the last probe of ``service`` found; None before its first probe."""
+        ...
+
+
 @dataclass(slots=True)
 class Context:
     """Built once per GraphQL request by the gateway's ``get_context``.
@@ -61,6 +78,7 @@ class Context:
     max_page_size: int
     principal: Caller | None = None
     sessions: Sessions | None = None
+    health: HealthReports | None = None
     request: Any = None
     response: Any = None
 
@@ -79,6 +97,7 @@ class Context:
         max_page_size: int,
         principal: Caller | None = None,
         sessions: Sessions | None = None,
+        health: HealthReports | None = None,
         request: Any = None,
         response: Any = None,
     ) -> Context:
@@ -91,6 +110,7 @@ class Context:
             max_page_size=max_page_size,
             principal=principal,
             sessions=sessions,
+            health=health,
             request=request,
             response=response,
         )

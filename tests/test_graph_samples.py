@@ -184,32 +184,6 @@ async def test_malformed_request_id_is_replaced_not_forwarded(
     assert [r["request_id"] for r in control.recent("samples")] == [generated]
 
 
-async def test_gateway_status_reports_each_upstream_and_its_breaker(
-    sandbox: Any, control: SandboxControl
-) -> None:
-    query = "{ gatewayStatus { healthy upstreams { service healthy healthDetail breaker } } }"
-    async with gateway_client(sandbox_settings(sandbox)) as client:
-        healthy = await gql(client, query)
-        control.fault("storage", status=0, times=None)
-        degraded = await gql(client, query)
-    services = {u["service"]: u for u in healthy["data"]["gatewayStatus"]["upstreams"]}
-    assert set(services) == {
-        "AUTH",
-        "SAMPLES",
-        "STORAGE",
-        "TEMPLATES",
-        "SEQUENCING",
-        "RAG",
-        "NOTIFICATIONS",
-    }
-    assert healthy["data"]["gatewayStatus"]["healthy"] is True
-    assert all(u["breaker"] == "CLOSED" for u in services.values())
-    down = {u["service"]: u for u in degraded["data"]["gatewayStatus"]["upstreams"]}
-    assert degraded["data"]["gatewayStatus"]["healthy"] is False
-    assert down["STORAGE"]["healthy"] is False
-    assert down["SAMPLES"]["healthy"] is True
-
-
 SAMPLES_WITH_STORAGE = """
 query($first: Int, $after: String) {
   samples(first: $first, after: $after) {

@@ -20,7 +20,7 @@ from gateway.app import create_app
 from gateway.metrics import MAX_OPERATION_NAMES, Metrics
 from gateway.observe import GatewayObserver
 from gateway.settings import Settings
-from tests.conftest import SandboxControl, auth_header, log_lines, sandbox_settings
+from tests.conftest import SandboxControl, auth_header, log_lines, sandbox_settings, started
 from upstreams.client import UpstreamClient
 from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamConfig
 from upstreams.pool import HttpPool
@@ -35,7 +35,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 async def served(app: Any, user_id: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """``app`` with its lifespan running; requests carry a token for ``user_id`` (an
     administrator's), or a token of a random user."""
-    async with app.router.lifespan_context(app):
+    async with started(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport,

@@ -15,7 +15,7 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from sandbox.seed import DEMO_USERS
-from tests.conftest import SandboxControl, codes, sandbox_settings
+from tests.conftest import SandboxControl, codes, sandbox_settings, started
 from upstreams.auth import RENEW_BEFORE, Directory, DirectoryAccount
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamStatusError, UpstreamUnavailable
@@ -41,7 +41,7 @@ async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     client reads profiles with ``settings.directory`` (the wiring gateway/app.py's lifespan
     does from TRACSEQ_DIRECTORY_*)."""
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with started(app):
         auth = app.state.runtime.upstreams.auth
         if auth.directory is None and settings.directory is not None:
             auth.use_directory(settings.directory)

@@ -40,7 +40,7 @@ def _start_slow_request(
 
 
 def test_in_flight_request_completes_during_shutdown(sandbox: Any, control: SandboxControl) -> None:
-    control.fault("samples", delay_ms=1500, times=1)
+    control.fault("samples", delay_ms=1500, times=1, path_prefix="/samples")
     with (
         gateway_process(sandbox, **PRODUCTION, TRACSEQ_SHUTDOWN_TIMEOUT="10") as gateway,
         ThreadPoolExecutor(1) as pool,
@@ -77,7 +77,7 @@ def test_in_flight_request_completes_during_shutdown(sandbox: Any, control: Sand
 def test_shutdown_timeout_bounds_how_long_in_flight_requests_may_take(
     sandbox: Any, control: SandboxControl
 ) -> None:
-    control.fault("samples", delay_ms=3500, times=1)
+    control.fault("samples", delay_ms=3500, times=1, path_prefix="/samples")
     with (
         gateway_process(sandbox, **PRODUCTION, TRACSEQ_SHUTDOWN_TIMEOUT="1") as gateway,
         ThreadPoolExecutor(1) as pool,

@@ -7,7 +7,8 @@ Every call takes the same path::
                                       full-jitter backoff, never past the deadline)
 
 A call passes the service's breaker and its route's (``upstreams.breaker.Breakers``):
-connection failures and timeouts count for the service, 5xx answers for the route.
+connection failures and timeouts count for the service, 5xx answers for the route. The
+health probe (``health()``) passes the service's breaker alone, and its 5xx counts there.
 
 The deadline of a call is the earlier of the caller's ``CallContext.deadline`` and
 ``timeouts.total`` from the start of the call; each attempt also carries the connect and
@@ -155,24 +156,54 @@ class UpstreamClient:
             observer.call_finished(self.name)
 
     async def health(self) -> dict[str, Any]:
-        """One GET of the service's health route, outside breaker, bulkhead and retries.
+        """One probe of the service's health route: outside the bulkhead and retries, but
+        through the service's breaker, which hears its outcome as it would a call's.
 
-        Never raises: an unreachable service is reported, not thrown. The body decides
-        (the samples service answers 200 while saying it is unhealthy).
+        Never raises: the report says what was found (``service``, ``healthy``, ``status``,
+        ``latency_ms``, and ``error`` when it failed). An unreachable service
+        (``unavailable``, ``timeout``) and a 5xx answer (``http_503``) are failures: the
+        health route speaks for the whole service, so unlike another route's 5xx its 5xx
+        counts for the service. Any other answer means the service is reachable, and its
+        body says whether it is healthy (the samples service answers 200 while saying it is
+        ``unhealthy``); a 4xx (``http_404``) is a health route the gateway cannot read. An
+        open breaker is not probed (``not_probed``) until it turns half-open; then the
+        probe is the call that closes it again or re-opens it.
         """
+        report: dict[str, Any] = {"service": self.name}
+        breaker = self.breaker
+        try:
+            generation = breaker.allow()
+        except UpstreamUnavailable as exc:  # open, or a half-open probe already running
+            report.update(healthy=False, status="not_probed", error=exc.message, latency_ms=None)
+            return report
         path = HEALTH_PATHS.get(self.name, DEFAULT_HEALTH_PATH)
         started = self._clock()
-        report: dict[str, Any] = {"service": self.name, "breaker": self.breaker.state.value}
         try:
             body = await self._send(
                 CallContext(), "GET", path, None, None, None, started + self.config.timeouts.total
             )
-        except UpstreamError as exc:
+        except (UpstreamUnavailable, UpstreamTimeout) as exc:
+            breaker.record_failure(generation)
             report.update(healthy=False, status=_error_kind(exc), error=exc.message)
+        except UpstreamError as exc:  # it answered: an error status, or a body not JSON
+            answered = exc.status if isinstance(exc, UpstreamStatusError) else 200
+            if answered >= 500:
+                breaker.record_failure(generation)
+            else:
+                breaker.record_success(generation)
+            report.update(
+                healthy=False,
+                status=f"http_{answered}" if answered >= 400 else "unknown",
+                error=exc.message,
+            )
+        except BaseException:
+            breaker.release(generation)
+            raise
         else:
-            status = body.get("status") if isinstance(body, dict) else None
-            status = canonical(status) if isinstance(status, str) else "unknown"
-            report.update(healthy=status in _HEALTHY, status=status, detail=body)
+            breaker.record_success(generation)
+            said = body.get("status") if isinstance(body, dict) else None
+            status = canonical(said) if isinstance(said, str) else "unknown"
+            report.update(healthy=status in _HEALTHY, status=status)
         report["latency_ms"] = round((self._clock() - started) * 1000, 2)
         return report
 
