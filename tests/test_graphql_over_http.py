@@ -1,8 +1,14 @@
 """GraphQL over HTTP: the media type negotiated from Accept, the status codes that go with
-it, and malformed requests refused with 400 and a clear message."""
+it, malformed requests refused with 400 and a clear message, and the graphql-http audit
+suite run against a gateway process."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,9 +17,11 @@ import pytest
 from security.config import RateLimitConfig
 from security.responses import graphql_media_type
 from tests.conftest import SandboxControl, codes, gateway_client, sandbox_settings
+from tests.processes import gateway_process
 
 GRAPHQL = "application/graphql-response+json"
 LEGACY = "application/json"
+AUDIT_DIR = Path(__file__).parent / "http_audit"
 
 TYPENAME = "{ __typename }"
 PARSE_ERROR = "{"
@@ -301,3 +309,46 @@ async def test_middleware_refusals_are_written_in_the_negotiated_media_type(
     assert limited_legacy.status_code == 429
     assert limited_legacy.headers["content-type"] == f"{LEGACY}; charset=utf-8"
     assert limited_legacy.json()["data"] is None
+
+
+# ---------------------------------------------------------------- the graphql-http audit
+
+
+def _audit_runner() -> str:
+    """The node binary, with the audit installed (`make` runs `npm ci` in tests/http_audit);
+    without them the audit skips, or fails under REQUIRE_NODE=1."""
+    node = shutil.which("node")
+    problem = None
+    if node is None:
+        problem = "node is not installed"
+    elif not (AUDIT_DIR / "node_modules" / "graphql-http").is_dir():
+        problem = f"graphql-http is not installed: run `npm ci` in {AUDIT_DIR}"
+    if problem is not None:
+        if os.environ.get("REQUIRE_NODE") == "1":
+            pytest.fail(f"REQUIRE_NODE=1 but {problem}")
+        pytest.skip(f"the GraphQL-over-HTTP audit needs Node.js: {problem}")
+    assert node is not None
+    return node
+
+
+def test_the_graphql_http_audit_passes_every_must_and_should(sandbox: Any) -> None:
+    node = _audit_runner()
+    with gateway_process(sandbox, TRACSEQ_RATE_LIMIT_ENABLED="false") as gateway:
+        run = subprocess.run(
+            [node, str(AUDIT_DIR / "audit.mjs"), f"{gateway.url}/graphql"],
+            capture_output=True,
+            timeout=120,
+            check=False,
+            cwd=AUDIT_DIR,
+        )
+    assert run.returncode == 0, run.stderr.decode(errors="replace")
+    results = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert len(results) > 50
+    failed = [
+        f"{r['id']} {r['name']}: {r['reason']}"
+        for r in results
+        if r["name"].startswith(("MUST", "SHOULD")) and r["status"] != "ok"
+    ]
+    assert failed == []
+    optional = [f"{r['id']} {r['name']}" for r in results if r["status"] != "ok"]
+    assert optional == []
