@@ -6,7 +6,6 @@ purpose (the sandbox, like the release, never sends such values).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import io
@@ -14,15 +13,15 @@ from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.values import member
-from sandbox.runner import SandboxProcess, bind_socket
+from sandbox.runner import SandboxProcess
 from tests.conftest import gateway_client, gql, log_lines, sandbox_settings
+from tests.loopback import serve
 from upstreams.errors import UpstreamBadResponse
 from upstreams.normalize import normalize
 
@@ -55,18 +54,8 @@ async def _samples_service(record: dict[str, Any]) -> AsyncIterator[str]:
         return JSONResponse({"data": record, "success": True})
 
     app = Starlette(routes=[Route("/samples/{sample_id}", one)])
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(app) as url:
+        yield url
 
 
 QUERY = """query One($id: ID!) { sample(id: $id) { id name collectionDate createdAt } }"""

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +25,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from gateway.health import HealthMonitor
 from gateway.settings import Settings
-from sandbox.runner import SandboxProcess, bind_socket
+from sandbox.runner import SandboxProcess
 from tests.conftest import (
     SandboxControl,
     auth_header,
@@ -35,6 +34,7 @@ from tests.conftest import (
     sandbox_settings,
     started,
 )
+from tests.loopback import serve
 from upstreams.config import BreakerPolicy
 
 STATUS = """{ gatewayStatus {
@@ -58,20 +58,8 @@ async def _samples_health(
         return await answer()
 
     routes = [] if answer is None else [Route("/health", health)]
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=routes), log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(Starlette(routes=routes)) as url:
+        yield url
 
 
 def _with_samples(settings: Settings, url: str) -> Settings:

@@ -3,7 +3,6 @@ over a bounded scan), refetching by id, and values the schema cannot represent."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import uuid
@@ -12,16 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sandbox.options import Options
-from sandbox.runner import SandboxProcess, bind_socket
+from sandbox.runner import SandboxProcess
 from sandbox.tokens import mint_token
 from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
+from tests.loopback import serve
 
 RANK = ["LOW", "MEDIUM", "HIGH", "CRITICAL", "URGENT"]
 LIST = """query(
@@ -186,18 +185,8 @@ async def _notifications_service(records: list[dict[str, Any]]) -> AsyncIterator
         return JSONResponse(records)
 
     app = Starlette(routes=[Route("/notifications", listing)])
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

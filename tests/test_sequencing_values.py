@@ -6,13 +6,11 @@ like the release, never sends such values)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from graphql import GraphQLNonNull, GraphQLObjectType
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,8 +18,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.schema import create_schema
-from sandbox.runner import SandboxProcess, bind_socket
+from sandbox.runner import SandboxProcess
 from tests.conftest import gateway_client, gql, sandbox_settings
+from tests.loopback import serve
 
 JOB_ID = "6e2d9f2a-1111-4222-8333-444455556666"
 SHEET_ID = "6e2d9f2a-2222-4222-8333-444455556666"
@@ -79,18 +78,8 @@ async def _sequencing(job: dict[str, Any], sheet: dict[str, Any]) -> AsyncIterat
     app = Starlette(
         routes=[Route("/jobs/{job_id}", one_job), Route("/sample-sheets/{sheet_id}", one_sheet)]
     )
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(app) as url:
+        yield url
 
 
 QUERY = """query($id: ID!) { sequencingJob(id: $id) {

@@ -5,7 +5,6 @@ input and answer a payload."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -13,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from graphql import GraphQLNonNull, GraphQLObjectType, get_named_type
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,8 +19,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.schema import create_schema
-from sandbox.runner import SandboxProcess, bind_socket
+from sandbox.runner import SandboxProcess
 from tests.conftest import SandboxControl, codes, gateway_client, gql, sandbox_settings
+from tests.loopback import serve
 
 TEMPLATE_ID = "7e57a7e5-1111-4222-8333-444455556666"
 FIELD_ID = "7e57f1e1-1111-4222-8333-444455556666"
@@ -87,18 +86,8 @@ async def _templates_service(
             Route("/templates/{template_id}/fields", listed),
         ]
     )
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(app) as url:
+        yield url
 
 
 async def _ask(sandbox: SandboxProcess, url: str, query: str) -> dict[str, Any]:
