@@ -19,21 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    GraphQLField,
-    GraphQLObjectType,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-)
+from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLObjectType
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from security import events, rbac
+from security.documents import fields, selected_operation
 from security.responses import GRAPHQL_PATH, header, reject, state
 from security.revocation import Revocations
 from security.tokens import InvalidToken, TokenVerifier, bearer_token
@@ -114,42 +105,17 @@ class BearerCheck(SchemaExtension):
 
     def _all_public(self, ctx: Any) -> bool:
         document = ctx.graphql_document
-        if document is None:
+        selected = None if document is None else selected_operation(document, ctx.operation_name)
+        if selected is None:
             return False
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if ctx.operation_name:
-            operations = [o for o in operations if o.name and o.name.value == ctx.operation_name]
-        if len(operations) != 1:
-            return False
-        root = ctx.schema._schema.get_root_type(operations[0].operation)
+        root = ctx.schema._schema.get_root_type(selected.operation.operation)
         if root is None:
             return False
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
         return all(
             self._is_public(root, node)
-            for node in _fields(operations[0].selection_set, fragments, frozenset())
+            for node in fields(selected.operation.selection_set, selected.fragments)
         )
 
     def _is_public(self, root: GraphQLObjectType, node: FieldNode) -> bool:
         field = root.fields.get(node.name.value)  # None for __typename and unknown fields
         return field is not None and self._public(field)
-
-
-def _fields(
-    selection_set: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    seen: frozenset[str],
-) -> Iterator[FieldNode]:
-    """The fields a selection set selects, through its fragments (each spread once)."""
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                yield from _fields(fragment.selection_set, fragments, seen | {name})

@@ -19,7 +19,6 @@ before parsing (``document_violation``, by the GraphQL view).
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,12 +26,10 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLSchema,
-    InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -42,7 +39,9 @@ from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from security.config import OperationLimits
+from security.documents import fields, selected_operation
 from security.ratelimit import Decision
+from security.throttle import retry_after_seconds
 
 LIMIT_EXCEEDED = "OPERATION_LIMIT_EXCEEDED"
 RATE_LIMITED = "RATE_LIMITED"
@@ -100,23 +99,11 @@ class _Walker:
             return given if 0 <= given <= self.max_page_size else 0
         return None
 
-    def _fields(self, selection_set: SelectionSetNode, seen: frozenset[str]) -> Iterator[FieldNode]:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                yield from self._fields(selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is not None and name not in seen:
-                    yield from self._fields(fragment.selection_set, seen | {name})
-
     def cost(self, selection_set: SelectionSetNode, parent: Any, depth: int) -> int:
         self.max_depth = max(self.max_depth, depth)
         total = 0
-        fields = getattr(parent, "fields", {})
-        for node in self._fields(selection_set, frozenset()):
+        definitions = getattr(parent, "fields", {})
+        for node in fields(selection_set, self.fragments):
             if node.alias is not None:
                 self.aliases += 1
             if node.selection_set is None:
@@ -125,7 +112,7 @@ class _Walker:
                 # Introspection (GraphiQL's own query nests 15 deep) is bounded by the
                 # schema and switched off as a whole in production: not counted here.
                 continue
-            definition = fields.get(node.name.value)
+            definition = definitions.get(node.name.value)
             child_type, is_list = _unwrap(definition.type) if definition else (None, False)
             children = self.cost(node.selection_set, child_type, depth + 1)
             first = self._first(node)
@@ -165,7 +152,7 @@ def measure(
     }[operation.operation.value]
     walker = _Walker(schema, fragments, variables or {}, default_page_size, max_page_size)
     cost = walker.cost(operation.selection_set, root, 1)
-    root_fields = sum(1 for _ in walker._fields(operation.selection_set, frozenset()))
+    root_fields = sum(1 for _ in fields(operation.selection_set, fragments))
     return Measure(
         depth=walker.max_depth, aliases=walker.aliases, root_fields=root_fields, cost=max(1, cost)
     )
@@ -226,19 +213,13 @@ class OperationGuard(SchemaExtension):
         yield
 
     def _check(self, ctx: Any) -> None:
-        document = ctx.graphql_document
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if ctx.operation_name:
-            operations = [o for o in operations if o.name and o.name.value == ctx.operation_name]
-        if len(operations) != 1:
+        selected = selected_operation(ctx.graphql_document, ctx.operation_name)
+        if selected is None:
             return  # graphql-core reports the ambiguity when it executes
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
         m = measure(
             ctx.schema._schema,
-            operations[0],
-            fragments,
+            selected.operation,
+            selected.fragments,
             ctx.variables,
             default_page_size=self._limits.default_page_size,
             max_page_size=self._limits.max_page_size,
@@ -256,9 +237,7 @@ class OperationGuard(SchemaExtension):
                 self.execution_context.context, self._cost
             )
             if decision is not None and not decision.allowed:
-                retry = (
-                    None if math.isinf(decision.retry_after) else math.ceil(decision.retry_after)
-                )
+                retry = retry_after_seconds(decision)
                 message = f"Rate limit exceeded: this operation costs {self._cost}" + (
                     f"; retry after {retry} s" if retry is not None else ""
                 )
