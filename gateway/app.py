@@ -135,18 +135,19 @@ def create_app(
     middleware += [
         Middleware(SecurityHeadersMiddleware, trusted_proxies=security.trusted_proxies),
         *_cors(settings.security.cors_origins),
-        Middleware(
-            BodyLimitMiddleware,
-            max_bytes=limits.max_body_bytes,
-            max_upload_bytes=limits.max_upload_bytes,
-        ),
-        Middleware(CsrfMiddleware),
+        # Who is calling, then the minimum spend: every refusal after it is paid for.
         Middleware(AuthenticationMiddleware, verifier=security.verifier, revocations=security),
         Middleware(
             MinimumSpendMiddleware,
             spend=security.spend,
             minimum_cost=settings.security.rate_limit.minimum_cost,
         ),
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=limits.max_body_bytes,
+            max_upload_bytes=limits.max_upload_bytes,
+        ),
+        Middleware(CsrfMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings

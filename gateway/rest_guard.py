@@ -20,16 +20,21 @@ from gateway.passthrough import Guard, legacy_error
 from gateway.rest_routes import LegacyRoute
 from gateway.runtime import Runtime
 from security import events, rbac
+from security.authentication import bearer_problem
 from security.principal import Principal
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamError
 
 _JOB_STATUS = "/api/sequencing/jobs/{id}/status"
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def make_guard(runtime: Runtime) -> Guard:
     async def guard(request: Request, route: LegacyRoute) -> Response | None:
         path, method = request.url.path, request.method
+        problem = bearer_problem(request.scope)
+        if problem is not None:
+            return legacy_error(401, "UNAUTHENTICATED", problem, _INVALID_TOKEN)
         principal = _principal(request)
         match = rbac.route_match(path, method)
         if match is None:

@@ -2,16 +2,19 @@
 
 A token that is sent but not valid (malformed, expired, not an access token) or whose
 session was revoked is refused with 401 UNAUTHENTICATED and ``WWW-Authenticate``: a client
-that meant to authenticate must know it did not. Except where no token is needed: such a
-header must not keep a client from logging in or refreshing (a client that always sends
-its header, stale after an hour, could otherwise never refresh). There the header is
-dropped and the request goes on as anonymous:
+that meant to authenticate must know it did not. The refusal comes after the request's
+minimum rate-limit spend (``security.throttle``), so a stream of bad tokens is not free.
+
+Except where no token is needed: such a header must not keep a client from logging in or
+refreshing (a client that always sends its header, stale after an hour, could otherwise
+never refresh). There the header is dropped and the request goes on as anonymous:
 
 - a REST route whose rule is public (``security.rbac``: /api/auth/login, /api/auth/refresh);
 - a GraphQL operation whose root fields are all public (``login``, ``refreshToken``). Which
   fields an operation selects is known only once its document is parsed: the middleware
   marks the problem, and ``BearerCheck`` (a schema extension) refuses any other operation
-  with the same 401 before it is validated or executed.
+  with the same 401 before it is validated or executed. On REST the passthrough's guard
+  refuses it (``bearer_problem``).
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ from strawberry.extensions import SchemaExtension
 
 from security import events, rbac
 from security.documents import fields, selected_operation
-from security.responses import GRAPHQL_PATH, header, reject, state
+from security.responses import header, is_api, state
 from security.revocation import Revocations
 from security.tokens import InvalidToken, TokenVerifier, bearer_token
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
 SESSION_ENDED = "This session has ended; log in again"
-# scope["state"] key: why the request's bearer header was not accepted (GraphQL only).
+# scope["state"] key: why the request's bearer header was not accepted.
 _PROBLEM = "bearer_problem"
 
 
@@ -65,16 +68,23 @@ class AuthenticationMiddleware:
             principal, problem = None, SESSION_ENDED
         if problem is not None:
             path = scope["path"]
-            if path == GRAPHQL_PATH:
+            if not (is_api(path) and rbac.route_rule(path, scope["method"]) == rbac.PUBLIC):
+                # Refused after the minimum spend, by whoever knows what the request asks
+                # for (BearerCheck for GraphQL, the passthrough's guard for REST); a route
+                # that needs no token (/health) is served as to an anonymous caller.
                 request_state[_PROBLEM] = problem
-            elif rbac.route_rule(path, scope["method"]) != rbac.PUBLIC:
-                await reject(scope, send, 401, UNAUTHENTICATED, problem, [CHALLENGE])
-                return
-            # Not forwarded: the request goes on as anonymous.
+            # Never forwarded: what goes on, goes on as anonymous.
             headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
             scope = {**scope, "headers": headers}
         request_state["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def bearer_problem(scope: Scope) -> str | None:
+    """Why the request's bearer header was not accepted; None when it was, or none was
+    sent, or the route needs no token."""
+    problem: str | None = scope.get("state", {}).get(_PROBLEM)
+    return problem
 
 
 PublicField = Callable[[GraphQLField], bool]  # whether an anonymous caller may use a field
@@ -93,8 +103,7 @@ class BearerCheck(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         request = getattr(ctx.context, "request", None)
-        scope = getattr(request, "scope", None) or {}
-        problem = scope.get("state", {}).get(_PROBLEM)
+        problem = bearer_problem(getattr(request, "scope", None) or {})
         if problem is not None and not self._all_public(ctx):
             ctx.pre_execution_errors = [GraphQLError(problem, extensions={"code": UNAUTHENTICATED})]
             response = getattr(ctx.context, "response", None)

@@ -56,3 +56,21 @@ async def test_health_readiness_and_metrics_spend_nothing(sandbox: Any) -> None:
             assert (await client.get("/health")).status_code == 200
             assert (await client.get("/metrics")).status_code == 200
         assert (await client.get("/api/users/me")).status_code == 401  # not 429: unspent
+
+
+async def test_csrf_refusals_and_bad_tokens_are_paid_for_before_they_are_refused(
+    sandbox: Any,
+) -> None:
+    settings = _anonymous_budget(sandbox, 3)
+    async with gateway_client(settings, token="not-a-jwt") as client:
+        rest = await client.get("/api/samples")
+        graphql = await client.post("/graphql", json={"query": "{ samples { totalCount } }"})
+        csrf = await client.get("/graphql", params={"query": "{ __typename }"})
+        after = await client.get("/api/samples")
+    assert rest.status_code == 401
+    assert rest.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert "invalid_token" in rest.headers["www-authenticate"]
+    assert graphql.status_code == 401
+    assert csrf.status_code == 400
+    assert csrf.json()["errors"][0]["extensions"]["code"] == "CSRF_PREVENTION"
+    assert after.status_code == 429
