@@ -395,3 +395,32 @@ async def test_stored_metadata_nested_too_deep_fails_only_its_field_in_a_list(
     nodes = [edge["node"] for edge in body["data"]["samples"]["edges"]]
     assert nodes[0] == {"name": "GW-deep", "metadata": None}
     assert len(nodes) == 3
+
+
+async def test_arguments_too_long_for_an_upstream_url_are_bad_user_input(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    # 70,000 characters: past the 64 KiB a URL may hold, in a path and in a query.
+    long = "x" * 70_000
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        by_barcode = await gql(
+            client, "query($b: String!) { sampleByBarcode(barcode: $b) { id } }", b=long
+        )
+        available = await gql(
+            client,
+            "query($z: String!) { availableContainers(temperatureZone: $z) { totalCount } }",
+            z=long,
+        )
+        assert control.requests() == 0
+    for body, name, service in (
+        (by_barcode, "sampleByBarcode", "samples"),
+        (available, "availableContainers", "storage"),
+    ):
+        assert body["data"] == {name: None}
+        assert [e["extensions"] for e in body["errors"]] == [
+            {"code": "BAD_USER_INPUT", "service": service}
+        ]
+        assert (
+            body["errors"][0]["message"] == f"A value is too long to send to the {service} service"
+        )
