@@ -36,6 +36,7 @@ from resolvers.errors import (
 from upstreams.errors import (
     UpstreamBadResponse,
     UpstreamError,
+    UpstreamInvalidRequest,
     UpstreamNotFound,
     UpstreamStatusError,
     UpstreamTimeout,
@@ -78,6 +79,8 @@ def upstream_outcome(exc: UpstreamError) -> tuple[str, str, dict[str, Any]]:
         return UPSTREAM_UNAVAILABLE, f"The {exc.service} service is unavailable", ext
     if isinstance(exc, UpstreamUnsupported):
         return UPSTREAM_UNSUPPORTED, exc.message, ext
+    if isinstance(exc, UpstreamInvalidRequest):
+        return BAD_USER_INPUT, exc.message, ext
     if isinstance(exc, UpstreamBadResponse):
         if exc.field is not None:
             ext["field"] = exc.field

@@ -90,3 +90,9 @@ class Unauthenticated(GraphError):
 
 class Forbidden(GraphError):
     code = FORBIDDEN
+
+
+class UndeliverableValue(GraphError):
+    """A stored value the graph cannot deliver as it is: that one field fails."""
+
+    code = UPSTREAM_BAD_RESPONSE

@@ -259,6 +259,31 @@ async def test_empty_or_oversized_uploads_are_rejected_before_the_rag_service(
     assert codes(oversized.json()) == ["PAYLOAD_TOO_LARGE"]
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param({"query": UPLOAD, "variables": {"file": ""}}, id="json-variable"),
+        pytest.param({"query": UPLOAD, "variables": {"file": {"filename": "a.txt"}}}, id="object"),
+        pytest.param(
+            {"query": UPLOAD.replace("($file: Upload!)", "").replace("$file", '"a.txt"')},
+            id="literal",
+        ),
+    ],
+)
+async def test_an_upload_that_is_not_a_multipart_file_is_bad_user_input(
+    sandbox: Any, control: SandboxControl, document: dict[str, Any]
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        response = await client.post("/graphql", json=document)
+        assert control.requests() == 0
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["data"] is None
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert "multipart" in body["errors"][0]["message"]
+
+
 async def test_submissions_page_forward(sandbox: Any, control: SandboxControl) -> None:
     async with gateway_client(sandbox_settings(sandbox)) as client:
         await upload(client, DOCUMENT, "page-1.txt")

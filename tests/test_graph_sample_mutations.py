@@ -406,3 +406,39 @@ async def test_one_failing_mutation_leaves_the_others_of_the_document_to_run(
     assert data["b"]["sample"]["allowedNextStatuses"] == ["VALIDATED", "REJECTED", "DELETED"]
     assert data["c"] == {"sample": {"id": two["id"], "notes": "c saved"}, "userErrors": []}
     assert _stored(sandbox, two["id"])["notes"] == "c saved"
+
+
+def _nested(depth: int) -> Any:
+    """A JSON value of ``depth`` nested lists."""
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+async def test_metadata_nested_past_the_json_depth_limit_is_bad_user_input_and_writes_nothing(
+    sandbox: Any, control: SandboxControl
+) -> None:
+    # 250 levels: the samples service stores it, and every later answer holding it would
+    # nest past what the gateway's encoder writes.
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        answers = [
+            await gql(
+                client,
+                CREATE,
+                input={"name": "GW-deep", "sampleType": "DNA", "metadata": {"a": _nested(depth)}},
+            )
+            for depth in (64, 250)
+        ]
+        assert control.requests() == 0
+        at_limit = await gql(
+            client,
+            CREATE,
+            input={"name": "GW-deep-ok", "sampleType": "DNA", "metadata": _nested(63)},
+        )
+    for body in answers:
+        assert body["data"] is None
+        assert codes(body) == ["BAD_USER_INPUT"]
+        assert "at most 64 lists or objects deep" in body["errors"][0]["message"]
+    assert at_limit["data"]["createSample"]["userErrors"] == [], at_limit

@@ -37,6 +37,7 @@ from upstreams.breaker import Breakers, CircuitBreaker, RouteTransitionHook, Tra
 from upstreams.config import CallContext, UpstreamConfig
 from upstreams.errors import (
     UpstreamError,
+    UpstreamInvalidRequest,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -362,6 +363,11 @@ class UpstreamClient:
             raise UpstreamTimeout(name, "no answer within the read timeout") from exc
         except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
             raise UpstreamUnavailable(name, _connect_failure(exc)) from exc
+        except httpx.InvalidURL as exc:
+            # Paths and queries are quoted, so only length is left to break a URL (httpx
+            # refuses one over 64 KiB): a value a caller sent, too long to send on.
+            message = f"A value is too long to send to the {name} service"
+            raise UpstreamInvalidRequest(name, message) from exc
 
         if response.status_code >= 400:
             raise parse_error(name, response.status_code, body)

@@ -9,6 +9,8 @@ one place, the client's send path, with ``raise ... from exc``::
     ├── UpstreamTimeout              the call ran out of time after the request was sent
     ├── UpstreamStatusError          the service answered with an error status
     │   └── UpstreamNotFound         ... and that status was 404
+    ├── UpstreamInvalidRequest       nothing was sent: the values given make no request
+    │                                (a URL longer than any server reads)
     ├── UpstreamUnsupported          the service (as deployed) cannot do what was asked:
     │                                a route it lacks, a write it would silently drop
     └── UpstreamBadResponse          it answered something the gateway cannot represent
@@ -72,6 +74,11 @@ class UpstreamStatusError(UpstreamError):
 
 class UpstreamNotFound(UpstreamStatusError):
     """The service answered 404 for the requested resource."""
+
+
+class UpstreamInvalidRequest(UpstreamError):
+    """The call could not be sent as asked: a caller's value makes a URL longer than a
+    server reads. Nothing was sent."""
 
 
 class UpstreamUnsupported(UpstreamError):
