@@ -128,7 +128,7 @@ class User(Node):
 
 
 async def _fetch_users(ctx: Context, ids: Sequence[str]) -> list[User | None]:
-    records = await ctx.loaders.of(ctx.upstreams.auth.get_many).load_many(list(ids))
+    records = await user_resolvers.users_by_id(ctx, ids)
     return [None if r is None else User.from_record(r) for r in records]
 
 

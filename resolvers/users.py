@@ -61,8 +61,19 @@ async def user_by_id(ctx: Context, user_id: str) -> Record | None:
     key = _uuid(str(user_id))
     if key is None:
         return None
-    record: Record | None = await ctx.loaders.of(ctx.upstreams.auth.get_many).load(key)
-    return record
+    return (await users_by_id(ctx, [key]))[0]
+
+
+async def users_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
+    """Users through the request's user loader (administrators' reads of /admin/users);
+    auth refusing the caller's own token or session is UNAUTHENTICATED."""
+    try:
+        records: list[Record | None] = await ctx.loaders.of(ctx.upstreams.auth.get_many).load_many(
+            list(ids)
+        )
+    except UpstreamStatusError as exc:
+        raise _as_unauthenticated(exc) from None
+    return records
 
 
 # Where a person's profile comes from, for this caller (``profile_source``).
@@ -134,7 +145,10 @@ async def people(ctx: Context, *, administrator: bool) -> list[Record]:
 
 async def users(ctx: Context) -> list[Record]:
     """Every user auth lists (administrators only; auth answers at most 100)."""
-    records = await ctx.upstreams.auth.list_users(ctx.call)
+    try:
+        records = await ctx.upstreams.auth.list_users(ctx.call)
+    except UpstreamStatusError as exc:
+        raise _as_unauthenticated(exc) from None
     ctx.loaders.prime(ctx.upstreams.auth.get_many, records)
     return records
 

@@ -364,3 +364,18 @@ async def test_auth_down_nulls_only_the_user_fields(sandbox: Any, control: Sandb
     assert pairs == {("UPSTREAM_UNAVAILABLE", "auth")}
     assert token not in str(body)
     assert "127.0.0.1" not in str(body)
+
+
+async def test_admin_reads_with_a_session_auth_does_not_know_are_unauthenticated(
+    sandbox: Any,
+) -> None:
+    # A minted token verifies at the gateway, but auth knows no such session: the
+    # caller's credentials failed, not the service and not the lookup.
+    unknown = "00000000-0000-4000-8000-000000000000"
+    async with gateway_client(sandbox_settings(sandbox), role="lab_administrator") as client:
+        one = await gql(client, "query($id: ID!) { user(id: $id) { id } }", id=unknown)
+        node = await gql(client, "query($id: ID!) { node(id: $id) { id } }", id=unknown)
+        listed = await gql(client, "{ users(first: 1) { totalCount } }")
+    assert codes(one) == ["UNAUTHENTICATED"]
+    assert codes(listed) == ["UNAUTHENTICATED"]
+    assert codes(node) == ["UNAUTHENTICATED"]
