@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from security import events, rbac
-from security.documents import fields, selected_operation
+from security.documents import fields, requested_name, selected_operation
 from security.responses import header, is_api, state
 from security.revocation import Revocations
 from security.tokens import InvalidToken, TokenVerifier, bearer_token
@@ -114,7 +114,7 @@ class BearerCheck(SchemaExtension):
 
     def _all_public(self, ctx: Any) -> bool:
         document = ctx.graphql_document
-        selected = None if document is None else selected_operation(document, ctx.operation_name)
+        selected = None if document is None else selected_operation(document, requested_name(ctx))
         if selected is None:
             return False
         root = ctx.schema._schema.get_root_type(selected.operation.operation)

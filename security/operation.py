@@ -39,12 +39,13 @@ from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from security.config import OperationLimits
-from security.documents import fields, selected_operation
+from security.documents import fields, requested_name, selected_operation
 from security.ratelimit import Decision
 from security.throttle import retry_after_seconds
 
 LIMIT_EXCEEDED = "OPERATION_LIMIT_EXCEEDED"
 RATE_LIMITED = "RATE_LIMITED"
+BAD_REQUEST = "BAD_REQUEST"
 MAX_COUNTED_COST = 2**53 - 1
 
 
@@ -213,9 +214,12 @@ class OperationGuard(SchemaExtension):
         yield
 
     def _check(self, ctx: Any) -> None:
-        selected = selected_operation(ctx.graphql_document, ctx.operation_name)
+        selected = selected_operation(ctx.graphql_document, requested_name(ctx))
         if selected is None:
-            return  # graphql-core reports the ambiguity when it executes
+            # Strawberry would run the first operation; the spec refuses to guess.
+            message = "Must provide operation name if query contains multiple operations"
+            ctx.pre_execution_errors = [_error(message, BAD_REQUEST)]
+            return
         m = measure(
             ctx.schema._schema,
             selected.operation,

@@ -354,3 +354,20 @@ def test_the_graphql_http_audit_passes_every_must_and_should(sandbox: Any) -> No
     assert failed == []
     optional = [f"{r['id']} {r['name']}" for r in results if r["status"] != "ok"]
     assert optional == []
+
+
+async def test_a_document_of_several_operations_without_an_operation_name_runs_none(
+    sandbox: Any,
+) -> None:
+    document = "query A { __typename } mutation B { logout { sessionId } }"
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        spec = await _post(client, GRAPHQL, document)
+        legacy = await _post(client, LEGACY, document)
+        named = await client.post("/graphql", json={"query": document, "operationName": "A"})
+    assert spec.status_code == 400
+    assert spec.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "operation name" in spec.json()["errors"][0]["message"]
+    assert "data" not in spec.json()
+    assert legacy.status_code == 200
+    assert legacy.json()["data"] is None
+    assert named.json() == {"data": {"__typename": "Query"}}
