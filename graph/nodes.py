@@ -22,7 +22,7 @@ from strawberry.types import Info
 
 from graph.permissions import requires
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, Unauthenticated
 from security import rbac
 from upstreams.errors import UpstreamError
 
@@ -67,8 +67,8 @@ def register(name: str, rule: str, fetch: Fetch) -> None:
 
 async def resolve(ctx: Context, ids: Sequence[str]) -> list[Any]:
     """The objects with these ids, whatever their type; None where no readable type has
-    one. When a service failed and no other service has the id, its error is raised: a
-    null would say "there is none", which is not known."""
+    one. When a service failed (or refused the caller) and no other service has the id, its
+    error is raised: a null would say "there is none", which is not known."""
     keys = [_canonical(i) for i in ids]
     wanted = [k for k in dict.fromkeys(keys) if k is not None]
     found: dict[str, Any] = {}
@@ -80,7 +80,9 @@ async def resolve(ctx: Context, ids: Sequence[str]) -> list[Any]:
         )
         for result in results:
             if isinstance(result, BaseException):
-                if not isinstance(result, UpstreamError):
+                # A service that failed, or that refused the caller's session (auth's
+                # admin reads for a session it does not know), leaves the others' answers.
+                if not isinstance(result, (UpstreamError, Unauthenticated)):
                     raise result
                 failures.append(result)
                 continue
