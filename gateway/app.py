@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,7 +18,7 @@ from starlette.routing import Mount, Route
 
 from gateway.access_log import AccessLogMiddleware
 from gateway.graphiql import ASSETS_PATH, graphiql_assets
-from gateway.graphql_app import GatewayGraphQL, OperationInfo
+from gateway.graphql_app import GraphQLEndpoint
 from gateway.health import HealthMonitor, health
 from gateway.metrics import Metrics, serve_metrics
 from gateway.observe import GatewayObserver
@@ -31,13 +30,10 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.tracing import Tracing, TracingMiddleware, create_tracing
 from graph.schema import create_schema
-from security import events
 from security.authentication import AuthenticationMiddleware
 from security.body_limit import BodyLimitMiddleware
 from security.csrf import CsrfMiddleware
 from security.headers import SecurityHeadersMiddleware
-from security.operation import Spend
-from security.ratelimit import Decision
 from security.runtime import SecurityRuntime
 from security.throttle import MinimumSpendMiddleware
 from upstreams.pool import create_http_pool
@@ -87,24 +83,17 @@ def create_app(
                 tracing.shutdown()
             metrics.process_exiting()
 
-    schema = create_schema(
-        cache_size=settings.cache_size,
-        limits=settings.security.limits,
-        spend=_graphql_spend(security),
-        on_violation=_log_violation,
-        introspection=settings.security.introspection,
-        hide_suggestions=settings.production,
-        extra_extensions=[OperationInfo],
-    )
-    graphql = GatewayGraphQL(
-        schema,
+    graphql = GraphQLEndpoint(
+        create_schema(hide_suggestions=settings.production),
         runtime=runtime,
+        security=security,
         request_timeout=settings.request_timeout,
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,
+        cache_size=settings.cache_size,
+        hide_suggestions=settings.production,
         on_batch=observer.loader_batch,
         tracing=tracing,
-        security=security,
         health=monitor,
     )
     passthrough = Passthrough(
@@ -156,17 +145,6 @@ def create_app(
     app.state.health = monitor
     app.state.security = security
     return app
-
-
-def _graphql_spend(security: SecurityRuntime) -> Spend:
-    async def spend(context: Any, cost: int) -> Decision | None:
-        return await security.spend(context.principal, context.request.scope, cost)
-
-    return spend
-
-
-def _log_violation(context: Any, problem: str) -> None:
-    events.emit(events.LIMIT_VIOLATION, problem=problem)
 
 
 def _cors(origins: tuple[str, ...]) -> list[Middleware]:

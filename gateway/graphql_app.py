@@ -1,50 +1,72 @@
-"""The /graphql endpoint: Strawberry's ASGI view with our context, orjson and error logging."""
+"""The /graphql endpoint: GraphQL over HTTP in raw ASGI, over prepared operations.
+
+Per HTTP request: the media type is negotiated (``security.responses``), the request or
+batch read off the query string or the body (JSON, or the GraphQL multipart request spec
+for uploads; ``gateway.graphql_request``), and one ``Context`` built for it. Per GraphQL
+request: a persisted query resolves to its document and its size is checked, the prepared
+operation is looked up (``gateway.prepared``: parsed, validated, measured once), then the
+bearer refusal, the operation limits, the rate-limit spend, the registration of a new
+persisted document, and execution by graphql-core with the gateway's executor. Every error
+is classified (``graph.errors.client_errors``) and the answer encoded with orjson.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from hashlib import sha256
+from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+import strawberry
+from graphql import ExecutionResult, GraphQLError, execute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.extensions import SchemaExtension
+from starlette.types import Message, Receive, Scope, Send
+from strawberry.execution import optimized_is_awaitable
 from strawberry.file_uploads.utils import replace_placeholders_with_files
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types import ExecutionResult
 
 from gateway.graphiql import graphiql_page
 from gateway.graphql_request import (
     BAD_REQUEST,
     NOT_ACCEPTABLE,
     UNSUPPORTED_MEDIA_TYPE,
+    GraphQLRequest,
     RequestRefused,
     body_requests,
     query_string_request,
 )
 from gateway.observe import current_request
+from gateway.prepared import Preparer
 from gateway.runtime import Runtime
-from graph.errors import INTERNAL_SERVER_ERROR, RATE_LIMITED, classify
+from graph.errors import INTERNAL_SERVER_ERROR, RATE_LIMITED, client_errors
+from graph.execution import GatewayExecutor
 from resolvers.context import Context, HealthReports
 from resolvers.loaders import BatchHook
-from security.operation import LIMIT_EXCEEDED, document_violation
-from security.persisted import PersistedQueryError, pending
+from security import events
+from security.authentication import CHALLENGE, bearer_problem, bearer_refusal
+from security.operation import (
+    LIMIT_EXCEEDED,
+    ambiguity_error,
+    document_violation,
+    limit_error,
+    spend_refusal,
+)
+from security.persisted import PersistedQueryError
 from security.responses import (
     GRAPHQL_RESPONSE_JSON,
     LEGACY_JSON,
     content_type_of,
     graphql_media_type,
+    header,
+    principal_of,
     request_error_body,
+    state,
 )
 from security.runtime import SecurityRuntime
 from upstreams.config import CallContext
@@ -52,58 +74,156 @@ from upstreams.config import CallContext
 if TYPE_CHECKING:
     from gateway.tracing import Tracing
 
+Answer = dict[str, Any]  # one GraphQL response: data, errors
 
-class OperationInfo(SchemaExtension):
-    """Puts the operation's name and type on the request's stats for the access log and
-    metrics: one hook per operation, nothing per field."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        stats = current_request()
-        if stats is None:
-            return
-        ec = self.execution_context
-        try:
-            stats.operation_name = ec.operation_name
-            stats.operation_type = ec.operation_type.value
-        except Exception:  # no document (a syntax error) or no such operation
-            stats.operation_type = "unknown"
+# Which operation types each method may run (GraphQL over HTTP: no mutation over GET).
+_ALLOWED = {"GET": ("query", "subscription"), "POST": ("query", "mutation", "subscription")}
+_PLURALS = {"query": "queries", "mutation": "mutations", "subscription": "subscriptions"}
+_HTML = b"text/html; charset=utf-8"
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
-    """Builds one typed ``Context`` per request; encodes responses with orjson."""
+class _Reply:
+    """What one GraphQL request of the batch sets on the HTTP answer: the 401 (and its
+    challenge) of a refused bearer header."""
+
+    __slots__ = ("headers", "status")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.headers: dict[bytes, bytes] = {}
+
+    def unauthorized(self) -> None:
+        self.status = 401
+        self.headers[CHALLENGE[0]] = CHALLENGE[1]
+
+
+class _Disconnected(Exception):
+    """The client went away before its request body arrived."""
+
+
+class GraphQLEndpoint:
+    """The ASGI app of /graphql (see the module docstring)."""
 
     def __init__(
         self,
-        schema: Any,
+        schema: strawberry.Schema,
         *,
         runtime: Runtime,
+        security: SecurityRuntime,
         request_timeout: float,
         default_page_size: int,
         max_page_size: int,
+        cache_size: int,
+        hide_suggestions: bool = False,
         on_batch: BatchHook | None = None,
         tracing: Tracing | None = None,
-        security: SecurityRuntime | None = None,
         health: HealthReports | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        self._schema = schema._schema
         self._security = security
-        self._health = health
+        self._limits = security.config.limits
+        self._preparer = Preparer(
+            self._schema,
+            limits=self._limits,
+            introspection=security.config.introspection,
+            size=cache_size,
+        )
+        self._hide_suggestions = hide_suggestions
         self._runtime = runtime
         self._request_timeout = request_timeout
         self._default_page_size = default_page_size
         self._max_page_size = max_page_size
         self._on_batch = on_batch
         self._tracing = tracing
-        self._max_batch = schema.config.batching_config["max_operations"]
+        self._health = health
 
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        state = request.scope.get("state", {})
+    @property
+    def preparer(self) -> Preparer:
+        return self._preparer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GraphQL over HTTP: the answer's media type is negotiated from Accept (406 when
+        it admits none, the GraphiQL page aside); a malformed request (bad JSON, a body
+        that is not a request, too many batched operations, a mutation over GET) is
+        answered with its status and a GraphQL error with a code, in that media type."""
+        media_type = graphql_media_type(scope)
+        method = scope["method"]
+        params = _query_params(scope) if method == "GET" else {}
+        ide = method == "GET" and _wants_ide(scope, params)
+        try:
+            if media_type is None and not ide:
+                raise RequestRefused(
+                    406,
+                    f"Accept admits no media type of GraphQL responses: ask for "
+                    f"{GRAPHQL_RESPONSE_JSON} or {LEGACY_JSON}",
+                    NOT_ACCEPTABLE,
+                )
+            if method not in _ALLOWED:
+                raise RequestRefused(
+                    405,
+                    "GraphQL only supports GET and POST requests.",
+                    headers={"allow": "GET, POST"},
+                )
+            if ide:
+                await _send(send, 200, graphiql_page().encode(), _HTML)
+                return
+            await self._serve(scope, receive, send, method, params, media_type or LEGACY_JSON)
+        except RequestRefused as exc:
+            await _refuse(send, exc, media_type or LEGACY_JSON)
+        except _Disconnected:
+            return
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        method: str,
+        params: Mapping[str, str],
+        media_type: str,
+    ) -> None:
+        form = None
+        if method == "GET":
+            requests: GraphQLRequest | list[GraphQLRequest] = query_string_request(params)
+        else:
+            content_type, _ = parse_content_type(header(scope, b"content-type") or "")
+            if content_type == "application/json":
+                data = _decode(await _body(receive))
+            elif content_type == "multipart/form-data":
+                form, data = await _multipart(scope, receive)
+            else:
+                raise RequestRefused(
+                    415,
+                    "A GraphQL POST must be application/json (or multipart/form-data for uploads)",
+                    UNSUPPORTED_MEDIA_TYPE,
+                )
+            requests = body_requests(data, self._limits.max_batch)
+        try:
+            context = self._context(scope)
+            reply = _Reply()
+            answers = await self._traced(requests, scope, method, context, reply)
+        finally:
+            if form is not None:
+                await form.close()
+        status = 200
+        body: object
+        if isinstance(answers, list):
+            body = [_shaped(media_type, answer) for answer in answers]
+        else:
+            body = _shaped(media_type, answers)
+            if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(answers):
+                status, extra = _request_error_status(answers)
+                reply.headers.update(extra)
+        if reply.status is not None:
+            status = reply.status
+        headers = list(reply.headers.items())
+        await _send(send, status, orjson.dumps(body), content_type_of(media_type), headers)
+
+    def _context(self, scope: Scope) -> Context:
+        request_state = state(scope)
         call = CallContext(
-            authorization=request.headers.get("authorization"),
-            request_id=state.get("request_id"),
+            authorization=header(scope, b"authorization"),
+            request_id=request_state.get("request_id"),
             deadline=time.monotonic() + self._request_timeout,
         )
         context = Context.create(
@@ -111,206 +231,221 @@ class GatewayGraphQL(GraphQL[Context, None]):
             call,
             default_page_size=self._default_page_size,
             max_page_size=self._max_page_size,
-            principal=state.get("principal"),
-            sessions=None if self._security is None else self._security.sessions,
+            principal=request_state.get("principal"),
+            sessions=self._security.sessions,
             health=self._health,
-            request=request,
-            response=response,
         )
         context.loaders.on_batch = self._on_batch
         return context
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """GraphQL over HTTP: the answer's media type is negotiated from Accept (406 when
-        it admits none, the GraphiQL page aside); a malformed request (bad JSON, a body
-        that is not a request, too many batched operations, a mutation over GET) is
-        answered with its status and a GraphQL error with a code, in that media type."""
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        request = Request(scope=scope, receive=receive)
-        media_type = graphql_media_type(scope)
-        try:
-            if media_type is None and not self.should_render_graphql_ide(request):
-                raise RequestRefused(
-                    406,
-                    f"Accept admits no media type of GraphQL responses: ask for "
-                    f"{GRAPHQL_RESPONSE_JSON} or {LEGACY_JSON}",
-                    NOT_ACCEPTABLE,
-                )
-            response = await self.run(request)
-        except HTTPException as exc:
-            response = _refusal(exc, media_type or LEGACY_JSON, request.method)
-        await response(scope, receive, send)
-
-    async def execute_single(
+    async def _traced(
         self,
-        request: Request,
-        request_adapter: Any,
-        sub_response: Any,
+        requests: GraphQLRequest | list[GraphQLRequest],
+        scope: Scope,
+        method: str,
         context: Context,
-        root_value: Any,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """Persisted queries resolve to their document here, and the document's size is
-        checked, before Strawberry parses; a document sent with a new hash is registered
-        only once its operation starts executing (``RegisterDocument``)."""
-        registration = None
-        if self._security is not None:
-            try:
-                resolved = await self._security.persisted.resolve(
-                    request_data.query, request_data.extensions
-                )
-            except PersistedQueryError as exc:
-                error = GraphQLError(exc.message, extensions={"code": exc.code})
-                return ExecutionResult(data=None, errors=[error])
-            request_data.query, registration = resolved.document, resolved.registration
-            limits = self._security.config.limits
-            problem = request_data.query and document_violation(request_data.query, limits)
-            if problem:
-                error = GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})
-                return ExecutionResult(data=None, errors=[error])
-        with pending(registration):
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
-
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        reply: _Reply,
+    ) -> Answer | list[Answer]:
         tracing = self._tracing
         if tracing is None:
-            return await super().execute_operation(*args, **kwargs)
+            return await self._operations(requests, scope, method, context, reply)
         with tracing.operation_span() as span:
-            result = await super().execute_operation(*args, **kwargs)
+            answers = await self._operations(requests, scope, method, context, reply)
             stats = current_request()
             if stats is not None and stats.operation_type is not None:
                 name = stats.operation_name or "anonymous"
                 span.update_name(f"{stats.operation_type} {name}")
                 span.set_attribute("graphql.operation.type", stats.operation_type)
                 span.set_attribute("graphql.operation.name", name)
-            return result
+            return answers
 
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        if result.errors and any("code" not in (e.extensions or {}) for e in result.errors):
-            # Strawberry skips the extensions' operation exits when parsing fails inside
-            # an extension (the parser cache): classify what the ErrorCodes hook missed.
-            result.errors = [classify(e) for e in result.errors]
+    async def _operations(
+        self,
+        requests: GraphQLRequest | list[GraphQLRequest],
+        scope: Scope,
+        method: str,
+        context: Context,
+        reply: _Reply,
+    ) -> Answer | list[Answer]:
+        if isinstance(requests, list):
+            # Each operation of a batch runs in a task of its own, as the batch's answers do
+            # not wait for each other's upstream calls.
+            return list(
+                await asyncio.gather(
+                    *(self._operation(r, scope, method, context, reply) for r in requests)
+                )
+            )
+        return await self._operation(requests, scope, method, context, reply)
+
+    async def _operation(
+        self,
+        request: GraphQLRequest,
+        scope: Scope,
+        method: str,
+        context: Context,
+        reply: _Reply,
+    ) -> Answer:
+        """One GraphQL request: its answer, or ``RequestRefused`` for the whole HTTP
+        request (no query, an operation name the document does not hold, a mutation over
+        GET)."""
+        security = self._security
+        query = request.query
+        try:
+            resolved = await security.persisted.resolve(query, request.extensions)
+        except PersistedQueryError as exc:
+            return self._answer(None, [GraphQLError(exc.message, extensions={"code": exc.code})])
+        query, registration = resolved.document, resolved.registration
+        problem = query and document_violation(query, self._limits)
+        if problem:
+            return self._answer(None, [GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})])
+        if not query:
+            raise RequestRefused(400, "No GraphQL query found in the request")
+        persisted = (request.extensions or {}).get("persistedQuery")
+        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        if not isinstance(digest, str):
+            digest = sha256(query.encode("utf-8")).hexdigest()
+        prepared = self._preparer.prepare(digest.lower(), query, request.operation_name)
+        if prepared.document is None:
+            return self._answer(None, prepared.errors)
+        operation_type = prepared.operation_type
+        if operation_type is None:
+            raise RequestRefused(400, prepared.unknown)
+        if operation_type not in _ALLOWED[method]:
+            raise RequestRefused(
+                405,
+                f"{_PLURALS[operation_type]} are not allowed when using {method}",
+                headers={"allow": "POST"},
+            )
         stats = current_request()
         if stats is not None:
-            errors = result.errors
-            if not errors:
-                stats.operation_outcome = "success"
-            else:
-                stats.operation_outcome = "error" if result.data is None else "partial"
-                codes = {(e.extensions or {}).get("code") for e in errors}
-                stats.error_codes = tuple(sorted(str(c) for c in codes if c))
-        return await super().process_result(request, result)
-
-    async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        sub_response = await super().get_sub_response(request)
-        # The media type negotiated for this request, read back by ``create_response``.
-        sub_response.media_type = graphql_media_type(request.scope) or LEGACY_JSON
-        return sub_response
-
-    def create_response(
-        self,
-        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
-        sub_response: Response,
-    ) -> Response:
-        """The answer in the negotiated media type. A request error (no operation ran: a
-        parse, validation or variable error, a limit, a refused spend) is a 4xx in
-        ``application/graphql-response+json`` and has no ``data``; in legacy
-        ``application/json`` it stays a 200 with ``"data": null``, what legacy clients
-        expect (and what the graphql-http audit checks). Execution, with or without field
-        errors, is a 200. A batch is a 200, each of its answers shaped as on its own."""
-        media_type = sub_response.media_type or LEGACY_JSON
-        status, headers = 200, dict[str, str]()
-        if isinstance(response_data, list):
-            body: object = [_shaped(media_type, answer) for answer in response_data]
-        else:
-            body = _shaped(media_type, response_data)
-            if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(response_data):
-                status, headers = _request_error_status(response_data)
-        response = Response(self.encode_json(body), status_code=status, headers=headers)
-        response.headers["content-type"] = content_type_of(media_type).decode()
-        response.headers.raw.extend(sub_response.headers.raw)
-        if sub_response.background:
-            response.background = sub_response.background
-        if sub_response.status_code:
-            response.status_code = sub_response.status_code
-        return response
-
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """The request or batch the HTTP request holds; anything else is refused (see
-        ``gateway.graphql_request``)."""
-        if request.method == "GET":
-            return query_string_request(request.query_params)
-        content_type, _ = parse_content_type(request.content_type or "")
-        if content_type == "application/json":
-            data = self.parse_json(await request.get_body())
-        elif content_type == "multipart/form-data":
-            data = await self.parse_multipart(request)
-        else:
-            raise RequestRefused(
-                415,
-                "A GraphQL POST must be application/json (or multipart/form-data for uploads)",
-                UNSUPPORTED_MEDIA_TYPE,
-            )
-        return body_requests(data, self._max_batch)
-
-    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> Any:
-        """The GraphQL multipart request spec: ``operations`` with its files put in place
-        by ``map``; a map that names a missing file or a path the operations do not hold
-        is the client's mistake, refused with 400."""
+            stats.operation_name = prepared.operation_name
+            stats.operation_type = operation_type
         try:
-            form = await request.get_form_data()
-        except (ValueError, MultiPartException, StarletteHTTPException):
-            raise RequestRefused(400, "Unable to parse the multipart body") from None
-        operations = self._multipart_json(form.form.get("operations"), "operations")
-        files_map = self._multipart_json(form.form.get("map"), "map")
+            problem = bearer_problem(scope)
+            if problem is not None and not prepared.public:
+                reply.unauthorized()
+                return self._answer(None, [bearer_refusal(problem)])
+            if prepared.errors:
+                return self._answer(None, prepared.errors)
+            if prepared.selected is None:
+                return self._answer(None, [ambiguity_error()])
+            measure, violation = self._preparer.measure(prepared, request.variables)
+            if violation is not None:
+                events.emit(events.LIMIT_VIOLATION, problem=violation)
+                return self._answer(None, [limit_error(violation, measure.cost)])
+            decision = await security.spend(principal_of(scope), scope, measure.cost)
+            refusal = spend_refusal(decision, measure.cost)
+            if refusal is not None:
+                return self._answer(None, [refusal])
+            if registration is not None:
+                await registration.perform()
+            result = execute(
+                self._schema,
+                prepared.document,
+                context_value=context,
+                variable_values=request.variables,
+                operation_name=request.operation_name,
+                executor_class=GatewayExecutor,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                operation_extensions=request.extensions,
+            )
+            if isawaitable(result):
+                result = await result
+            assert isinstance(result, ExecutionResult)
+        except Exception as exc:
+            return self._answer(None, [GraphQLError(str(exc), original_error=exc)])
+        return self._answer(result.data, result.errors)
+
+    def _answer(self, data: Any, errors: Any) -> Answer:
+        """The answer as the client sees it, its outcome and error codes on the request's
+        stats (the access log and metrics)."""
+        stats = current_request()
+        if not errors:
+            if stats is not None:
+                stats.operation_outcome = "success"
+            return {"data": data}
+        classified = client_errors(errors, hide_suggestions=self._hide_suggestions)
+        if stats is not None:
+            stats.operation_outcome = "error" if data is None else "partial"
+            codes = {(e.extensions or {}).get("code") for e in classified}
+            stats.error_codes = tuple(sorted(str(c) for c in codes if c))
+        return {"data": data, "errors": [e.formatted for e in classified]}
+
+
+def _query_params(scope: Scope) -> dict[str, str]:
+    """A GET's query parameters (the last of a repeated one)."""
+    query_string = scope.get("query_string", b"").decode("latin-1")
+    return dict(parse_qsl(query_string, keep_blank_values=True))
+
+
+def _wants_ide(scope: Scope, params: Mapping[str, str]) -> bool:
+    """A browser's GET of the GraphiQL page: no `query` (nor `extensions`: a GET naming a
+    persisted query by hash carries no `query`, yet is an operation), HTML accepted."""
+    if "query" in params or "extensions" in params:
+        return False
+    accept = header(scope, b"accept") or ""
+    return "text/html" in accept or "*/*" in accept
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _decode(data: str | bytes) -> object:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise RequestRefused(400, "Unable to parse request body as JSON") from None
+
+
+async def _multipart(scope: Scope, receive: Receive) -> tuple[Any, object]:
+    """The GraphQL multipart request spec: ``operations`` with its files put in place by
+    ``map``; a map that names a missing file or a path the operations do not hold is the
+    client's mistake, refused with 400. Returns the form (to close once answered) and the
+    operations."""
+    try:
+        form = await Request(scope, receive).form()
+    except (ValueError, MultiPartException, StarletteHTTPException):
+        raise RequestRefused(400, "Unable to parse the multipart body") from None
+    try:
+        operations = _multipart_json(form.get("operations"), "operations")
+        files_map = _multipart_json(form.get("map"), "map")
         if not isinstance(files_map, dict) or not all(
             isinstance(paths, list) and all(isinstance(path, str) for path in paths)
             for paths in files_map.values()
         ):
             raise RequestRefused(400, "The multipart `map` must map each file to a list of paths")
         if not isinstance(operations, (dict, list)):
-            return operations  # refused as what it is by ``body_requests``
+            return form, operations  # refused as what it is by ``body_requests``
         try:
             # A batch's operations are a list, which the placeholders walk handles alike.
-            return replace_placeholders_with_files(operations, files_map, form.files)  # type: ignore[arg-type]
+            return form, replace_placeholders_with_files(operations, files_map, form)  # type: ignore[arg-type]
         except (KeyError, IndexError, TypeError, ValueError):
             raise RequestRefused(
                 400, "The multipart `map` names a file or a path that the request does not hold"
             ) from None
-
-    def _multipart_json(self, value: object, name: str) -> object:
-        if not isinstance(value, str):
-            raise RequestRefused(400, f"The multipart request needs the `{name}` field, as JSON")
-        try:
-            return self.decode_json(value)
-        except orjson.JSONDecodeError:
-            raise RequestRefused(400, f"The multipart `{name}` field is not valid JSON") from None
-
-    def should_render_graphql_ide(self, request: Any) -> bool:
-        # A GET naming a persisted query by hash carries no `query`, yet is an operation.
-        return "extensions" not in request.query_params and bool(
-            super().should_render_graphql_ide(request)
-        )
-
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(graphiql_page())
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+    except BaseException:
+        await form.close()
+        raise
 
 
-def _is_request_error(answer: GraphQLHTTPResponse) -> bool:
+def _multipart_json(value: object, name: str) -> object:
+    if not isinstance(value, str):
+        raise RequestRefused(400, f"The multipart request needs the `{name}` field, as JSON")
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise RequestRefused(400, f"The multipart `{name}` field is not valid JSON") from None
+
+
+def _is_request_error(answer: Answer) -> bool:
     """No operation ran: no data, and no error raised by a field (a field error has a
     path)."""
     errors = answer.get("errors") or []
@@ -321,40 +456,56 @@ def _is_request_error(answer: GraphQLHTTPResponse) -> bool:
     )
 
 
-def _shaped(media_type: str, answer: GraphQLHTTPResponse) -> Mapping[str, object]:
+def _shaped(media_type: str, answer: Answer) -> Mapping[str, object]:
+    """A request error in ``application/graphql-response+json`` has no ``data``; in legacy
+    ``application/json`` it keeps ``"data": null``, what legacy clients expect (and what
+    the graphql-http audit checks)."""
     if _is_request_error(answer):
         return request_error_body(media_type, answer)
     return answer
 
 
-def _request_error_status(answer: GraphQLHTTPResponse) -> tuple[int, dict[str, str]]:
-    """The status of a request error, by the code of its first error: a refused spend is a
-    429 with Retry-After, a fault of the gateway a 500, anything else the client's 400."""
+def _request_error_status(answer: Answer) -> tuple[int, dict[bytes, bytes]]:
+    """The status of a request error in ``application/graphql-response+json``, by the code
+    of its first error: a refused spend is a 429 with Retry-After, a fault of the gateway a
+    500, anything else the client's 400. (Execution, with or without field errors, and a
+    batch are 200s.)"""
     errors = answer.get("errors") or []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
     extensions = first.get("extensions") or {}
     code = extensions.get("code")
     if code == RATE_LIMITED:
         retry = extensions.get("retryAfter")
-        return 429, {"retry-after": str(retry)} if isinstance(retry, int) else {}
+        return 429, {b"retry-after": str(retry).encode()} if isinstance(retry, int) else {}
     if code == INTERNAL_SERVER_ERROR:
         return 500, {}
     return 400, {}
 
 
-def _refusal(exc: HTTPException, media_type: str, method: str) -> Response:
+async def _refuse(send: Send, exc: RequestRefused, media_type: str) -> None:
     """A request refused before anything ran, as a GraphQL error with a code."""
-    status, headers = exc.status_code, {}
-    code = BAD_REQUEST
-    if isinstance(exc, RequestRefused):
-        code, headers = exc.code, exc.headers
-    elif exc.status_code == 405:
-        headers = {"allow": "GET, POST"}
-    elif method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
-        # A mutation over GET: the spec's 405, naming the method that would do.
-        status, headers = 405, {"allow": "POST"}
-    error = {"message": exc.reason, "extensions": {"code": code}}
-    body = request_error_body(media_type, {"errors": [error]})
-    response = Response(orjson.dumps(body), status_code=status, headers=headers)
-    response.headers["content-type"] = content_type_of(media_type).decode()
-    return response
+    error = {"message": exc.reason, "extensions": {"code": exc.code or BAD_REQUEST}}
+    body = orjson.dumps(request_error_body(media_type, {"errors": [error]}))
+    headers = [(k.encode(), v.encode()) for k, v in exc.headers.items()]
+    await _send(send, exc.status_code, body, content_type_of(media_type), headers)
+
+
+async def _send(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", content_type),
+                *(headers or ()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

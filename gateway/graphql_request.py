@@ -12,11 +12,10 @@ document is looked at.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
-from strawberry.http import GraphQLRequestData
 
 from security.operation import LIMIT_EXCEEDED
 
@@ -28,8 +27,8 @@ _OBJECT_MEMBERS = ("variables", "extensions")
 _STRING_MEMBERS = ("query", "operationName")
 
 
-class RequestRefused(HTTPException):
-    """A request the view refuses before executing anything: its status, code, message
+class RequestRefused(Exception):
+    """A request the endpoint refuses before executing anything: its status, code, message
     and any headers the status calls for (``Allow`` with 405)."""
 
     def __init__(
@@ -39,12 +38,24 @@ class RequestRefused(HTTPException):
         code: str = BAD_REQUEST,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(status_code, reason)
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
         self.code = code
         self.headers = dict(headers or {})
 
 
-def body_requests(data: object, max_batch: int) -> GraphQLRequestData | list[GraphQLRequestData]:
+@dataclass(slots=True)
+class GraphQLRequest:
+    """One GraphQL request of an HTTP request (a batch holds several)."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def body_requests(data: object, max_batch: int) -> GraphQLRequest | list[GraphQLRequest]:
     """The request, or the batch, a decoded POST body (or multipart ``operations``) holds."""
     if isinstance(data, dict):
         return _request(data, "The request")
@@ -63,7 +74,7 @@ def body_requests(data: object, max_batch: int) -> GraphQLRequestData | list[Gra
     )
 
 
-def query_string_request(params: Mapping[str, object]) -> GraphQLRequestData:
+def query_string_request(params: Mapping[str, object]) -> GraphQLRequest:
     """The request a GET's query string holds."""
     data: dict[str, Any] = {}
     for name in (*_STRING_MEMBERS, *_OBJECT_MEMBERS):
@@ -82,7 +93,7 @@ def query_string_request(params: Mapping[str, object]) -> GraphQLRequestData:
     return _request(data, "The request")
 
 
-def _request(data: object, what: str) -> GraphQLRequestData:
+def _request(data: object, what: str) -> GraphQLRequest:
     if not isinstance(data, dict):
         raise RequestRefused(400, f"{what} must be a JSON object, not {_json_kind(data)}")
     for name in _STRING_MEMBERS:
@@ -95,7 +106,7 @@ def _request(data: object, what: str) -> GraphQLRequestData:
             raise RequestRefused(
                 400, f"{what}: `{name}` must be an object, not {_json_kind(value)}"
             )
-    return GraphQLRequestData(
+    return GraphQLRequest(
         query=data.get("query"),
         variables=data.get("variables"),
         operation_name=data.get("operationName"),

@@ -1,16 +1,17 @@
 """Error codes of the graph, and the one place that assigns them.
 
 Every error in a response carries ``extensions.code``: a resolver raises a ``GraphError``
-subclass or lets an ``UpstreamError`` through; ``ErrorCodes`` (one ``on_operation`` hook,
-no per-field cost) classifies each error once execution is over. Anything unrecognised is
-a bug: its message is replaced with a generic one, so no traceback, upstream address or
-secret reaches a client, and it is logged with the request id.
+subclass or lets an ``UpstreamError`` through; ``client_errors`` classifies each error once
+execution is over (the endpoint calls it; ``ErrorCodes`` does for ``Schema.execute``).
+Anything unrecognised is a bug: its message is replaced with a generic one, so no
+traceback, upstream address or secret reaches a client, and it is logged with the request
+id.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import structlog
@@ -62,6 +63,7 @@ __all__ = [
     "GraphError",
     "NotFound",
     "classify",
+    "client_errors",
     "parse_id",
 ]
 
@@ -159,10 +161,19 @@ def _without_suggestion(error: GraphQLError) -> GraphQLError:
     )
 
 
+def client_errors(errors: Iterable[GraphQLError], *, hide_suggestions: bool) -> list[GraphQLError]:
+    """Every error of a result as the client sees it (``classify``); with
+    ``hide_suggestions`` (production), without graphql-core's "Did you mean ...?" hints,
+    which would otherwise spell out the schema to a caller who may not introspect it."""
+    classified = [classify(e) for e in errors]
+    if hide_suggestions:
+        classified = [_without_suggestion(e) for e in classified]
+    return classified
+
+
 class ErrorCodes(SchemaExtension):
-    """Classify every error of the operation's result (see the module docstring); with
-    ``hide_suggestions`` (production), drop graphql-core's "Did you mean ...?" hints, which
-    would otherwise spell out the schema to a caller who may not introspect it."""
+    """``client_errors`` for ``Schema.execute`` (tools and tests that execute the schema
+    directly; the GraphQL endpoint calls ``client_errors`` itself)."""
 
     def __init__(self, *, hide_suggestions: bool = False) -> None:
         super().__init__()
@@ -173,7 +184,4 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if errors:
-            classified = [classify(e) for e in errors]
-            if self._hide_suggestions:
-                classified = [_without_suggestion(e) for e in classified]
-            result.errors = classified  # type: ignore[union-attr]
+            result.errors = client_errors(errors, hide_suggestions=self._hide_suggestions)  # type: ignore[union-attr]

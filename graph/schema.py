@@ -1,19 +1,10 @@
-"""The schema object: the domains' root types merged, plus the schema-level extensions."""
+"""The schema object: the domains' root types merged."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
 
 import strawberry
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 
 from graph import (
@@ -29,12 +20,7 @@ from graph import (
 )
 from graph.errors import ErrorCodes
 from graph.execution import GatewayExecutor
-from graph.permissions import is_public
 from graph.scalars import SCALAR_OVERRIDES
-from security.authentication import BearerCheck
-from security.config import OperationLimits
-from security.operation import OperationGuard, Spend
-from security.persisted import RegisterDocument
 
 # Each domain module may define a root ``Query`` and a ``Mutation`` type; the graph's roots
 # are their union, in this order.
@@ -55,44 +41,16 @@ Mutation = strawberry.type(
 )
 
 
-def create_schema(
-    *,
-    cache_size: int = 1000,
-    limits: OperationLimits | None = None,
-    spend: Spend | None = None,
-    on_violation: Callable[[Any, str], None] | None = None,
-    introspection: bool = True,
-    hide_suggestions: bool = False,
-    extra_extensions: Sequence[Any] = (),
-) -> strawberry.Schema:
-    """The gateway's schema. Extensions are schema-level hooks only (none per field), in
-    this order: parse (cached, token-limited), validate (cached; introspection refused when
-    off), the refusal of a bearer token the gateway did not accept (unless every root field
-    is public), operation limits and cost with the rate-limit spend, the registration of a
-    new persisted document (only once that spend was allowed), error codes."""
-    limits = limits or OperationLimits()
-    extensions: list[Any] = [
-        # Factories: both caches live at module level, shared by every request.
-        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(ParserCache, maxsize=cache_size),
-    ]
-    if not introspection:
-        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
-    extensions += [
-        partial(ValidationCache, maxsize=cache_size),
-        partial(BearerCheck, public=is_public),
-        partial(OperationGuard, limits=limits, spend=spend, on_violation=on_violation),
-        RegisterDocument,
-        partial(ErrorCodes, hide_suggestions=hide_suggestions),
-        *extra_extensions,
-    ]
+def create_schema(*, hide_suggestions: bool = False) -> strawberry.Schema:
+    """The gateway's schema: types, resolvers, SDL and introspection. The GraphQL endpoint
+    executes it through prepared operations (``gateway.prepared``), which parse, validate,
+    measure and classify errors themselves; the one schema extension, ``ErrorCodes``,
+    serves ``Schema.execute`` for tools and tests."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(
-            auto_camel_case=True, batching_config={"max_operations": limits.max_batch}
-        ),
-        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[partial(ErrorCodes, hide_suggestions=hide_suggestions)],
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=GatewayExecutor,
     )

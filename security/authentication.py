@@ -12,22 +12,21 @@ never refresh). There the header is dropped and the request goes on as anonymous
 - a REST route whose rule is public (``security.rbac``: /api/auth/login, /api/auth/refresh);
 - a GraphQL operation whose root fields are all public (``login``, ``refreshToken``). Which
   fields an operation selects is known only once its document is parsed: the middleware
-  marks the problem, and ``BearerCheck`` (a schema extension) refuses any other operation
-  with the same 401 before it is validated or executed. On REST the passthrough's guard
+  marks the problem, and the GraphQL endpoint refuses any other operation with the same
+  401 (``bearer_refusal``; ``all_public`` is worked out once per prepared operation) before
+  it is measured or executed. On REST the passthrough's guard
   refuses it (``bearer_problem``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
-from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLObjectType
+from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLObjectType, GraphQLSchema
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
 
 from security import events, rbac
-from security.documents import fields, requested_name, selected_operation
+from security.documents import Selected, fields
 from security.responses import header, is_api, state
 from security.revocation import Revocations
 from security.tokens import InvalidToken, TokenVerifier, bearer_token
@@ -42,7 +41,7 @@ _PROBLEM = "bearer_problem"
 class AuthenticationMiddleware:
     """Verifies a bearer token when one is sent and puts the ``Principal`` (or None) in
     ``scope["state"]["principal"]``; a token it cannot accept is refused, ignored or left
-    to ``BearerCheck``, as the module docstring says. What an anonymous caller may do is
+    to the GraphQL endpoint, as the module docstring says. What an anonymous caller may do is
     the authorization layer's decision."""
 
     def __init__(self, app: ASGIApp, verifier: TokenVerifier, revocations: Revocations) -> None:
@@ -70,7 +69,7 @@ class AuthenticationMiddleware:
             path = scope["path"]
             if not (is_api(path) and rbac.route_rule(path, scope["method"]) == rbac.PUBLIC):
                 # Refused after the minimum spend, by whoever knows what the request asks
-                # for (BearerCheck for GraphQL, the passthrough's guard for REST); a route
+                # for (the GraphQL endpoint, the passthrough's guard for REST); a route
                 # that needs no token (/health) is served as to an anonymous caller.
                 request_state[_PROBLEM] = problem
             # Never forwarded: what goes on, goes on as anonymous.
@@ -90,41 +89,28 @@ def bearer_problem(scope: Scope) -> str | None:
 PublicField = Callable[[GraphQLField], bool]  # whether an anonymous caller may use a field
 
 
-class BearerCheck(SchemaExtension):
-    """Refuses, with 401 UNAUTHENTICATED and ``WWW-Authenticate``, an operation whose bearer
-    header the middleware did not accept, unless every root field it selects is
-    ``public``. Runs when validation begins, after the validation cache: the refusal
-    replaces whatever validation found, and nothing after it measures, spends or runs."""
+def all_public(schema: GraphQLSchema, selected: Selected | None, public: PublicField) -> bool:
+    """Whether every root field the selected operation selects is ``public``: then a bearer
+    header the middleware did not accept is no reason to refuse it (None: no single
+    operation was selected, which is not public)."""
+    if selected is None:
+        return False
+    root = schema.get_root_type(selected.operation.operation)
+    if root is None:
+        return False
+    return all(
+        _is_public(root, node, public)
+        for node in fields(selected.operation.selection_set, selected.fragments)
+    )
 
-    def __init__(self, *, public: PublicField) -> None:
-        super().__init__()
-        self._public = public
 
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        request = getattr(ctx.context, "request", None)
-        problem = bearer_problem(getattr(request, "scope", None) or {})
-        if problem is not None and not self._all_public(ctx):
-            ctx.pre_execution_errors = [GraphQLError(problem, extensions={"code": UNAUTHENTICATED})]
-            response = getattr(ctx.context, "response", None)
-            if response is not None:
-                response.status_code = 401
-                response.headers[CHALLENGE[0].decode()] = CHALLENGE[1].decode()
-        yield
+def _is_public(root: GraphQLObjectType, node: FieldNode, public: PublicField) -> bool:
+    field = root.fields.get(node.name.value)  # None for __typename and unknown fields
+    return field is not None and public(field)
 
-    def _all_public(self, ctx: Any) -> bool:
-        document = ctx.graphql_document
-        selected = None if document is None else selected_operation(document, requested_name(ctx))
-        if selected is None:
-            return False
-        root = ctx.schema._schema.get_root_type(selected.operation.operation)
-        if root is None:
-            return False
-        return all(
-            self._is_public(root, node)
-            for node in fields(selected.operation.selection_set, selected.fragments)
-        )
 
-    def _is_public(self, root: GraphQLObjectType, node: FieldNode) -> bool:
-        field = root.fields.get(node.name.value)  # None for __typename and unknown fields
-        return field is not None and self._public(field)
+def bearer_refusal(problem: str) -> GraphQLError:
+    """The error of an operation refused for its bearer header (``bearer_problem``): answered
+    with 401 and ``CHALLENGE``. It replaces whatever validation found, and nothing after it
+    measures, spends or runs."""
+    return GraphQLError(problem, extensions={"code": UNAUTHENTICATED})

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -23,15 +22,6 @@ from graphql import (
 class Selected:
     operation: OperationDefinitionNode
     fragments: Mapping[str, FragmentDefinitionNode]
-
-
-def requested_name(execution_context: Any) -> str | None:
-    """The operation name the request gave. Strawberry's ``operation_name`` answers the
-    first operation's name when none was given, which would hide an ambiguous document."""
-    name: str | None = getattr(
-        execution_context, "_provided_operation_name", execution_context.operation_name
-    )
-    return name
 
 
 def selected_operation(document: DocumentNode, operation_name: str | None) -> Selected | None:

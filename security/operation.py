@@ -10,16 +10,17 @@
                  ``first`` (or ``last``). The count saturates at ``MAX_COUNTED_COST``
                  (2**53 - 1, the largest integer every JSON reader keeps exactly).
 
-``OperationGuard`` (a schema extension) checks them after validation, with the request's
-variables, and reports a violation as an error with a code before anything executes; then
-it spends the operation's cost from the caller's rate-limit bucket. Token counts are
-limited at parse time by Strawberry's ``MaxTokensLimiter``; a document's size in bytes
-before parsing (``document_violation``, by the GraphQL view).
+A prepared operation (``gateway.prepared``) measures them once after validation (again per
+request only when a ``first`` takes a variable); the endpoint reports a violation as an
+error with a code (``limit_error``) before anything executes, then spends the operation's
+cost from the caller's rate-limit bucket (``spend_refusal`` when refused). Token counts are
+limited at parse time (graphql-core's ``max_tokens``); a document's size in bytes before
+parsing (``document_violation``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +36,9 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
 )
-from graphql.execution import ExecutionResult as GraphQLExecutionResult
-from strawberry.extensions import SchemaExtension
 
 from security.config import OperationLimits
-from security.documents import fields, requested_name, selected_operation
+from security.documents import fields
 from security.ratelimit import Decision
 from security.throttle import retry_after_seconds
 
@@ -179,74 +178,44 @@ def document_violation(document: str, limits: OperationLimits) -> str | None:
     return None
 
 
-Spend = Callable[[Any, int], Any]  # (context, cost) -> awaitable Decision | None
+def limit_error(problem: str, cost: int) -> GraphQLError:
+    """The error that refuses an operation over the limits, before anything executes."""
+    return GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED, "cost": cost})
 
 
-def _error(message: str, code: str, **extensions: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, **extensions})
+def spend_refusal(decision: Decision | None, cost: int) -> GraphQLError | None:
+    """The error that refuses an operation whose cost the caller's bucket did not allow;
+    None when it was allowed (or rate limiting is off)."""
+    if decision is None or decision.allowed:
+        return None
+    retry = retry_after_seconds(decision)
+    message = f"Rate limit exceeded: this operation costs {cost}" + (
+        f"; retry after {retry} s" if retry is not None else ""
+    )
+    return GraphQLError(
+        message, extensions={"code": RATE_LIMITED, "retryAfter": retry, "cost": cost}
+    )
 
 
-class OperationGuard(SchemaExtension):
-    """Limits and cost after validation; the rate-limit spend before execution.
+def ambiguity_error() -> GraphQLError:
+    """A document of several operations and no operation name: the spec refuses to guess."""
+    message = "Must provide operation name if query contains multiple operations"
+    return GraphQLError(message, extensions={"code": BAD_REQUEST})
 
-    Built per operation by a factory: ``partial(OperationGuard, limits=..., spend=...)``.
-    ``spend(context, cost)`` returns a ``Decision`` (or None when rate limiting is off)
-    and logs the security event when it refuses.
-    """
 
-    def __init__(
-        self,
-        *,
-        limits: OperationLimits,
-        spend: Spend | None = None,
-        on_violation: Callable[[Any, str], None] | None = None,
-    ) -> None:
-        super().__init__()
-        self._limits = limits
-        self._spend = spend
-        self._on_violation = on_violation
-        self._cost = 1
-
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if not ctx.pre_execution_errors and ctx.graphql_document is not None:
-            self._check(ctx)
-        yield
-
-    def _check(self, ctx: Any) -> None:
-        selected = selected_operation(ctx.graphql_document, requested_name(ctx))
-        if selected is None:
-            # Strawberry would run the first operation; the spec refuses to guess.
-            message = "Must provide operation name if query contains multiple operations"
-            ctx.pre_execution_errors = [_error(message, BAD_REQUEST)]
-            return
-        m = measure(
-            ctx.schema._schema,
-            selected.operation,
-            selected.fragments,
-            ctx.variables,
-            default_page_size=self._limits.default_page_size,
-            max_page_size=self._limits.max_page_size,
-        )
-        self._cost = m.cost
-        problem = violation(m, self._limits)
-        if problem is not None:
-            if self._on_violation is not None:
-                self._on_violation(ctx.context, problem)
-            ctx.pre_execution_errors = [_error(problem, LIMIT_EXCEEDED, cost=m.cost)]
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        if self._spend is not None:
-            decision: Decision | None = await self._spend(
-                self.execution_context.context, self._cost
-            )
-            if decision is not None and not decision.allowed:
-                retry = retry_after_seconds(decision)
-                message = f"Rate limit exceeded: this operation costs {self._cost}" + (
-                    f"; retry after {retry} s" if retry is not None else ""
-                )
-                self.execution_context.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[_error(message, RATE_LIMITED, retryAfter=retry, cost=self._cost)],
-                )
-        yield
+def cost_depends_on_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> bool:
+    """Whether a ``first`` or ``last`` argument of the operation takes a variable: its
+    measure then depends on the request's variables; otherwise it is measured once."""
+    nodes: list[Any] = [operation, *fragments.values()]
+    while nodes:
+        node = nodes.pop()
+        selection_set = getattr(node, "selection_set", None)
+        if isinstance(node, FieldNode):
+            for arg in node.arguments or ():
+                if arg.name.value in ("first", "last") and isinstance(arg.value, VariableNode):
+                    return True
+        if selection_set is not None:
+            nodes.extend(selection_set.selections)
+    return False

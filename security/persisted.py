@@ -4,8 +4,8 @@ APQ (Apollo's protocol): a request carries ``extensions.persistedQuery = {versio
 sha256Hash}``. With the hash alone, a known hash runs its stored document and an unknown
 one answers ``PERSISTED_QUERY_NOT_FOUND``; the client then sends the document with its
 hash, which is checked, and stored once its operation starts executing: after it parsed,
-validated, passed the operation limits and its cost was spent (``RegisterDocument``, the
-schema extension after ``OperationGuard``). Because a hash-only GET names its document,
+validated, passed the operation limits and its cost was spent (the endpoint performs the
+``Registration`` at that point). Because a hash-only GET names its document,
 cacheable queries can travel as GET.
 
 Stores are bounded: this process's by bytes (least recently used first out); Redis's by a
@@ -24,14 +24,10 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-
-from strawberry.extensions import SchemaExtension
 
 from security.config import (
     DEFAULT_APQ_MEMORY_BYTES,
@@ -215,34 +211,6 @@ class Resolved:
 
     document: str | None
     registration: Registration | None = None
-
-
-# The registration of the operation being executed (each batched operation runs in a task
-# of its own, so each sees only its own).
-_pending: ContextVar[Registration | None] = ContextVar("pending_registration", default=None)
-
-
-@contextmanager
-def pending(registration: Registration | None) -> Iterator[None]:
-    """Makes ``registration`` the one ``RegisterDocument`` performs while this is open."""
-    token = _pending.set(registration)
-    try:
-        yield
-    finally:
-        _pending.reset(token)
-
-
-class RegisterDocument(SchemaExtension):
-    """Stores the pending registration when execution starts: Strawberry executes only a
-    document that parsed and validated, ``OperationGuard`` (placed before this) refuses one
-    over the limits before that, and answers a refused spend with a result, so nothing
-    executes and nothing is stored."""
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        registration = _pending.get()
-        if registration is not None and self.execution_context.result is None:
-            await registration.perform()
-        yield
 
 
 def load_manifest(path: str) -> dict[str, str]:
