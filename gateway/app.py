@@ -144,6 +144,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.health = monitor
     app.state.security = security
+    app.state.prepared = graphql.preparer
     return app
 
 

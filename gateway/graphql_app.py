@@ -186,7 +186,7 @@ class GraphQLEndpoint:
         if method == "GET":
             requests: GraphQLRequest | list[GraphQLRequest] = query_string_request(params)
         else:
-            content_type, _ = parse_content_type(header(scope, b"content-type") or "")
+            content_type = _media_type(header(scope, b"content-type") or "")
             if content_type == "application/json":
                 data = _decode(await _body(receive))
             elif content_type == "multipart/form-data":
@@ -376,6 +376,15 @@ def _query_params(scope: Scope) -> dict[str, str]:
     """A GET's query parameters (the last of a repeated one)."""
     query_string = scope.get("query_string", b"").decode("latin-1")
     return dict(parse_qsl(query_string, keep_blank_values=True))
+
+
+def _media_type(content_type: str) -> str:
+    """The media type of a Content-Type header (what Strawberry's parser reads, which the
+    plain header needs not go through)."""
+    if content_type == "application/json":
+        return content_type
+    media_type, _ = parse_content_type(content_type)
+    return media_type
 
 
 def _wants_ide(scope: Scope, params: Mapping[str, str]) -> bool:
