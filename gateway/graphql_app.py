@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from hashlib import sha256
 from inspect import isawaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from gateway.tracing import Tracing
 
 Answer = dict[str, Any]  # one GraphQL response: data, errors
+_T = TypeVar("_T")
 
 # Which operation types each method may run (GraphQL over HTTP: no mutation over GET).
 _ALLOWED = {"GET": ("query", "subscription"), "POST": ("query", "mutation", "subscription")}
@@ -201,7 +202,7 @@ class GraphQLEndpoint:
         try:
             context = self._context(scope)
             reply = _Reply()
-            answers = await self._traced(requests, scope, method, context, reply)
+            answers = await self._traced(self._operations(requests, scope, method, context, reply))
         finally:
             if form is not None:
                 await form.close()
@@ -238,19 +239,13 @@ class GraphQLEndpoint:
         context.loaders.on_batch = self._on_batch
         return context
 
-    async def _traced(
-        self,
-        requests: GraphQLRequest | list[GraphQLRequest],
-        scope: Scope,
-        method: str,
-        context: Context,
-        reply: _Reply,
-    ) -> Answer | list[Answer]:
+    async def _traced(self, operations: Awaitable[_T]) -> _T:
+        """``operations`` awaited in the tracing span of the operation, named after it."""
         tracing = self._tracing
         if tracing is None:
-            return await self._operations(requests, scope, method, context, reply)
+            return await operations
         with tracing.operation_span() as span:
-            answers = await self._operations(requests, scope, method, context, reply)
+            answers = await operations
             stats = current_request()
             if stats is not None and stats.operation_type is not None:
                 name = stats.operation_name or "anonymous"
