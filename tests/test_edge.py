@@ -93,3 +93,21 @@ async def test_a_request_with_a_bad_token_is_logged_under_its_route(
     assert response.status_code == 401
     (line,) = [line for line in log_lines(json_log) if line["event"] == "request"]
     assert (line["status"], line["route"], line["principal"]) == (401, "/graphql", None)
+
+
+async def test_with_tracing_the_access_line_carries_the_server_spans_trace_id(
+    sandbox: Any, json_log: io.StringIO
+) -> None:
+    from tests.test_observability import in_memory_tracing
+
+    tracing, exporter = in_memory_tracing()
+    app = create_app(sandbox_settings(sandbox), tracing=tracing)
+    async with started(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            response = await c.get("/health")
+    assert response.status_code == 200
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "GET /health"]
+    (line,) = [line for line in log_lines(json_log) if line["event"] == "request"]
+    assert line["trace_id"] == format(span.context.trace_id, "032x")
+    assert line["request_id"] == response.headers["x-request-id"]
