@@ -1,7 +1,7 @@
 """One access log line and the HTTP metrics of every request.
 
-Pure ASGI, placed right inside ``RequestIdMiddleware`` so the request id bound there is on
-the line. The line is written once the response is done::
+Written by the edge (``gateway.edge``) once the response is done, while the request id
+(and the trace id) are still bound, so they are on the line::
 
     request  method=POST route=/graphql status=200 duration_ms=12.3 client=10.0.0.7
              principal=None upstream_calls=2 operation_name=Samples operation_type=query
@@ -15,22 +15,19 @@ polling every few seconds does not fill the log; other 5xx answers are logged as
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import structlog
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from gateway.metrics import Metrics
-from gateway.observe import begin_request, end_request
+from gateway.observe import RequestStats
 
 log = structlog.get_logger()
 
 QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 UNMATCHED = "unmatched"
-CLIENT_CLOSED = 499  # nginx's code for a client that went away before the answer
 MAX_OPERATION_NAME = 100
 
 
@@ -64,63 +61,33 @@ def principal_id(scope: Scope) -> Any:
     return getattr(principal, "id", None) if principal is not None else None
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 0
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        metrics = self.metrics
-        stats, token = begin_request()
-        metrics.in_flight.inc()
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_with_status)
-        except asyncio.CancelledError:
-            status = status or CLIENT_CLOSED
-            raise
-        except BaseException:
-            status = status or 500
-            raise
-        finally:
-            duration = time.perf_counter() - started
-            metrics.in_flight.dec()
-            end_request(token)
-            stats.close()
-            route = route_template(scope)
-            method = scope["method"]
-            metrics.observe_request(method, route, status, duration, duration - stats.upstream_wait)
-            fields: dict[str, Any] = {
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-                "client": scope["client"][0] if scope.get("client") else None,
-                "principal": principal_id(scope),
-                "upstream_calls": stats.upstream_calls,
-            }
-            if stats.operation_type is not None:
-                metrics.observe_operation(
-                    stats.operation_name, stats.operation_type, stats.operation_outcome or "error"
-                )
-                name = stats.operation_name
-                fields["operation_name"] = name[:MAX_OPERATION_NAME] if name else None
-                fields["operation_type"] = stats.operation_type
-                fields["error_codes"] = list(stats.error_codes)
-            if route in QUIET_ROUTES:
-                log.debug("request", **fields)
-            elif status >= 500:
-                log.error("request", **fields)
-            else:
-                log.info("request", **fields)
+def log_request(
+    metrics: Metrics, scope: Scope, route: str, duration: float, stats: RequestStats
+) -> None:
+    """The request's metrics and its access line, once its response is done."""
+    status = stats.status
+    method = scope["method"]
+    metrics.observe_request(method, route, status, duration, duration - stats.upstream_wait)
+    fields: dict[str, Any] = {
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": round(duration * 1000, 2),
+        "client": scope["client"][0] if scope.get("client") else None,
+        "principal": principal_id(scope),
+        "upstream_calls": stats.upstream_calls,
+    }
+    if stats.operation_type is not None:
+        metrics.observe_operation(
+            stats.operation_name, stats.operation_type, stats.operation_outcome or "error"
+        )
+        name = stats.operation_name
+        fields["operation_name"] = name[:MAX_OPERATION_NAME] if name else None
+        fields["operation_type"] = stats.operation_type
+        fields["error_codes"] = list(stats.error_codes)
+    if route in QUIET_ROUTES:
+        log.debug("request", **fields)
+    elif status >= 500:
+        log.error("request", **fields)
+    else:
+        log.info("request", **fields)

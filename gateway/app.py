@@ -8,6 +8,7 @@ requests in flight, up to ``TRACSEQ_SHUTDOWN_TIMEOUT``) it stops them in reverse
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,26 +17,25 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 
-from gateway.access_log import AccessLogMiddleware
+from gateway.edge import Edge, Wrapper
 from gateway.graphiql import ASSETS_PATH, graphiql_assets
 from gateway.graphql_app import GraphQLEndpoint
 from gateway.health import HealthMonitor, health
 from gateway.metrics import Metrics, serve_metrics
 from gateway.observe import GatewayObserver
 from gateway.passthrough import Passthrough, PassthroughConfig
-from gateway.request_id import RequestIdMiddleware
 from gateway.rest_guard import JobStatusTap, make_guard
 from gateway.rest_sessions import SessionTap
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from gateway.tracing import Tracing, TracingMiddleware, create_tracing
+from gateway.tracing import Tracing, create_tracing
 from graph.schema import create_schema
-from security.authentication import AuthenticationMiddleware
-from security.body_limit import BodyLimitMiddleware
-from security.csrf import CsrfMiddleware
-from security.headers import SecurityHeadersMiddleware
+from security.authentication import Authentication
+from security.body_limit import BodyLimit
+from security.csrf import csrf
 from security.runtime import SecurityRuntime
-from security.throttle import MinimumSpendMiddleware
+from security.steps import Step
+from security.throttle import MinimumSpend
 from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
 
@@ -114,29 +114,23 @@ def create_app(
     ]
     if settings.metrics_port is None:
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
-    middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(AccessLogMiddleware, metrics=metrics),
-    ]
-    if tracing is not None:
-        middleware.append(Middleware(TracingMiddleware, tracing=tracing))
     limits = settings.security.limits
-    middleware += [
-        Middleware(SecurityHeadersMiddleware, trusted_proxies=security.trusted_proxies),
-        *_cors(settings.security.cors_origins),
-        # Who is calling, then the minimum spend: every refusal after it is paid for.
-        Middleware(AuthenticationMiddleware, verifier=security.verifier, revocations=security),
+    # Who is calling, then the minimum spend: every refusal after it is paid for.
+    steps: list[Step] = [
+        Authentication(security.verifier, security),
+        MinimumSpend(security.spend, settings.security.rate_limit.minimum_cost),
+        BodyLimit(limits.max_body_bytes, limits.max_upload_bytes),
+        csrf,
+    ]
+    middleware = [
         Middleware(
-            MinimumSpendMiddleware,
-            spend=security.spend,
-            minimum_cost=settings.security.rate_limit.minimum_cost,
-        ),
-        Middleware(
-            BodyLimitMiddleware,
-            max_bytes=limits.max_body_bytes,
-            max_upload_bytes=limits.max_upload_bytes,
-        ),
-        Middleware(CsrfMiddleware),
+            Edge,
+            metrics=metrics,
+            trusted_proxies=security.trusted_proxies,
+            steps=steps,
+            tracing=tracing,
+            cors=_cors(settings.security.cors_origins),
+        )
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
@@ -148,23 +142,21 @@ def create_app(
     return app
 
 
-def _cors(origins: tuple[str, ...]) -> list[Middleware]:
+def _cors(origins: tuple[str, ...]) -> Wrapper | None:
     """CORS for the listed origins only (none: no cross-origin browser access at all)."""
     if not origins:
-        return []
-    return [
-        Middleware(
-            CORSMiddleware,
-            allow_origins=list(origins),
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=[
-                "authorization",
-                "content-type",
-                "apollo-require-preflight",
-                "x-apollo-operation-name",
-                "x-request-id",
-            ],
-            expose_headers=["x-request-id", "retry-after"],
-            max_age=600,
-        )
-    ]
+        return None
+    return functools.partial(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "authorization",
+            "content-type",
+            "apollo-require-preflight",
+            "x-apollo-operation-name",
+            "x-request-id",
+        ],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )

@@ -1,7 +1,7 @@
 """structlog set-up: JSON lines in production, a readable console in development.
 
-Every line passes ``merge_contextvars`` first, so what the request id middleware bound
-(``request_id``, and ``trace_id`` when tracing) is on every line of that request, the
+Every line passes ``merge_contextvars`` first, so what the edge (``gateway.edge``) bound,
+``request_id`` and ``trace_id`` when tracing, is on every line of that request, the
 upstream calls' included. Standard-library loggers (uvicorn's, the libraries') go through
 the same processors and renderer, so production output is JSON from end to end.
 """

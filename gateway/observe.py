@@ -1,7 +1,7 @@
 """What one request did, and the observer that upstream calls, breakers and loaders report to.
 
-``RequestStats`` lives in a context variable for the length of one HTTP request (the access
-log middleware sets it), so code deep below (an upstream call inside a DataLoader batch
+``RequestStats`` lives in a context variable for the length of one HTTP request (the edge
+sets it, ``gateway.edge``), so code deep below (an upstream call inside a DataLoader batch
 task) can add to it without being handed it. It counts the upstream requests sent, and
 the time during which at least one upstream call of the request was pending: the union
 of the calls' intervals, so that concurrent calls are not counted twice. Request time
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gateway.metrics import Metrics
+from gateway.tracing import Tracing
 from upstreams.breaker import BreakerState
 from upstreams.client import AttemptDone
 
 if TYPE_CHECKING:
-    from gateway.tracing import Tracing
     from upstreams.registry import Upstreams
 
 log = structlog.get_logger()
@@ -35,7 +35,8 @@ _FAILED = frozenset({"server_error", "unavailable", "timeout"})
 
 
 class RequestStats:
-    """Counters of one request: upstream requests, upstream wait, GraphQL operation."""
+    """Counters of one request: upstream requests, upstream wait, GraphQL operation, and
+    the response's status once it has started (0 before)."""
 
     __slots__ = (
         "_pending",
@@ -44,11 +45,13 @@ class RequestStats:
         "operation_name",
         "operation_outcome",
         "operation_type",
+        "status",
         "upstream_calls",
         "upstream_wait",
     )
 
     def __init__(self) -> None:
+        self.status = 0
         self.upstream_calls = 0
         self.upstream_wait = 0.0
         self._pending = 0

@@ -1,7 +1,7 @@
 """Optional OpenTelemetry tracing: off unless ``TRACSEQ_OTLP_ENDPOINT`` is set.
 
-When off, nothing of OpenTelemetry is imported and no middleware or hook is installed:
-tracing costs nothing. When on (``pip install 'tracseq-gateway[otel]'``), each request
+When off, nothing of OpenTelemetry is imported and the edge starts no span: tracing costs
+nothing. When on (``pip install 'tracseq-gateway[otel]'``), each request
 gets a server span (continuing the caller's W3C ``traceparent`` when it sends one), each
 GraphQL operation a span inside it, and each upstream HTTP request a client span whose
 context travels upstream in ``traceparent``/``tracestate``. Spans leave through an OTLP
@@ -16,10 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from gateway.access_log import route_template
 from gateway.settings import PREFIX, Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -108,6 +106,10 @@ class Tracing:
         with self.tracer.start_as_current_span("graphql.operation") as span:
             yield span
 
+    def start_server_span(self, scope: Scope) -> ServerSpan:
+        """The request's server span, continuing the caller's trace; current until ended."""
+        return ServerSpan(self, scope)
+
     def start_upstream_span(
         self, service: str, method: str, path: str, headers: dict[str, str]
     ) -> Span:
@@ -128,18 +130,12 @@ class Tracing:
         span.end()
 
 
-class TracingMiddleware:
-    """One server span per HTTP request (installed only when tracing is on)."""
+class ServerSpan:
+    """The server span of one HTTP request, current while the edge serves it."""
 
-    def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
-        self.app = app
-        self.tracing = tracing
+    __slots__ = ("_span", "_token", "_tracing", "trace_id")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        tracing = self.tracing
+    def __init__(self, tracing: Tracing, scope: Scope) -> None:
         trace = tracing._trace
         carrier = {
             name.decode("latin-1"): value.decode("latin-1")
@@ -147,39 +143,30 @@ class TracingMiddleware:
             if name in (b"traceparent", b"tracestate")
         }
         parent = tracing.propagator.extract(carrier) if carrier else None
-        method = scope["method"]
-        span = tracing.tracer.start_span(
-            method,
+        self._tracing = tracing
+        self._span = span = tracing.tracer.start_span(
+            scope["method"],
             context=parent,
             kind=trace.SpanKind.SERVER,
             attributes=_request_attributes(scope),
         )
-        token = tracing._context.attach(trace.set_span_in_context(span, parent))
-        status = 0
+        self._token = tracing._context.attach(trace.set_span_in_context(span, parent))
+        self.trace_id = format(span.get_span_context().trace_id, "032x")
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+    def failed(self, exc: BaseException) -> None:
+        self._span.record_exception(exc)
 
-        trace_id = format(span.get_span_context().trace_id, "032x")
-        try:
-            with structlog.contextvars.bound_contextvars(trace_id=trace_id):
-                await self.app(scope, receive, send_with_status)
-        except BaseException as exc:
-            span.record_exception(exc)
-            status = status or 500
-            raise
-        finally:
-            route = route_template(scope)
-            span.update_name(f"{method} {route}")
-            span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(trace.Status(trace.StatusCode.ERROR))
-            span.end()
-            tracing._context.detach(token)
+    def end(self, method: str, route: str, status: int) -> None:
+        """Name the span after the route template, record the status and end it."""
+        trace = self._tracing._trace
+        span = self._span
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(trace.Status(trace.StatusCode.ERROR))
+        span.end()
+        self._tracing._context.detach(self._token)
 
 
 def _request_attributes(scope: Scope) -> dict[str, Any]:

@@ -11,7 +11,7 @@ never refresh). There the header is dropped and the request goes on as anonymous
 
 - a REST route whose rule is public (``security.rbac``: /api/auth/login, /api/auth/refresh);
 - a GraphQL operation whose root fields are all public (``login``, ``refreshToken``). Which
-  fields an operation selects is known only once its document is parsed: the middleware
+  fields an operation selects is known only once its document is parsed: the edge step
   marks the problem, and the GraphQL endpoint refuses any other operation with the same
   401 (``bearer_refusal``; ``all_public`` is worked out once per prepared operation) before
   it is measured or executed. On REST the passthrough's guard
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLObjectType, GraphQLSchema
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from security import events, rbac
 from security.documents import Selected, fields
@@ -38,22 +38,18 @@ SESSION_ENDED = "This session has ended; log in again"
 _PROBLEM = "bearer_problem"
 
 
-class AuthenticationMiddleware:
-    """Verifies a bearer token when one is sent and puts the ``Principal`` (or None) in
-    ``scope["state"]["principal"]``; a token it cannot accept is refused, ignored or left
-    to the GraphQL endpoint, as the module docstring says. What an anonymous caller may do is
-    the authorization layer's decision."""
+class Authentication:
+    """The edge step that verifies a bearer token when one is sent and puts the
+    ``Principal`` (or None) in ``scope["state"]["principal"]``; a token it cannot accept is
+    ignored or left to the GraphQL endpoint, as the module docstring says, and never refused
+    here. What an anonymous caller may do is the authorization layer's decision."""
 
-    def __init__(self, app: ASGIApp, verifier: TokenVerifier, revocations: Revocations) -> None:
-        self.app = app
+    def __init__(self, verifier: TokenVerifier, revocations: Revocations) -> None:
         self.verifier = verifier
         self.revocations = revocations
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_state = state(scope)  # shared with the copy of the scope made below
+    async def __call__(self, scope: Scope, receive: Receive) -> Receive:
+        request_state = state(scope)
         problem: str | None = None
         principal = None
         try:
@@ -73,10 +69,9 @@ class AuthenticationMiddleware:
                 # that needs no token (/health) is served as to an anonymous caller.
                 request_state[_PROBLEM] = problem
             # Never forwarded: what goes on, goes on as anonymous.
-            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
-            scope = {**scope, "headers": headers}
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
         request_state["principal"] = principal
-        await self.app(scope, receive, send)
+        return receive
 
 
 def bearer_problem(scope: Scope) -> str | None:

@@ -2,50 +2,44 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from security import events
-from security.responses import GRAPHQL_PATH, reject
+from security.responses import GRAPHQL_PATH
+from security.steps import Refused
 
 _SIMPLE_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
 _PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-apollo-operation-name")
 
 
-class CsrfMiddleware:
-    """Refuses GraphQL requests a browser could send cross-site without a preflight.
+async def csrf(scope: Scope, receive: Receive) -> Receive:
+    """The edge step that refuses GraphQL requests a browser could send cross-site without
+    a preflight.
 
     A GET that carries an operation, and a POST with a "simple" content type (form or
     multipart uploads), must carry a non-empty ``apollo-require-preflight`` or
     ``x-apollo-operation-name`` header, or a non-simple Content-Type (as Apollo Server
     does). Mutations over GET are refused by the GraphQL view itself."""
+    if scope["path"] != GRAPHQL_PATH or _safe(scope):
+        return receive
+    events.emit(events.CSRF_REJECTED, method=scope["method"])
+    raise Refused(
+        400,
+        "CSRF_PREVENTION",
+        "This operation has been blocked as a potential cross-site request forgery: "
+        "send a non-empty 'apollo-require-preflight' header, or a JSON Content-Type",
+    )
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or self._safe(scope):
-            await self.app(scope, receive, send)
-            return
-        events.emit(events.CSRF_REJECTED, method=scope["method"])
-        await reject(
-            scope,
-            send,
-            400,
-            "CSRF_PREVENTION",
-            "This operation has been blocked as a potential cross-site request forgery: "
-            "send a non-empty 'apollo-require-preflight' header, or a JSON Content-Type",
-        )
-
-    @staticmethod
-    def _safe(scope: Scope) -> bool:
-        method = scope["method"]
-        if method == "GET" and not scope.get("query_string"):
-            return True  # the GraphiQL page, no operation
-        if method not in ("GET", "POST"):
-            return True  # the view answers 405
-        headers = dict(scope["headers"])
-        if any(headers.get(name, b"").strip() for name in _PREFLIGHT_HEADERS):
-            return True
-        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0]
-        content_type = content_type.strip().lower()
-        return bool(content_type) and content_type not in _SIMPLE_CONTENT_TYPES
+def _safe(scope: Scope) -> bool:
+    method = scope["method"]
+    if method == "GET" and not scope.get("query_string"):
+        return True  # the GraphiQL page, no operation
+    if method not in ("GET", "POST"):
+        return True  # the view answers 405
+    headers = dict(scope["headers"])
+    if any(headers.get(name, b"").strip() for name in _PREFLIGHT_HEADERS):
+        return True
+    content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0]
+    content_type = content_type.strip().lower()
+    return bool(content_type) and content_type not in _SIMPLE_CONTENT_TYPES

@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from security.principal import Principal
 from security.ratelimit import Decision
-from security.responses import GRAPHQL_PATH, is_api, principal_of, reject
+from security.responses import GRAPHQL_PATH, is_api, principal_of
+from security.steps import Refused
 
 Spend = Callable[[Principal | None, Scope, float], Awaitable[Decision | None]]
 
@@ -24,24 +25,23 @@ def retry_after_seconds(decision: Decision) -> int | None:
     return max(1, math.ceil(decision.retry_after))
 
 
-class MinimumSpendMiddleware:
-    def __init__(self, app: ASGIApp, spend: Spend, minimum_cost: float) -> None:
-        self.app = app
+class MinimumSpend:
+    """The edge step that spends ``minimum_cost`` for every GraphQL and REST request, and
+    refuses it with 429 RATE_LIMITED (and ``Retry-After`` when it will ever fit)."""
+
+    def __init__(self, spend: Spend, minimum_cost: float) -> None:
         self.spend = spend
         self.minimum_cost = minimum_cost
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not (scope["path"] == GRAPHQL_PATH or is_api(scope["path"])):
-            await self.app(scope, receive, send)
-            return
+    async def __call__(self, scope: Scope, receive: Receive) -> Receive:
+        path = scope["path"]
+        if not (path == GRAPHQL_PATH or is_api(path)):
+            return receive
         decision = await self.spend(principal_of(scope), scope, self.minimum_cost)
         if decision is None or decision.allowed:
-            await self.app(scope, receive, send)
-            return
+            return receive
         retry = retry_after_seconds(decision)
-        await reject(
-            scope,
-            send,
+        raise Refused(
             429,
             "RATE_LIMITED",
             "Rate limit exceeded" + (f"; retry after {retry} s" if retry is not None else ""),

@@ -17,7 +17,15 @@ NOT_ANSWERED = {
     "USER_NOT_FOUND": "the auth service's own code, read by the gateway, never passed on",
 }
 # Calls whose positional arguments include the code they answer with.
-REFUSALS = {"legacy_error", "reject", "_error", "RequestRefused", "GraphQLError", "_forbidden"}
+REFUSALS = {
+    "legacy_error",
+    "reject",
+    "Refused",
+    "_error",
+    "RequestRefused",
+    "GraphQLError",
+    "_forbidden",
+}
 
 
 def _candidates(tree: ast.AST) -> list[ast.expr]:
@@ -84,7 +92,7 @@ def test_the_readme_table_lists_no_code_the_gateway_never_answers() -> None:
 
 def test_the_scan_finds_codes_from_every_layer() -> None:
     found = answered_codes()
-    # One from each way a code is written: GraphError classes, REST refusals, middleware
+    # One from each way a code is written: GraphError classes, REST refusals, edge step
     # refusals, module constants, request refusals.
     assert {
         "UPSTREAM_UNAVAILABLE",
