@@ -23,7 +23,7 @@ with ``@defer``/``@stream`` in play, or field middleware, everything does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from math import isfinite
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -39,6 +39,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
@@ -63,6 +64,34 @@ class _GiveUp:
 GIVE_UP: Any = _GiveUp()
 # A compiled reader: the completed value of one field (or object) of a source, or GIVE_UP.
 Reader = Callable[[Any], Any]
+
+# A relation's batch: (the request's context, the list's objects) -> each object's value,
+# or the exception its resolver would have raised, in the objects' order.
+Batch = Callable[[Any, Sequence[Any]], Awaitable[list[Any]]]
+_BATCH = "gateway.batch"
+
+
+def batched(batch: Batch) -> dict[str, Batch]:
+    """Field metadata declaring ``batch`` as the field's resolver over a whole list: where
+    a list of objects selects the field, the executor calls ``batch`` once with the list's
+    objects instead of the resolver once per object. The field's own resolver must answer
+    as ``only(await batch(ctx, [self]))`` does, so that both give one answer."""
+    return {_BATCH: batch}
+
+
+def only(values: list[Any]) -> Any:
+    """The one value of a batch over one object (raised if it is an error)."""
+    (value,) = values
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+def converted(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """``convert(value)`` for a loaded record; None and errors as they are."""
+    if value is None or isinstance(value, Exception):
+        return value
+    return convert(value)
 
 
 def _is_plain(field_def: Any) -> Any:
@@ -198,13 +227,22 @@ def _type_check(object_type: GraphQLObjectType) -> Callable[[Any], bool] | bool 
 _Row = tuple[str, Any, Reader | None]
 
 
+# A plain object field beneath which a selection has batched relations: its python
+# attribute, the type check of its value, its grouped field set and compiled selection.
+_Nested = tuple[str, Callable[[Any], bool] | None, Any, "_Selection"]
+
+
 class _Selection:
-    """A selection compiled: its rows, and ``read`` when every row has a reader."""
+    """A selection compiled: its rows, ``read`` when every row has a reader, the batches
+    of its batched relations by response key, and its plain object fields with batched
+    relations beneath."""
 
-    __slots__ = ("read", "rows")
+    __slots__ = ("batches", "nested", "read", "rows")
 
-    def __init__(self, rows: list[_Row]) -> None:
+    def __init__(self, rows: list[_Row], batches: dict[str, Batch], nested: list[_Nested]) -> None:
         self.rows = rows
+        self.batches = batches
+        self.nested = nested
         self.read: Reader | None = None
         if rows and all(reader is not None for _, _, reader in rows):
             self.read = _object_reader(rows)
@@ -268,6 +306,34 @@ def _list_reader(item: Reader) -> Reader:
     return read_list
 
 
+def _objects(values: Sequence[Any], check: Callable[[Any], bool] | None) -> list[Any]:
+    """The values that are objects of a selection's type (graphql-core deals with the
+    others: nulls, errors, values its ``is_type_of`` refuses)."""
+    return [
+        value
+        for value in values
+        if value is not None
+        and not isinstance(value, Exception)
+        and (check is None or check(value))
+    ]
+
+
+def _batch_of(parent_type: GraphQLObjectType, field_details_list: Any) -> Batch | None:
+    """The batch of a field declared ``batched`` that takes no arguments and has no
+    permission or field extension (which a batch would bypass), else None."""
+    node = field_details_list[0].node
+    if node.arguments:
+        return None
+    field_def = parent_type.fields.get(node.name.value)
+    if field_def is None or field_def.args:
+        return None
+    definition = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if definition is None or definition.permission_classes or definition.extensions:
+        return None
+    batch: Batch | None = (definition.metadata or {}).get(_BATCH)
+    return batch
+
+
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor with plain selections read by compiled readers (see the
     module doc)."""
@@ -278,6 +344,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         # grouped field set to every item of a list: it is compiled once too. Keyed by
         # identity, with the key objects kept alive so that no id is reused.
         self._selections: dict[tuple[int, int], tuple[Any, Any, _Selection | None]] = {}
+        # A batched relation's value for one object of a list, by (id of the field group,
+        # id of the object), with the object kept alive; taken when the object's fields run.
+        self._prefetched: dict[tuple[int, int], tuple[Any, Any]] = {}
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
@@ -292,10 +361,40 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                 (name, details, self._reader(parent_type, details))
                 for name, details in grouped_field_set.items()
             ]
-            if any(reader is not None for _, _, reader in rows):
-                selection = _Selection(rows)
+            batches = {
+                name: batch
+                for name, details in grouped_field_set.items()
+                if (batch := _batch_of(parent_type, details)) is not None
+            }
+            nested = [
+                found
+                for details in grouped_field_set.values()
+                if (found := self._nested(parent_type, details)) is not None
+            ]
+            if batches or nested or any(reader is not None for _, _, reader in rows):
+                selection = _Selection(rows, batches, nested)
         self._selections[key] = (grouped_field_set, parent_type, selection)
         return selection
+
+    def _nested(self, parent_type: GraphQLObjectType, field_details_list: Any) -> _Nested | None:
+        """A plain object field of ``parent_type`` with batched relations beneath, or None."""
+        node = field_details_list[0].node
+        field_def = parent_type.fields.get(node.name.value)
+        if node.arguments or field_def is None:
+            return None
+        definition = _is_plain(field_def)
+        field_type = field_def.type
+        object_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        if definition is None or not isinstance(object_type, GraphQLObjectType):
+            return None
+        check = _type_check(object_type)
+        if check is False:
+            return None
+        sub_fields, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        selection = None if defer_usages else self._selection(object_type, sub_fields)
+        if selection is None or not (selection.batches or selection.nested):
+            return None
+        return (definition.python_name, check or None, sub_fields, selection)  # type: ignore[return-value]
 
     def _reader(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Reader | None:
         """The reader of one response key of ``parent_type``, or None."""
@@ -375,6 +474,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         pending: list[str] = []
         is_awaitable = self.is_awaitable
         try:
+            prefetched = self._prefetched if selection.batches else None
             for response_name, field_details_list, reader in selection.rows:
                 if reader is not None:
                     try:
@@ -383,6 +483,19 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                         value = GIVE_UP
                     if value is not GIVE_UP:
                         results[response_name] = value
+                        continue
+                if prefetched and response_name in selection.batches:
+                    found = prefetched.pop((id(field_details_list), id(source_value)), None)
+                    if found is not None:
+                        result = self._complete_prefetched(
+                            parent_type,
+                            field_details_list,
+                            Path(path, response_name, parent_type.name),
+                            found[1],
+                        )
+                        results[response_name] = result
+                        if is_awaitable(result):
+                            pending.append(response_name)
                         continue
                 result = self.execute_field(
                     parent_type,
@@ -437,11 +550,117 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                 return_type, field_details_list, info, path, result, position_context
             )
         read = self._object_reader(object_type, field_details_list, non_null)
-        if read is None:
+        if read is not None:
+            return self._complete_items(read, item_type, field_details_list, info, path, result)
+        check = _type_check(object_type)
+        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        selection = None if defer_usages else self._selection(object_type, grouped_field_set)
+        if (
+            selection is None
+            or not (selection.batches or selection.nested)
+            or check is False
+            or any(self.is_awaitable(item) for item in result)
+        ):
             return super().complete_list_value(
                 return_type, field_details_list, info, path, result, position_context
             )
-        return self._complete_items(read, item_type, field_details_list, info, path, result)
+        sources = _objects(result, check)  # type: ignore[arg-type]
+        work: list[tuple[Batch, int, list[Any]]] = []
+        self._batch_work(selection, grouped_field_set, sources, work)
+        if not work:
+            return super().complete_list_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        return self._complete_batched(work, return_type, field_details_list, info, path, result)
+
+    def _batch_work(
+        self,
+        selection: _Selection,
+        grouped_field_set: Any,
+        sources: list[Any],
+        work: list[tuple[Batch, int, list[Any]]],
+    ) -> None:
+        """The batches to run for ``sources`` (the objects of one selection): the
+        selection's own batched relations, and those beneath its plain object fields (a
+        connection's ``edges { node { ... } }``)."""
+        if not sources:
+            return
+        for name, batch in selection.batches.items():
+            work.append((batch, id(grouped_field_set[name]), sources))
+        for attribute, check, sub_fields, sub_selection in selection.nested:
+            children = []
+            for source in sources:
+                try:
+                    children.append(getattr(source, attribute))
+                except Exception:  # noqa: S112 - graphql-core reports it when it reads it
+                    continue
+            if any(self.is_awaitable(child) for child in children):
+                continue
+            self._batch_work(sub_selection, sub_fields, _objects(children, check), work)
+
+    async def _complete_batched(
+        self,
+        work: list[tuple[Batch, int, list[Any]]],
+        return_type: GraphQLList[Any],
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        """A list whose objects select batched relations: each batch runs once over the
+        list's objects (all at once), then the list completes as graphql-core completes
+        it, each object's relation taking its prefetched value."""
+        outcomes = await self.with_abort_signal(
+            gather_with_cancel(*(self._run_batch(batch, sources) for batch, _, sources in work))
+        )
+        prefetched = self._prefetched
+        for (_, key, sources), values in zip(work, outcomes, strict=True):
+            for source, value in zip(sources, values, strict=True):
+                prefetched[(key, id(source))] = (source, value)
+        completed = super().complete_list_value(
+            return_type, field_details_list, info, path, result, None
+        )
+        if self.is_awaitable(completed):
+            completed = await completed
+        return completed
+
+    async def _run_batch(self, batch: Batch, sources: list[Any]) -> list[Any]:
+        """The batch's values; a batch that fails as a whole fails each object alike."""
+        try:
+            values = await batch(self.context_value, sources)
+        except Exception as error:
+            return [error] * len(sources)
+        if len(values) != len(sources):
+            mismatch = TypeError("a batch answered a different number of values than objects")
+            return [mismatch] * len(sources)
+        return values
+
+    def _complete_prefetched(
+        self, parent_type: GraphQLObjectType, field_details_list: Any, path: Path, value: Any
+    ) -> Any:
+        """What ``execute_field`` does with a resolver's result, for a prefetched value."""
+        field_def = parent_type.fields[field_details_list[0].node.name.value]
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        try:
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, value, None
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_completed(completed, return_type, field_details_list, path)
+        return completed
+
+    async def _await_completed(
+        self, completed: Awaitable[Any], return_type: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
     def _complete_items(
         self,

@@ -8,6 +8,7 @@ by the bulkhead where it does not.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -51,3 +52,16 @@ class Loaders:
         loader = self.of(fetch)
         for record in records:
             loader.prime(record[key], record)
+
+
+async def load_each(loader: DataLoader, keys: Sequence[str]) -> dict[str, Any]:
+    """Each distinct key's value through ``loader`` (one batch for them all), or the
+    exception it failed with in its place, so that every asker meets its own outcome."""
+    distinct = list(dict.fromkeys(keys))
+    if not distinct:
+        return {}
+    outcomes = await asyncio.gather(*(loader.load(k) for k in distinct), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancellation is not a key's outcome
+    return dict(zip(distinct, outcomes, strict=True))
