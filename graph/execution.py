@@ -46,10 +46,10 @@ from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCor
 
 # field name -> (python attribute, coercion of the leaf type, non-null, shortcut): the
 # shortcut is _STR (a str passes as it is), _FLOAT (so does a finite float), an enum class
-# with its members' names, or None.
+# with its members' names by the members' ids, or None.
 _STR = "str"
 _FLOAT = "float"
-_Shortcut = str | tuple[type, dict[Any, str]] | None
+_Shortcut = str | tuple[type, dict[int, str]] | None
 _Leaf = tuple[str, Callable[[Any], Any], bool, _Shortcut]
 _Plan = dict[str, _Leaf]
 _PLANS: WeakKeyDictionary[GraphQLObjectType, _Plan] = WeakKeyDictionary()
@@ -146,7 +146,8 @@ def _shortcut(leaf: GraphQLLeafType) -> _Shortcut:
     if isinstance(leaf, CustomGraphQLEnumType):
         by_value = {value.value: name for name, value in leaf.values.items()}
         members: list[Any] = list(leaf.wrapped_cls)
-        names = {m: by_value[m.value] for m in members if m.value in by_value}
+        # By the member's identity: an Enum member's hash is computed in Python code.
+        names = {id(m): by_value[m.value] for m in members if m.value in by_value}
         return (leaf.wrapped_cls, names)
     return None
 
@@ -178,7 +179,7 @@ def _leaf_reader(leaf: _Leaf) -> Reader:
         def read_enum(source: Any) -> Any:
             value = getattr(source, attribute)
             if type(value) is enum_class:
-                name = names.get(value)
+                name = names.get(id(value))
                 if name is not None:
                     return name
             return coerced(value)
