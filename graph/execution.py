@@ -517,13 +517,16 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._gather(results, pending)
 
-    async def _gather(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+    async def _gather(self, results: Any, pending: list[Any]) -> Any:
+        """``results`` (an object's dict or a list) with the awaitables at the keys
+        ``pending`` awaited (all at once) and put in their place."""
         if len(pending) == 1:
-            name = pending[0]
-            results[name] = await results[name]
+            key = pending[0]
+            results[key] = await results[key]
             return results
-        values = await gather_with_cancel(*(results[name] for name in pending))
-        results.update(zip(pending, values, strict=True))
+        values = await gather_with_cancel(*(results[key] for key in pending))
+        for key, value in zip(pending, values, strict=True):
+            results[key] = value
         return results
 
     def complete_list_value(
@@ -700,10 +703,4 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             raise
         if not pending:
             return completed
-        return self._gather_items(completed, pending)
-
-    async def _gather_items(self, completed: list[Any], pending: list[int]) -> list[Any]:
-        values = await gather_with_cancel(*(completed[index] for index in pending))
-        for index, value in zip(pending, values, strict=True):
-            completed[index] = value
-        return completed
+        return self._gather(completed, pending)

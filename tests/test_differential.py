@@ -13,22 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import graph.schema
 from graph.execution import GatewayExecutor
 from sandbox.runner import SandboxProcess
 from tests.conftest import SandboxControl, gateway_client, sandbox_settings
-from tests.loopback import serve
+from tests.test_bad_responses import SAMPLE_ID, _sample, _samples_service
 
 SAMPLE_FIELDS = """
   id name barcode sampleType status templateId sourceType collectionDate concentration
@@ -154,22 +150,7 @@ async def test_forbidden_fields_answer_alike(
     assert any(a.get("errors") for a in answers)
 
 
-SAMPLE_ID = "5d1c8f1e-1111-4222-8333-444455556666"
-GOOD = {
-    "barcode": "BAD-0001",
-    "collection_date": "2024-03-01T10:00:00Z",
-    "created_at": "2024-03-01T10:00:00.123456Z",
-    "created_by": None,
-    "id": SAMPLE_ID,
-    "metadata": None,
-    "name": "Contract breaker",
-    "sample_type": "DNA",
-    "status": "Pending",
-    "template_id": None,
-    "updated_at": "2024-03-01T10:00:00.123456Z",
-    "updated_by": None,
-}
-# Each change to a good record, and whether the graph must refuse a field of it.
+# Each change to test_bad_responses' good record, and whether the graph must refuse a field of it.
 BROKEN: dict[str, tuple[dict[str, Any], bool]] = {
     "a malformed timestamp": ({"collection_date": "999-01-02T00:00:00Z"}, True),
     "a malformed non-null timestamp": ({"created_at": "yesterday"}, True),
@@ -180,18 +161,6 @@ BROKEN: dict[str, tuple[dict[str, Any], bool]] = {
     "a string as the volume": ({"volume": "lots"}, True),
     "a list as the notes": ({"notes": ["a", "b"]}, True),
 }
-
-
-@contextlib.asynccontextmanager
-async def _broken_samples(record: dict[str, Any]) -> AsyncIterator[str]:
-    """A samples service on a free loopback port that answers ``record`` for any id."""
-
-    async def one(request: Request) -> JSONResponse:
-        return JSONResponse({"data": record, "success": True})
-
-    app = Starlette(routes=[Route("/samples/{sample_id}", one)])
-    async with serve(app) as url:
-        yield url
 
 
 @pytest.mark.parametrize("change", BROKEN.values(), ids=BROKEN.keys())
@@ -207,7 +176,7 @@ async def test_a_broken_record_answers_alike(
             {"id": SAMPLE_ID},
         ),
     ]
-    async with _broken_samples(GOOD | fields) as url:
+    async with _samples_service(_sample(**fields)) as url:
         settings = sandbox_settings(sandbox)
         settings = dataclasses.replace(
             settings, upstream_urls={**settings.upstream_urls, "samples": url}
