@@ -158,12 +158,11 @@ def normalize(value: Any, service: str = "upstream") -> Any:
                 value[key] = canonical(item)
             elif isinstance(item, dict | list):
                 normalize(item, service)
-        elif kind == _TIMESTAMP:
-            if isinstance(item, str):
-                parsed = parse_timestamp(item)
-                if parsed is item:
-                    parsed = UpstreamBadResponse.for_value(service, key, item)
-                value[key] = parsed
+        elif kind == _TIMESTAMP and isinstance(item, str):
+            parsed = parse_timestamp(item)
+            if parsed is item:
+                parsed = UpstreamBadResponse.for_value(service, key, item)
+            value[key] = parsed
     return value
 
 
