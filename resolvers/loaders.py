@@ -29,13 +29,13 @@ class _Loader(DataLoader):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.waiting: list[tuple[Sequence[dict[str, Any]], str]] = []
+        self.waiting: list[list[tuple[Any, dict[str, Any]]]] = []
 
     def _apply_waiting(self) -> None:
         waiting, self.waiting = self.waiting, []
-        for records, key in waiting:
-            for record in records:
-                self.prime(record[key], record)
+        for pairs in waiting:
+            for key, record in pairs:
+                self.prime(key, record)
 
     def load(self, key: Any) -> Any:
         if self.waiting:
@@ -82,7 +82,7 @@ class Loaders:
         """Seed ``fetch``'s loader with records a list call already returned (applied
         when the loader next loads a key)."""
         if records:
-            self.of(fetch).waiting.append((list(records), key))
+            self.of(fetch).waiting.append([(record[key], record) for record in records])
 
 
 async def load_each(loader: DataLoader, keys: Sequence[str]) -> dict[str, Any]:
