@@ -22,6 +22,7 @@ from strawberry.types import Info
 
 from graph.enums import SampleStatus, SampleType
 from graph.errors import BadUserInput, parse_id
+from graph.execution import batched, converted, only
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection, sort_records
 from graph.pagination import After, Before, Connection, First, Last, connection_args
@@ -36,6 +37,7 @@ from resolvers import samples as sample_resolvers
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
+from resolvers.loaders import load_each
 from security import rbac
 
 _UNIT = (
@@ -46,6 +48,35 @@ _CREATOR_NOTE = (
     "The samples service does not record the creator of a sample it creates (its create "
     "ignores created_by): null for those; only samples recorded before carry one."
 )
+
+
+# The relations of a list of samples, one loader call for the list (see graph.execution):
+# each sample's value, or the error in its place.
+
+
+async def _templates(ctx: Context, samples: Sequence[Sample]) -> list[Any]:
+    ids = [str(s.template_id) for s in samples if s.template_id is not None]
+    found = await load_each(ctx.loaders.of(ctx.upstreams.templates.get_many), ids)
+    return [
+        None
+        if s.template_id is None
+        else converted(found[str(s.template_id)], Template.from_record)
+        for s in samples
+    ]
+
+
+async def _storage(ctx: Context, samples: Sequence[Sample]) -> list[Any]:
+    found = await storage_resolvers.samples_storage(ctx, [str(s.id) for s in samples])
+    return [converted(found[str(s.id)], SampleStorage.from_record) for s in samples]
+
+
+def _jobs(records: list[dict[str, Any]]) -> list[SequencingJob]:
+    return [SequencingJob.from_record(r) for r in records]
+
+
+async def _sequencing_jobs(ctx: Context, samples: Sequence[Sample]) -> list[Any]:
+    found = await sequencing_resolvers.jobs_for_samples(ctx, [str(s.id) for s in samples])
+    return [converted(found[str(s.id)], _jobs) for s in samples]
 
 
 @strawberry.type(description="A biological sample registered in the lab.")
@@ -104,30 +135,27 @@ class Sample(Node):
 
     @strawberry.field(
         description="The template the sample was recorded with; null for none (or when the "
-        "templates service fails, with an error naming it)."
+        "templates service fails, with an error naming it).",
+        metadata=batched(_templates),
     )
     async def template(self, info: Info[Context, None]) -> Template | None:
-        if self.template_id is None:
-            return None
-        ctx = info.context
-        record = await ctx.loaders.of(ctx.upstreams.templates.get_many).load(str(self.template_id))
-        return None if record is None else Template.from_record(record)
+        return only(await _templates(info.context, [self]))
 
     @strawberry.field(
         description="Where the sample sits: position, container chain and location; "
-        "null when it is not in storage (or when the storage service fails, with an error)."
+        "null when it is not in storage (or when the storage service fails, with an error).",
+        metadata=batched(_storage),
     )
     async def storage(self, info: Info[Context, None]) -> SampleStorage | None:
-        record = await storage_resolvers.sample_storage(info.context, str(self.id))
-        return None if record is None else SampleStorage.from_record(record)
+        return only(await _storage(info.context, [self]))
 
     @strawberry.field(
         description="Sequencing jobs whose sample sheet lists this sample, newest first; "
-        "null when the sequencing service fails (with an error naming it)."
+        "null when the sequencing service fails (with an error naming it).",
+        metadata=batched(_sequencing_jobs),
     )
     async def sequencing_jobs(self, info: Info[Context, None]) -> list[SequencingJob] | None:
-        records = await sequencing_resolvers.jobs_for_sample(info.context, str(self.id))
-        return [SequencingJob.from_record(r) for r in records]
+        return only(await _sequencing_jobs(info.context, [self]))
 
     @strawberry.field(
         description="Who registered the sample (a profile every lab role may read). "
@@ -149,8 +177,11 @@ class Sample(Node):
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> Sample:
+        get = r.get
+
         def always(key: str) -> Any:
-            return required(r, key, service="samples")
+            value = get(key)
+            return value if value is not None else required(r, key, service="samples")
 
         return cls(
             id=strawberry.ID(r["id"]),
@@ -160,21 +191,21 @@ class Sample(Node):
                 SampleType, always("sample_type"), service="samples", field="sample_type"
             ),
             status=member(SampleStatus, always("status"), service="samples", field="status"),
-            template_id=r.get("template_id"),
-            source_type=r.get("source_type"),
-            source_identifier=r.get("source_identifier"),
-            collection_date=r.get("collection_date"),
-            collection_location=r.get("collection_location"),
-            collector=r.get("collector"),
-            concentration=r.get("concentration"),
-            volume=r.get("volume"),
-            unit=r.get("unit"),
-            quality_score=r.get("quality_score"),
-            metadata=r.get("metadata"),
-            notes=r.get("notes"),
+            template_id=get("template_id"),
+            source_type=get("source_type"),
+            source_identifier=get("source_identifier"),
+            collection_date=get("collection_date"),
+            collection_location=get("collection_location"),
+            collector=get("collector"),
+            concentration=get("concentration"),
+            volume=get("volume"),
+            unit=get("unit"),
+            quality_score=get("quality_score"),
+            metadata=get("metadata"),
+            notes=get("notes"),
             created_at=always("created_at"),
             updated_at=always("updated_at"),
-            created_by_id=r.get("created_by"),
+            created_by_id=get("created_by"),
         )
 
 

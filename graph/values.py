@@ -24,6 +24,10 @@ def member(enum: type[E], value: Any, *, service: str, field: str) -> Any:
     """``enum(value)``; None for None; an ``UpstreamBadResponse`` for anything else."""
     if value is None or isinstance(value, Exception):
         return value
+    # Every record meets this: a value's member by dictionary lookup, not Enum.__call__.
+    found = enum._value2member_map_.get(value) if type(value) is str else None
+    if found is not None:
+        return found
     try:
         return enum(value)
     except (ValueError, TypeError):

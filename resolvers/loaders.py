@@ -8,6 +8,7 @@ by the bulkhead where it does not.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,37 @@ BatchFn = Callable[[CallContext, Sequence[str]], Awaitable[Sequence[Any]]]
 BatchHook = Callable[[str, int], None]
 
 
+class _Loader(DataLoader):
+    """A DataLoader whose primed records wait in a list until a key is loaded or cleared:
+    a list call primes every record it returned (1,000 futures for a page of 1,000), and
+    most requests never load one of them again. Priming later is priming alike: a load
+    applies the waiting records first, and ``prime`` never overwrites a key."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting: list[list[tuple[Any, dict[str, Any]]]] = []
+
+    def _apply_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for pairs in waiting:
+            for key, record in pairs:
+                self.prime(key, record)
+
+    def load(self, key: Any) -> Any:
+        if self.waiting:
+            self._apply_waiting()
+        return super().load(key)
+
+    def clear(self, key: Any) -> Any:
+        if self.waiting:
+            self._apply_waiting()
+        return super().clear(key)
+
+    def clear_all(self) -> Any:
+        self.waiting = []
+        return super().clear_all()
+
+
 class Loaders:
     """The loaders of one request, keyed by the batch method they call and created on first
     use, so a query pays only for the relations it asks for."""
@@ -28,10 +60,10 @@ class Loaders:
 
     def __init__(self, call: CallContext, on_batch: BatchHook | None = None) -> None:
         self._call = call
-        self._loaders: dict[BatchFn, DataLoader] = {}
+        self._loaders: dict[BatchFn, _Loader] = {}
         self.on_batch = on_batch
 
-    def of(self, fetch: BatchFn) -> DataLoader:
+    def of(self, fetch: BatchFn) -> _Loader:
         """The request's loader over ``fetch`` (e.g. ``upstreams.templates.get_many``)."""
         loader = self._loaders.get(fetch)
         if loader is None:
@@ -43,11 +75,24 @@ class Loaders:
                     self.on_batch(name, len(keys))
                 return list(await fetch(call, keys))
 
-            loader = self._loaders[fetch] = DataLoader(batch_load_fn=batch)
+            loader = self._loaders[fetch] = _Loader(batch_load_fn=batch)
         return loader
 
     def prime(self, fetch: BatchFn, records: Sequence[dict[str, Any]], key: str = "id") -> None:
-        """Seed ``fetch``'s loader with records a list call already returned."""
-        loader = self.of(fetch)
-        for record in records:
-            loader.prime(record[key], record)
+        """Seed ``fetch``'s loader with records a list call already returned (applied
+        when the loader next loads a key)."""
+        if records:
+            self.of(fetch).waiting.append([(record[key], record) for record in records])
+
+
+async def load_each(loader: DataLoader, keys: Sequence[str]) -> dict[str, Any]:
+    """Each distinct key's value through ``loader`` (one batch for them all), or the
+    exception it failed with in its place, so that every asker meets its own outcome."""
+    distinct = list(dict.fromkeys(keys))
+    if not distinct:
+        return {}
+    outcomes = await asyncio.gather(*(loader.load(k) for k in distinct), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancellation is not a key's outcome
+    return dict(zip(distinct, outcomes, strict=True))

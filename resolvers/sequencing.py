@@ -30,6 +30,7 @@ from resolvers.errors import (
     NotFound,
     parse_id,
 )
+from resolvers.loaders import load_each
 from resolvers.pagination import (
     PageRequest,
     Slice,
@@ -326,6 +327,13 @@ async def jobs_page(ctx: Context, request: PageRequest, query: JobQuery) -> Slic
     if query.order is not None:
         records = sorted_records(records, _sort_key(query.order), descending=query.descending)
     return await paginate_list(request, records)
+
+
+async def jobs_for_samples(ctx: Context, sample_ids: Sequence[str]) -> dict[str, Any]:
+    """``jobs_for_sample`` for each of these samples (one batch), or the error in its
+    place."""
+    loader = ctx.loaders.of(_JobsForSamples(id(ctx), ctx))
+    return await load_each(loader, [str(i) for i in sample_ids])
 
 
 async def jobs_for_sample(ctx: Context, sample_id: str) -> list[Record]:

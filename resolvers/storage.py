@@ -39,6 +39,7 @@ from typing import Any
 
 from resolvers.context import Context
 from resolvers.errors import CONFLICT, BadUserInput, NotFound, UserFacing, parse_id
+from resolvers.loaders import load_each
 from resolvers.pagination import PageRequest, Slice, paginate_list
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnsupported
@@ -330,6 +331,13 @@ async def available_boxes(ctx: Context, temperature_zone: str, min_free: int) ->
 
 
 # -- samples ------------------------------------------------------------------------------------
+
+
+async def samples_storage(ctx: Context, sample_ids: Sequence[str]) -> dict[str, Any]:
+    """Where each of these samples sits (``sample_storage`` for each, one batch), or the
+    error in its place."""
+    loader = ctx.loaders.of(ctx.upstreams.storage.sample_locations_many)
+    return await load_each(loader, [str(i) for i in sample_ids])
 
 
 async def sample_storage(ctx: Context, sample_id: str) -> Record | None:

@@ -11,7 +11,7 @@ import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graph.execution import GatewayExecutor, leaf_plan
+from graph.execution import GatewayExecutor, batched, leaf_plan, only
 
 
 @strawberry.enum
@@ -151,3 +151,111 @@ def test_fast_path_covers_plain_leaves_only() -> None:
     assert plan["name"][0] == "name"
     assert plan["name"][2] is True
     assert plan["note"][2] is False
+
+
+# -- batched relations --------------------------------------------------------------------
+
+BATCHES: list[list[str]] = []
+
+
+@strawberry.type
+class Owner:
+    name: str
+
+
+async def _owners(_ctx: Any, holders: Any) -> list[Any]:
+    """An owner per holder; an error in place of one, and a null for another."""
+    BATCHES.append([h.id for h in holders])
+    values: list[Any] = []
+    for holder in holders:
+        if holder.id == "2":
+            values.append(RuntimeError(f"no owner for {holder.id}"))
+        elif holder.id == "3":
+            values.append(None)
+        else:
+            values.append(Owner(name=f"owner of {holder.id}"))
+    return values
+
+
+@strawberry.type
+class Holder:
+    id: strawberry.ID
+
+    @strawberry.field(metadata=batched(_owners))
+    async def owner(self, info: strawberry.Info) -> Owner | None:
+        return only(await _owners(info.context, [self]))
+
+    @strawberry.field(metadata=batched(_owners))
+    async def strict_owner(self, info: strawberry.Info) -> Owner:
+        return only(await _owners(info.context, [self]))
+
+    @strawberry.field
+    async def plain(self) -> str:
+        return f"plain {self.id}"
+
+
+@strawberry.type
+class HolderEdge:
+    cursor: str
+    node: Holder
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return [Holder(id=strawberry.ID(str(i))) for i in range(5)]
+
+    @strawberry.field
+    def edges(self) -> list[HolderEdge]:
+        return [HolderEdge(cursor=f"c{i}", node=Holder(id=strawberry.ID(str(i)))) for i in range(5)]
+
+    @strawberry.field
+    def holder(self) -> Holder:
+        return Holder(id=strawberry.ID("1"))
+
+
+BATCHED_DOCUMENTS = {
+    "a batched relation with a per-item error and null": "{ holders { id owner { name } } }",
+    "a non-null batched relation nulls its item": "{ holders { id strictOwner { name } } }",
+    "batched and plain resolvers mixed, aliased": "{ holders { a: owner { name } plain "
+    "b: owner { name } id } }",
+    "one object, not a list": "{ holder { owner { name } strictOwner { name } } }",
+    "beneath the plain fields of a list's items": "{ edges { cursor node { id owner { name } } } }",
+    "a non-null one beneath them": "{ edges { node { strictOwner { name } } } }",
+}
+
+
+@pytest.mark.parametrize("document", BATCHED_DOCUMENTS.values(), ids=BATCHED_DOCUMENTS.keys())
+async def test_batched_relations_answer_exactly_as_graphql_core(document: str) -> None:
+    ours = strawberry.Schema(query=HolderQuery, execution_context_class=GatewayExecutor)
+    stock = strawberry.Schema(
+        query=HolderQuery, execution_context_class=StrawberryGraphQLCoreExecutionContext
+    )
+    mine = await ours.execute(document)
+    theirs = await stock.execute(document)
+    assert mine.data == theirs.data
+    assert sorted(str(e.formatted) for e in mine.errors or []) == sorted(
+        str(e.formatted) for e in theirs.errors or []
+    )
+
+
+async def test_a_list_selecting_a_batched_relation_calls_its_batch_once() -> None:
+    ours = strawberry.Schema(query=HolderQuery, execution_context_class=GatewayExecutor)
+    BATCHES.clear()
+    result = await ours.execute("{ holders { id owner { name } } }")
+    assert BATCHES == [["0", "1", "2", "3", "4"]]
+    assert result.data is not None
+    assert result.data["holders"][3] == {"id": "3", "owner": None}
+    assert [tuple(map(str, e.path or ())) for e in result.errors or []] == [
+        ("holders", "2", "owner")
+    ]
+
+
+async def test_batched_relations_beneath_plain_fields_are_batched_too() -> None:
+    ours = strawberry.Schema(query=HolderQuery, execution_context_class=GatewayExecutor)
+    BATCHES.clear()
+    result = await ours.execute("{ edges { cursor node { owner { name } } } }")
+    assert BATCHES == [["0", "1", "2", "3", "4"]]
+    assert result.data is not None
+    assert result.data["edges"][0] == {"cursor": "c0", "node": {"owner": {"name": "owner of 0"}}}
