@@ -45,7 +45,6 @@ from gateway.observe import current_request
 from gateway.prepared import Preparer
 from gateway.runtime import Runtime
 from graph.errors import INTERNAL_SERVER_ERROR, RATE_LIMITED, client_errors
-from graph.execution import GatewayExecutor
 from resolvers.context import Context, HealthReports
 from resolvers.loaders import BatchHook
 from security import events
@@ -121,6 +120,9 @@ class GraphQLEndpoint:
         health: HealthReports | None = None,
     ) -> None:
         self._schema = schema._schema
+        # The schema's executor (graph.execution.GatewayExecutor), so that a schema built
+        # with graphql-core's own completion (the differential test) runs with it here too.
+        self._executor_class = schema.execution_context_class
         self._security = security
         self._limits = security.config.limits
         self._preparer = Preparer(
@@ -340,7 +342,7 @@ class GraphQLEndpoint:
                 context_value=context,
                 variable_values=request.variables,
                 operation_name=request.operation_name,
-                executor_class=GatewayExecutor,
+                executor_class=self._executor_class,
                 is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
                 operation_extensions=request.extensions,
             )

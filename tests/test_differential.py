@@ -68,6 +68,9 @@ def _stock_executor() -> Iterator[None]:
     saved = graph.schema.GatewayExecutor
     graph.schema.GatewayExecutor = StrawberryGraphQLCoreExecutionContext  # type: ignore[misc,assignment]
     try:
+        # The endpoint executes with the schema's class: this one, while the block is open.
+        stock = graph.schema.create_schema().execution_context_class
+        assert stock is StrawberryGraphQLCoreExecutionContext
         yield
     finally:
         graph.schema.GatewayExecutor = saved  # type: ignore[misc]
