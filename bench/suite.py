@@ -82,7 +82,6 @@ S4_MAX_CPU_US = 400
 S5_MAX_CPU_US = 120
 PRODUCTION_MAX_OVERHEAD = 0.15  # production configuration: at most 15% above each
 MAX_PEAK_RSS_MB = 120.0
-EXECUTION_MAX_RATIO = 0.25
 # Earlier issues' targets, still reported.
 S5_MIN_RATIO = 0.6
 S1_MAX_OVERHEAD_P99_MS = 2.0
@@ -102,9 +101,10 @@ GATEWAY_ENV = {
 # S2 and S7 cost ~110-130 ms of gateway CPU an operation here (133 upstream requests each).
 # With 32 connections every answer waits behind the 31 others (~4 s), longer than
 # bench-quick's 2 s run: wrk completed none and reported 0 req/s and no latency at all.
-# Four keep the core busy (one request computes while others await their upstream calls)
-# and a request's latency stays ~4 service times, so both runs measure a true rate.
-HEAVY_CONNECTIONS = 4
+# Two keep the core busy (one request computes while the other awaits its upstream calls)
+# and a request's latency stays ~2 service times, so even a short run measures a true rate
+# (with 4, S2 on the release, ~430 ms an operation on a loaded machine, still completed none).
+HEAVY_CONNECTIONS = 2
 
 # The production configuration: rate limiting on (limits so high that nothing is refused:
 # every request is one principal), the limiter's buckets in Redis (a database no test
@@ -498,7 +498,11 @@ def soak(bench: Bench, scenario: Scenario, max_rps: float, duration: float) -> d
     after = bench.probe.snapshot()
     warmup = duration / 5
     settled = [b for t, b in rss.series if t >= warmup]
-    baseline = next((b for t, b in rss.series if t >= warmup), rss.series[-1][1])
+    # The warm-up's peak, not one reading: the serving process hands freed memory back
+    # every 10 s (gateway.cli.start_memory_trimmer), so RSS saw-tooths below its peaks and a
+    # reading just after a trim would make the ordinary refill look like growth.
+    warming = [b for t, b in rss.series if t < warmup]
+    baseline = max(warming) if warming else rss.series[-1][1]
     peak_after = max(settled or [baseline])
     growth = (peak_after - baseline) / baseline
     fives = http_5xx(before, after)
@@ -765,9 +769,9 @@ def targets(
          f"{memory_r['settled_growth_pct']:+.1f}% ({memory_r['rss_before_mb']} -> "
          f"{memory_r['rss_after_mb']} MB)",
          memory_r["settled_growth_pct"] <= memory_r["max_settled_growth_pct"]),
-        ("execution vs graphql-core (1,000 x 10)", f"<= {EXECUTION_MAX_RATIO}",
+        ("execution vs graphql-core (1,000 x 10)", f"<= {execution['target_ratio']}",
          f"{execution['ratio']} ({execution['gateway_ms']} / {execution['graphql_core_ms']} ms)",
-         execution["ratio"] <= EXECUTION_MAX_RATIO),
+         execution["ratio"] <= execution["target_ratio"]),
         ("S5 / S6 throughput", f">= {S5_MIN_RATIO}", f"{s5 / s6:.3f} ({s5:.0f} / {s6:.0f})",
          s5 / s6 >= S5_MIN_RATIO, f"{relay / s6:.3f} ({relay:.0f} / {s6:.0f}, bare relay)"),
         ("S1 gateway overhead p99 (at half load)", f"<= {S1_MAX_OVERHEAD_P99_MS} ms",
@@ -935,7 +939,8 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
         f"(target {soak_r['target_rps']:.0f}: 70% of S2's maximum; {soak_r['connections']} "
         f"paced connections), {soak_r['requests']} requests, p50 {soak_r['p50_ms']:.2f} ms, "
         f"p99 {soak_r['p99_ms']:.2f} ms. Gateway RSS {soak_r['rss_start_mb']} MB at the start, "
-        f"{soak_r['rss_after_warmup_mb']} MB after the {soak_r['warmup_s']:.0f} s warm-up, "
+        f"{soak_r['rss_after_warmup_mb']} MB at most during the "
+        f"{soak_r['warmup_s']:.0f} s warm-up, "
         f"peak {soak_r['rss_peak_after_warmup_mb']} MB after it "
         f"(+{soak_r['rss_growth_pct']}%), {soak_r['rss_end_mb']} MB at the end; "
         f"5xx {soak_r['http_5xx']}, other non-2xx {soak_r['non_2xx']}, "
