@@ -85,8 +85,9 @@ def use_system_allocator() -> None:
     good after 250 such requests, with its live Python objects back where they started.
     Under glibc malloc the same memory is freed in pages, which ``malloc_trim`` hands back
     (measured: 84 MB before, 140 MB after 120 big answers, 88 MB after a collection and a
-    trim, see ``start_memory_trimmer``). Two arenas:
-    the few threads besides the event loop need no heap of their own."""
+    trim, see ``start_memory_trimmer``). Two arenas: the few threads besides the event
+    loop need no heap of their own. Only for the program itself (``main()`` without
+    arguments): the re-executed process runs ``sys.orig_argv``."""
     missing = {k: v for k, v in ALLOCATOR_ENV.items() if k not in os.environ}
     if not missing or _glibc() is None:
         return
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sandbox":
         from sandbox.cli import main as sandbox_main
@@ -235,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sandbox_main(argv[1:])
         return
     args = build_parser().parse_args(argv)
-    if args.command in (None, "serve", "dev"):
+    if as_program and args.command in (None, "serve", "dev"):
         use_system_allocator()
     if args.command == "export-schema":
         export_schema(args.output)
