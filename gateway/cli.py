@@ -9,12 +9,16 @@ tracseq-gateway export-schema   write the printed SDL to schema.graphql
 from __future__ import annotations
 
 import argparse
+import ctypes
 import dataclasses
 import gc
 import os
+import platform
 import shutil
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +29,12 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 SCHEMA_FILE = "schema.graphql"
+
+# How often a serving process hands the memory freed since to the kernel (malloc_trim).
+TRIM_INTERVAL_S = 10.0
+# The allocator settings a serving process runs with (see use_system_allocator); an
+# operator's own values in the environment win.
+ALLOCATOR_ENV = {"PYTHONMALLOC": "malloc", "MALLOC_ARENA_MAX": "2"}
 
 
 def _load_settings() -> Settings:
@@ -44,6 +54,7 @@ def app_factory() -> Starlette:
     configure_logging(settings)
     app = create_app(settings)
     freeze_startup_heap()
+    start_memory_trimmer()
     return app
 
 
@@ -54,6 +65,56 @@ def freeze_startup_heap() -> None:
     and the largest latencies of a run were those pauses (max 36-49 ms, 7-8 ms after)."""
     gc.collect()
     gc.freeze()
+
+
+def _glibc() -> ctypes.CDLL | None:
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def use_system_allocator() -> None:
+    """Re-execute this process (same pid, same arguments) with ``ALLOCATOR_ENV`` when it
+    is not already set, on glibc. Why: a burst of big answers (16 concurrent
+    ``samples(first: 1000)``) needs ~60 MB of short-lived Python objects at once. pymalloc
+    returns an arena (1 MiB) to the system only when every object in it is gone, and the
+    few objects that outlive a burst pin most of them: one worker stayed at +80% RSS for
+    good after 250 such requests, with its live Python objects back where they started.
+    Under glibc malloc the same memory is freed in pages, which ``malloc_trim`` hands back
+    (measured: 84 MB before, 140 MB after 120 big answers, 88 MB after a collection and a
+    trim, see ``start_memory_trimmer``). Two arenas: the few threads besides the event
+    loop need no heap of their own. Only for the program itself (``main()`` without
+    arguments): the re-executed process runs ``sys.orig_argv``."""
+    missing = {k: v for k, v in ALLOCATOR_ENV.items() if k not in os.environ}
+    if not missing or _glibc() is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, sys.orig_argv, {**os.environ, **missing})  # noqa: S606
+
+
+def start_memory_trimmer(interval: float = TRIM_INTERVAL_S) -> None:
+    """Every ``interval`` seconds, collect the cyclic garbage and give the pages glibc
+    holds free back to the kernel (``malloc_trim(0)``, which runs without the GIL). Both
+    are needed after a burst: an idle process allocates nothing, so the collector never
+    runs and the burst's reference cycles (~14,000 objects, ~27 MB after 120 big answers)
+    stay; and free() returns only the top of the heap, so RSS stays at the peak. The
+    collection is a pause of a few milliseconds (the startup heap is frozen), at most
+    once per interval."""
+    libc = _glibc()
+    if libc is None:
+        return
+
+    def trim() -> None:
+        while True:
+            time.sleep(interval)
+            gc.collect()
+            libc.malloc_trim(0)
+
+    threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
 
 
 def serve(settings: Settings) -> None:
@@ -76,6 +137,7 @@ def serve(settings: Settings) -> None:
 
         app = create_app(settings)
         freeze_startup_heap()
+        start_memory_trimmer()
         _run(app, settings)
         return
     owned_dir = None
@@ -167,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sandbox":
         from sandbox.cli import main as sandbox_main
@@ -174,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sandbox_main(argv[1:])
         return
     args = build_parser().parse_args(argv)
+    if as_program and args.command in (None, "serve", "dev"):
+        use_system_allocator()
     if args.command == "export-schema":
         export_schema(args.output)
     elif args.command == "dev":
