@@ -32,10 +32,12 @@ from upstreams.config import (
     UpstreamConfig,
 )
 from upstreams.errors import (
+    UpstreamError,
     UpstreamNotFound,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    translate,
 )
 from upstreams.pool import HttpPool, create_http_pool
 from upstreams.registry import SERVICES, Upstreams
@@ -627,3 +629,23 @@ def test_query_strings_are_spelled_as_httpx_spells_params(params: dict[str, Any]
     given = {k: v for k, v in params.items() if v is not None}
     expected = httpx.Request("GET", "http://upstream.test/x", params=given).url.query.decode()
     assert query_string(params) == expected
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "message"),
+    [
+        (aiohttp.ConnectionTimeoutError(), UpstreamUnavailable, "within the connect timeout"),
+        (aiohttp.SocketTimeoutError(), UpstreamTimeout, "no answer within the read timeout"),
+        (aiohttp.ServerDisconnectedError(), UpstreamUnavailable, "closed before an answer"),
+        (aiohttp.ClientPayloadError(), UpstreamUnavailable, "the answer broke off"),
+        (ConnectionRefusedError(), UpstreamUnavailable, "could not connect"),
+        (aiohttp.ClientOSError(), UpstreamUnavailable, "connection failed"),
+    ],
+)
+def test_transport_errors_become_one_tree_for_every_call(
+    error: BaseException, kind: type[UpstreamError], message: str
+) -> None:
+    translated = translate("samples", error)
+    assert type(translated) is kind
+    assert message in translated.message
+    assert translated.service == "samples"
