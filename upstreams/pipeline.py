@@ -13,10 +13,10 @@ the attempt; a streamed one keeps the answer open and reports its outcome to the
 once the body is relayed.
 
 - **Retries**: one rule, ``upstreams.resilience.may_retry``: GET, HEAD and OPTIONS, or a
-  call its caller marks idempotent. A DELETE is not retried: the release answers a second
-  DELETE of the same resource 404, so a retried one that had in fact been done would be
-  reported as not found. A streamed request with a body is never retried (its source is
-  read once).
+  call its caller marks idempotent. A DELETE is not retried, on GraphQL or the
+  passthrough: the release answers a second DELETE of a template field or of a storage
+  position 404, so a retried one that had in fact been done would be reported as not
+  found. A streamed request with a body is never retried (its source is read once).
 - **Timeouts**: the deadline is the earlier of the caller's and ``timeouts.total`` from the
   start of the call; each attempt's connect and read timeouts are the service's, capped by
   the time left. The total budget of an attempt covers sending and reading (up to the
