@@ -218,9 +218,7 @@ class Passthrough:
                     await denied(scope, receive, send)
                     return
                 body = _once(sent) if body is not None else None
-            async with open_stream(
-                client, self.runtime.http, method, target, headers, body
-            ) as upstream:
+            async with open_stream(client, method, target, headers, body) as upstream:
                 response_headers = _response_headers(upstream.headers)
                 async with aclosing(upstream.body()) as chunks:
                     if tap is None:

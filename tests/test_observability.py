@@ -15,15 +15,21 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.metrics import MAX_OPERATION_NAMES, Metrics
 from gateway.observe import GatewayObserver
 from gateway.settings import Settings
 from tests.conftest import SandboxControl, auth_header, log_lines, sandbox_settings, started
+from tests.loopback import serve
 from upstreams.client import UpstreamClient
 from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamConfig
-from upstreams.pool import HttpPool
+from upstreams.pool import create_http_pool
 
 # One sample and its template: a samples call, then a templates call through a DataLoader.
 SAMPLES = "query Samples($id: ID!) { sample(id: $id) { id template { name } } }"
@@ -267,18 +273,23 @@ async def test_spans_for_request_operation_and_upstream_calls_continue_the_calle
 
 async def test_upstream_request_carries_trace_context_and_request_id() -> None:
     tracing, exporter = in_memory_tracing()
-    seen: list[httpx.Headers] = []
+    seen: list[Headers] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: Request) -> Response:
         seen.append(request.headers)
-        return httpx.Response(200, json={"success": True, "data": {"id": "s1"}})
+        return JSONResponse({"success": True, "data": {"id": "s1"}})
 
-    http = HttpPool(httpx.MockTransport(handler))
+    app = Starlette(routes=[Route("/samples/s1", handler)])
+    http = create_http_pool()
     observer = GatewayObserver(Metrics(), tracing)
-    client = UpstreamClient(
-        UpstreamConfig(name="samples", base_url="http://samples.test"), http, observer=observer
-    )
-    await client.request(CallContext(request_id="rid-9"), "GET", "/samples/s1")
+    try:
+        async with serve(app) as base_url:
+            client = UpstreamClient(
+                UpstreamConfig(name="samples", base_url=base_url), http, observer=observer
+            )
+            await client.request(CallContext(request_id="rid-9"), "GET", "/samples/s1")
+    finally:
+        await http.aclose()
     (span,) = exporter.get_finished_spans()
     (headers,) = seen
     assert headers["x-request-id"] == "rid-9"

@@ -331,6 +331,19 @@ async def test_get_is_retried_on_503_and_post_never(
         assert control.by_route("notifications") == {"POST /notifications": 1}
 
 
+async def test_delete_is_sent_once_as_on_graphql(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    # One retry rule for every call (upstreams.resilience.may_retry): a second DELETE of a
+    # resource the first one removed would answer 404 for a delete that was done.
+    async with gateway_client(sandbox_settings(sandbox)) as client:
+        control.reset_stats()
+        control.fault("templates", status=503, times=1, methods=["DELETE"])
+        deleted = await client.delete("/api/templates/00000000-0000-4000-8000-000000000000")
+        assert deleted.status_code == 503  # the upstream's answer, relayed
+        assert control.by_route("templates") == {"DELETE /templates/{id}": 1}
+
+
 async def test_guard_answers_instead_of_the_upstream(
     sandbox: SandboxProcess, control: SandboxControl
 ) -> None:

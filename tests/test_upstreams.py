@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import httpx
 import pytest
-from httpx_aiohttp import AiohttpTransport
 
 from sandbox.runner import SandboxProcess
 from sandbox.seed import DEMO_USERS
@@ -32,10 +32,12 @@ from upstreams.config import (
     UpstreamConfig,
 )
 from upstreams.errors import (
+    UpstreamError,
     UpstreamNotFound,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    translate,
 )
 from upstreams.pool import HttpPool, create_http_pool
 from upstreams.registry import SERVICES, Upstreams
@@ -57,20 +59,21 @@ class FakeClock:
         return self.now
 
 
-class CountingTransport(httpx.AsyncBaseTransport):
+class CountingPool(HttpPool):
     """Counts requests on the wire at once (what the upstream sees from this process)."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, inner: HttpPool) -> None:
+        super().__init__(lambda: aiohttp.ClientSession())
         self.inner = inner
         self.current = 0
         self.peak = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def request(self, *args: Any, **kwargs: Any) -> aiohttp.ClientResponse:
         self.current += 1
         self.peak = max(self.peak, self.current)
         try:
-            response = await self.inner.handle_async_request(request)
-            await response.aread()
+            response = await self.inner.request(*args, **kwargs)
+            await response.read()
             return response
         finally:
             self.current -= 1
@@ -457,8 +460,7 @@ async def test_bulkhead_holds_its_limit_under_200_concurrent_calls(
     sandbox: SandboxProcess, control: SandboxControl
 ) -> None:
     limit = 10
-    counting = CountingTransport(AiohttpTransport(limits=httpx.Limits(max_connections=300)))
-    http = HttpPool(counting)
+    http = counting = CountingPool(create_http_pool(max_connections=300))
     try:
         samples, client = _samples(
             sandbox, http, bulkhead=BulkheadPolicy(max_concurrency=limit, queue_timeout=10)
@@ -627,3 +629,23 @@ def test_query_strings_are_spelled_as_httpx_spells_params(params: dict[str, Any]
     given = {k: v for k, v in params.items() if v is not None}
     expected = httpx.Request("GET", "http://upstream.test/x", params=given).url.query.decode()
     assert query_string(params) == expected
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "message"),
+    [
+        (aiohttp.ConnectionTimeoutError(), UpstreamUnavailable, "within the connect timeout"),
+        (aiohttp.SocketTimeoutError(), UpstreamTimeout, "no answer within the read timeout"),
+        (aiohttp.ServerDisconnectedError(), UpstreamUnavailable, "closed before an answer"),
+        (aiohttp.ClientPayloadError(), UpstreamUnavailable, "the answer broke off"),
+        (ConnectionRefusedError(), UpstreamUnavailable, "could not connect"),
+        (aiohttp.ClientOSError(), UpstreamUnavailable, "connection failed"),
+    ],
+)
+def test_transport_errors_become_one_tree_for_every_call(
+    error: BaseException, kind: type[UpstreamError], message: str
+) -> None:
+    translated = translate("samples", error)
+    assert type(translated) is kind
+    assert message in translated.message
+    assert translated.service == "samples"

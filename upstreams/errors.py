@@ -1,7 +1,8 @@
 """Every error an upstream call can raise.
 
-Third-party errors (httpx, aiohttp, JSON decoding) are translated into this tree in exactly
-one place, the client's send path, with ``raise ... from exc``::
+Transport errors (aiohttp, OS) are translated into this tree in exactly one place,
+``translate``, which the one send function of ``upstreams.pipeline`` calls with
+``raise ... from exc``::
 
     UpstreamError                    base: carries the service name
     ├── UpstreamUnavailable          nothing was answered: breaker open, connection refused,
@@ -17,12 +18,14 @@ one place, the client's send path, with ``raise ... from exc``::
                                      (a malformed timestamp, an unknown enum member)
 
 Callers (resolvers, the REST passthrough) map these to GraphQL error codes and HTTP
-statuses; nothing above ``upstreams/`` ever sees an httpx exception.
+statuses; nothing above ``upstreams/`` ever sees an aiohttp exception.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import aiohttp
 
 
 class UpstreamError(Exception):
@@ -110,3 +113,25 @@ class UpstreamBadResponse(UpstreamError):
             f"The {service} service sent a {field} that the gateway cannot read: {shown}",
             field=field,
         )
+
+
+def translate(service: str, exc: BaseException) -> UpstreamError:
+    """The error that stands for transport error ``exc`` of a call to ``service``.
+
+    The message is safe for a client (never the upstream's address). A connect timeout
+    means nothing was sent (``UpstreamUnavailable``, retryable); a read timeout means the
+    request may have been acted on (``UpstreamTimeout``).
+    """
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamUnavailable(service, "could not connect within the connect timeout")
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return UpstreamTimeout(service, "no answer within the read timeout")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return UpstreamUnavailable(service, "the connection was closed before an answer")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return UpstreamUnavailable(service, "the answer broke off")
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionError):
+        return UpstreamUnavailable(service, "could not connect")
+    if isinstance(exc, TimeoutError):
+        return UpstreamUnavailable(service, "could not connect within the connect timeout")
+    return UpstreamUnavailable(service, "connection failed")
