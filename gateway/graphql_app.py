@@ -297,11 +297,8 @@ class GraphQLEndpoint:
             return self._answer(None, [GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})])
         if not query:
             raise RequestRefused(400, "No GraphQL query found in the request")
-        persisted = (request.extensions or {}).get("persistedQuery")
-        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if not isinstance(digest, str):
-            digest = sha256(query.encode("utf-8")).hexdigest()
-        prepared = self._preparer.prepare(digest.lower(), query, request.operation_name)
+        digest = resolved.digest or sha256(query.encode("utf-8")).hexdigest()
+        prepared = self._preparer.prepare(digest, query, request.operation_name)
         if prepared.document is None:
             return self._answer(None, prepared.errors)
         operation_type = prepared.operation_type

@@ -25,7 +25,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -207,10 +207,12 @@ class Registration:
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """The document to execute, and its registration when the request brought one."""
+    """The document to execute, its registration when the request brought one, and its
+    SHA-256 when the request named it (checked against the document when both came)."""
 
     document: str | None
     registration: Registration | None = None
+    digest: str | None = field(default=None, compare=False)
 
 
 def load_manifest(path: str) -> dict[str, str]:
@@ -262,11 +264,11 @@ class PersistedQueries:
                 document = await self._store.get(digest)
             if document is None:
                 raise PersistedQueryError(NOT_FOUND, "PersistedQueryNotFound")
-            return Resolved(document)
+            return Resolved(document, digest=digest)
         if sha256_hex(query) != digest:
             raise PersistedQueryError(HASH_MISMATCH, "provided sha does not match query")
         if digest in self._manifest:
-            return Resolved(query)
+            return Resolved(query, digest=digest)
         if self._trusted_only:
             raise PersistedQueryError(NOT_TRUSTED, "Only trusted documents may run here")
-        return Resolved(query, Registration(self._store, digest, query))
+        return Resolved(query, Registration(self._store, digest, query), digest)
