@@ -46,7 +46,7 @@ def create_app(
     """The gateway app. ``metrics`` and ``tracing`` default to what the settings ask for
     (tests pass their own, e.g. tracing into an in-memory exporter)."""
     runtime = Runtime()
-    metrics = metrics if metrics is not None else Metrics()
+    metrics = metrics if metrics is not None else Metrics(request_timeout=settings.request_timeout)
     tracing = tracing if tracing is not None else create_tracing(settings)
     observer = GatewayObserver(metrics, tracing)
     monitor = HealthMonitor(settings.critical_upstreams, settings.ready_interval)
@@ -114,6 +114,7 @@ def create_app(
     ]
     if settings.metrics_port is None:
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    metrics.declare_routes(routes)
     limits = settings.security.limits
     # Who is calling, then the minimum spend: every refusal after it is paid for.
     steps: list[Step] = [

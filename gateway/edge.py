@@ -29,15 +29,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from gateway.access_log import log_request, route_template
-from gateway.metrics import Metrics
+from gateway.metrics import CLIENT_CLOSED, Metrics
 from gateway.observe import begin_request, current_request, end_request
 from gateway.request_id import HEADER, accept_request_id
 from gateway.tracing import Tracing
 from security.headers import with_security_headers
 from security.proxies import TrustedProxies
 from security.steps import Refused, Step
-
-CLIENT_CLOSED = 499
 
 # Wraps the security steps and the app: CORS (``functools.partial(CORSMiddleware, ...)``).
 Wrapper = Callable[[ASGIApp], ASGIApp]

@@ -1,24 +1,42 @@
 """Prometheus metrics: the families, their exposition, and multiprocess mode.
 
 Every label value is bounded. Routes are templates (``/graphql``, ``/api/samples/{path}``),
-never raw paths; services, outcomes and methods come from short fixed lists; GraphQL
-operation names must look like GraphQL names and each process labels at most
-``MAX_OPERATION_NAMES`` distinct ones (later names count as ``other``), so a client
-cannot mint series by inventing names.
+never raw paths; HTTP statuses are classes (``2xx`` ... ``5xx``, and ``499`` on its own: a
+client that went away is neither the gateway's error nor the client's mistake); services,
+outcomes and methods come from short fixed lists. GraphQL operation names must look like
+GraphQL names, and each window of ``OPERATION_NAME_WINDOW_S`` admits at most
+``MAX_OPERATION_NAMES`` distinct ones (later names in that window count as ``other``);
+the next window starts empty, so the names in use now get their labels whatever came
+before. A name keeps its series while it was admitted in the current or the previous
+window; older ones are dropped (single process: prometheus-client cannot drop series from
+the multiprocess files, so there a worker keeps the names it admitted until it restarts).
+
+Latency buckets have edges at the request deadline (``TRACSEQ_REQUEST_TIMEOUT``) and just
+below and above it (``DEADLINE_EDGES``), so a histogram tells requests that finished in
+time from those cut at the deadline. Every bounded label set is initialised when the app
+starts (the routes, each upstream service with every outcome and breaker transition), so
+each family is in the first scrape with zeros and a rate() has a start. ``_created``
+series are off: they double the series for a timestamp Prometheus does not use.
 
 With several uvicorn workers the CLI points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh
 directory before the workers start: prometheus-client then keeps each worker's samples in
-files there, and an exposition merges them (``MultiProcessCollector``). Gauges say how
-workers combine: requests in flight add up over live workers; a breaker's state is the
-worst among live workers.
+files there, and an exposition merges them (``MultiProcessCollector``). Counters and
+histograms add up over workers. Gauges say how workers combine: requests in flight add up
+over live workers; breaker states are reported per live worker (a ``pid`` label), since
+each worker has breakers of its own and a merged number would hide that one worker refuses
+what another lets through (``max by (service)`` gives the worst). ``process_*`` metrics are
+read from ``/proc`` at scrape time for each live worker, with a ``pid`` label
+(``WorkerProcessCollector``).
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -27,47 +45,213 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
     start_http_server,
 )
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.metrics_core import Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.settings import DEFAULT_REQUEST_TIMEOUT
+
+disable_created_metrics()
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MAX_OPERATION_NAMES = 200
+OPERATION_NAME_WINDOW_S = 600.0
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+# The breaker's state machine (upstreams.breaker): the transitions a breaker can make.
+BREAKER_TRANSITIONS = (
+    ("closed", "open"),
+    ("open", "half_open"),
+    ("half_open", "closed"),
+    ("half_open", "open"),
+)
+# What an upstream attempt can end as (upstreams.pipeline), and the kinds of failure and
+# refusal counted as errors.
+UPSTREAM_OUTCOMES = (
+    "ok",
+    "client_error",
+    "server_error",
+    "unavailable",
+    "timeout",
+    "error",
+    "cancelled",
+)
+UPSTREAM_ERROR_KINDS = ("server_error", "unavailable", "timeout", "breaker_open", "bulkhead_full")
+# The rate limits that can refuse a request (security.runtime.SecurityRuntime.spend).
+RATE_LIMITS = ("principal", "anonymous")
+OPERATION_TYPES = ("query", "mutation")
+OPERATION_OUTCOMES = ("success", "partial", "error")
+# nginx's status for a client that went away before its answer: its own class.
+CLIENT_CLOSED = 499
+# The status classes each route's request counter starts with.
+INITIAL_STATUS_CLASSES = ("2xx", "4xx", "5xx")
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+_BASE_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Edges around the request deadline, as fractions of it: just in time, at it, cut by it.
+DEADLINE_EDGES = (0.9, 1.0, 1.1)
+OVERHEAD_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
 
 _OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_LIVE_FILE = re.compile(r"^gauge_live\w+?_(\d+)\.db$")
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
+def latency_buckets(deadline: float) -> tuple[float, ...]:
+    """The latency histograms' edges: the base ones, and edges around ``deadline``."""
+    around = {round(deadline * f, 6) for f in DEADLINE_EDGES}
+    return tuple(sorted(set(_BASE_LATENCY_BUCKETS) | around))
+
+
+def status_class(status: int) -> str:
+    """The ``status`` label: ``2xx``, ``4xx``, ...; ``499`` on its own; ``other`` outside."""
+    if status == CLIENT_CLOSED:
+        return str(CLIENT_CLOSED)
+    if 100 <= status < 600:
+        return f"{status // 100}xx"
+    return "other"
+
+
+class OperationNames:
+    """The operation names that get a label of their own, window by window.
+
+    Each window of ``window`` seconds admits the first ``limit`` distinct valid names seen
+    in it; the others count as ``other``. A window starts empty. ``admit`` returns the
+    label and, when a window has just ended, the names that were admitted neither in the
+    window that ended nor in the new one so far (their series can go)."""
+
+    def __init__(
+        self,
+        limit: int = MAX_OPERATION_NAMES,
+        window: float = OPERATION_NAME_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
+        self._ends = clock() + window
+
+    def admit(self, name: str | None) -> tuple[str, set[str]]:
+        if not name:
+            return "anonymous", set()
+        now = self._clock()
+        if now < self._ends and name in self._current:
+            return name, set()
+        if not _OPERATION_NAME.match(name):
+            return "other", set()
+        with self._lock:
+            expired = self._rotate(now)
+            if name not in self._current:
+                if len(self._current) >= self.limit:
+                    return "other", expired
+                self._current.add(name)
+        expired.discard(name)
+        return name, expired
+
+    def _rotate(self, now: float) -> set[str]:
+        if now < self._ends:
+            return set()
+        expired = self._previous - self._current
+        if now >= self._ends + self.window:  # a whole window went by without a name
+            expired |= self._current
+            self._previous = set()
+        else:
+            self._previous = self._current
+        self._current = set()
+        self._ends = now + self.window
+        return expired
+
+
+class WorkerProcessCollector:
+    """``process_*`` metrics of every live worker, with a ``pid`` label, read from /proc at
+    scrape time. The live workers are those with a live-gauge file in the multiprocess
+    directory: each worker writes one from its start (the in-flight gauge) until it exits
+    (``Metrics.process_exiting`` removes it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def live_pids(self) -> list[int]:
+        pids = set()
+        for file in glob.glob(os.path.join(self.path, "gauge_live*.db")):
+            match = _LIVE_FILE.match(os.path.basename(file))
+            if match:
+                pids.add(int(match.group(1)))
+        return sorted(pids)
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for pid in self.live_pids():
+            for family in ProcessCollector(pid=_constant(pid), registry=None).collect():
+                into = merged.get(family.name)
+                if into is None:
+                    into = merged[family.name] = Metric(
+                        family.name, family.documentation, family.type
+                    )
+                for sample in family.samples:
+                    into.add_sample(sample.name, {**sample.labels, "pid": str(pid)}, sample.value)
+        yield from merged.values()
+
+
+def _constant(pid: int) -> Callable[[], int]:
+    return lambda: pid
+
+
 class Metrics:
     """The gateway's metric families on one registry (one ``Metrics`` per app)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        operation_names: OperationNames | None = None,
+    ) -> None:
         self.multiprocess = multiprocess_dir() is not None
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        if not self.multiprocess:  # per-process collectors make no sense merged
+        if not self.multiprocess:  # in multiprocess mode, WorkerProcessCollector
             ProcessCollector(registry=r)
             PlatformCollector(registry=r)
             GCCollector(registry=r)
+        latency = latency_buckets(request_timeout)
         self.http_requests = Counter(
             "tracseq_http_requests",
-            "HTTP requests answered, by method, route template and status.",
+            "HTTP requests answered, by method, route template and status class "
+            "(2xx, 4xx, 5xx, ...; 499: the client went away).",
             ["method", "route", "status"],
             registry=r,
         )
@@ -75,7 +259,7 @@ class Metrics:
             "tracseq_http_request_duration_seconds",
             "Time from the request's arrival to the end of its response.",
             ["method", "route", "status"],
-            buckets=LATENCY_BUCKETS,
+            buckets=latency,
             registry=r,
         )
         self.in_flight = Gauge(
@@ -109,7 +293,7 @@ class Metrics:
             "tracseq_upstream_request_duration_seconds",
             "Duration of one upstream HTTP request (one attempt).",
             ["service"],
-            buckets=LATENCY_BUCKETS,
+            buckets=latency,
             registry=r,
         )
         self.upstream_errors = Counter(
@@ -121,18 +305,19 @@ class Metrics:
         )
         self.breaker_state = Gauge(
             "tracseq_upstream_breaker_state",
-            "Circuit breaker state per service: 0 closed, 1 half-open, 2 open.",
+            "Circuit breaker state per service (per worker: pid): 0 closed, 1 half-open, 2 open.",
             ["service"],
             registry=r,
-            multiprocess_mode="livemax",
+            multiprocess_mode="liveall",
         )
         self.route_breaker_state = Gauge(
             "tracseq_upstream_route_breaker_state",
             "Circuit breaker state per upstream route (method and route template) that has "
-            "left the closed state at least once: 0 closed, 1 half-open, 2 open.",
+            "left the closed state at least once (per worker: pid): 0 closed, 1 half-open, "
+            "2 open.",
             ["service", "route"],
             registry=r,
-            multiprocess_mode="livemax",
+            multiprocess_mode="liveall",
         )
         self.breaker_transitions = Counter(
             "tracseq_upstream_breaker_transitions",
@@ -153,28 +338,58 @@ class Metrics:
             ["limit"],
             registry=r,
         )
-        self._operation_names: set[str] = set()
-        self._names_lock = threading.Lock()
+        self.operation_names = operation_names if operation_names is not None else OperationNames()
         # Label children by label values, so a request pays a dict lookup, not three
         # ``labels()`` calls (~10 us → ~2 us). Bounded, like the label values themselves.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         self._upstream_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        for kind in OPERATION_TYPES:
+            for outcome in OPERATION_OUTCOMES:
+                self.graphql_operations.labels("anonymous", kind, outcome)
+        for limit in RATE_LIMITS:
+            self.rate_limited.labels(limit)
+
+    # -- bounded label sets, from the start ----------------------------------------------
+
+    def declare_routes(self, routes: Iterable[BaseRoute]) -> None:
+        """Start every route's request series at zero: each method and route template with
+        the classes of ``INITIAL_STATUS_CLASSES`` (the latency histogram with 2xx)."""
+        for route in routes:
+            if not isinstance(route, Route):
+                continue
+            for method in sorted(route.methods or ()):
+                if method == "HEAD":
+                    continue
+                for code in INITIAL_STATUS_CLASSES:
+                    self.http_requests.labels(method, route.path, code)
+                self.http_duration.labels(method, route.path, "2xx")
+            self.overhead.labels(route.path)
+
+    def declare_services(self, services: Iterable[str]) -> None:
+        """Start every upstream service's series at zero: its requests (as GET) with every
+        outcome, its errors of every kind, its breaker transitions; the breaker state is
+        set by ``set_breaker``."""
+        for service in services:
+            for outcome in UPSTREAM_OUTCOMES:
+                self.upstream_requests.labels(service, "GET", outcome)
+            self.upstream_duration.labels(service)
+            for kind in UPSTREAM_ERROR_KINDS:
+                self.upstream_errors.labels(service, kind)
+            for old, new in BREAKER_TRANSITIONS:
+                self.breaker_transitions.labels(service, old, new)
 
     # -- label bounding ------------------------------------------------------------------
 
     def operation_label(self, name: str | None) -> str:
         """The label for a GraphQL operation name: the name, ``anonymous`` or ``other``."""
-        if not name:
-            return "anonymous"
-        if name in self._operation_names:
-            return name
-        if not _OPERATION_NAME.match(name):
-            return "other"
-        with self._names_lock:
-            if len(self._operation_names) >= MAX_OPERATION_NAMES:
-                return "other"
-            self._operation_names.add(name)
-        return name
+        label, expired = self.operation_names.admit(name)
+        if expired and not self.multiprocess:
+            self._drop_operations(expired)
+        return label
+
+    def _drop_operations(self, names: set[str]) -> None:
+        for name in names:
+            self.graphql_operations.remove_by_labels({"operation_name": name})
 
     # -- recording -----------------------------------------------------------------------
 
@@ -185,7 +400,7 @@ class Metrics:
         children = self._request_children.get(key)
         if children is None:
             method = method if method in HTTP_METHODS else "other"
-            code = str(status)
+            code = status_class(status)
             children = (
                 self.http_requests.labels(method, route, code),
                 self.http_duration.labels(method, route, code),
@@ -260,8 +475,13 @@ class Metrics:
 
 
 def multiprocess_registry() -> CollectorRegistry:
+    """Every worker's files merged, and each live worker's process metrics."""
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    path = multiprocess_dir()
+    multiprocess.MultiProcessCollector(registry, path)
+    if path is not None:
+        registry.register(WorkerProcessCollector(path))
+    PlatformCollector(registry=registry)
     return registry
 
 

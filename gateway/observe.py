@@ -164,7 +164,9 @@ class GatewayObserver:
         emit("upstream.route_breaker", service=service, route=route, old=old.value, new=new.value)
 
     def breakers_started(self, upstreams: Upstreams) -> None:
-        """Publish every breaker's initial state, so the gauge exists before any change."""
+        """Publish every breaker's initial state and start every service's series at zero,
+        so each family is in the first scrape."""
+        self.metrics.declare_services(client.name for client in upstreams)
         for client in upstreams:
             self.metrics.set_breaker(client.name, client.breaker.state.value)
 
