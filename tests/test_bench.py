@@ -42,7 +42,7 @@ def test_histogram_quantile_interpolates_like_prometheus() -> None:
 
 
 def test_parse_metrics_and_overhead_difference() -> None:
-    def exposition(counts: tuple[int, int, int], total: float) -> str:
+    def exposition(counts: tuple[int, int, int], total: float, fives: int) -> str:
         b1, b2, inf = counts
         name = "tracseq_gateway_overhead_seconds"
         return "\n".join(
@@ -54,18 +54,19 @@ def test_parse_metrics_and_overhead_difference() -> None:
                 f'{name}_count{{route="/graphql"}} {inf}',
                 f'{name}_sum{{route="/graphql"}} {total}',
                 f'{name}_count{{route="/metrics"}} 7',
-                'tracseq_http_requests_total{method="POST",route="/graphql",status="503"} 2',
+                f'tracseq_http_requests_total{{route="/graphql",status="5xx"}} {fives}',
+                'tracseq_http_requests_total{route="/graphql",status="2xx"} 9',
             ]
         )
 
-    before = suite.Snapshot(suite.parse_metrics(exposition((10, 10, 10), 0.005)), 0, 0.0, 0.0)
-    after = suite.Snapshot(suite.parse_metrics(exposition((60, 110, 110), 0.105)), 0, 0.0, 1.0)
+    before = suite.Snapshot(suite.parse_metrics(exposition((10, 10, 10), 0.005, 2)), 0, 0.0, 0.0)
+    after = suite.Snapshot(suite.parse_metrics(exposition((60, 110, 110), 0.105, 5)), 0, 0.0, 1.0)
     reading = suite.overhead(before, after)
     assert reading["count"] == 100
     assert reading["mean_ms"] == pytest.approx(1.0)
     assert reading["p50_ms"] == pytest.approx(1.0)
     assert reading["p99_ms"] == pytest.approx(2.47)
-    assert suite.http_5xx(before, after) == 0
+    assert suite.http_5xx(before, after) == 3
 
 
 def _scenario(title: str, rps: float, gateway: bool = True) -> dict[str, Any]:
