@@ -199,7 +199,10 @@ class WorkerProcessCollector:
     """``process_*`` metrics of every live worker, with a ``pid`` label, read from /proc at
     scrape time. The live workers are those with a live-gauge file in the multiprocess
     directory: each worker writes one from its start (the in-flight gauge) until it exits
-    (``Metrics.process_exiting`` removes it)."""
+    (``Metrics.process_exiting`` removes it). A worker that died without exiting (killed,
+    out of memory; uvicorn starts another) left its files behind: the first scrape that
+    finds its process gone removes its live gauges, as its exit would have. Register it
+    before the ``MultiProcessCollector``, so that scrape already shows the live ones."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -210,7 +213,17 @@ class WorkerProcessCollector:
             match = _LIVE_FILE.match(os.path.basename(file))
             if match:
                 pids.add(int(match.group(1)))
-        return sorted(pids)
+        live = []
+        for pid in sorted(pids):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                multiprocess.mark_process_dead(pid, self.path)
+                continue
+            except PermissionError:  # it exists
+                pass
+            live.append(pid)
+        return live
 
     def collect(self) -> Iterator[Metric]:
         merged: dict[str, Metric] = {}
@@ -478,9 +491,9 @@ def multiprocess_registry() -> CollectorRegistry:
     """Every worker's files merged, and each live worker's process metrics."""
     registry = CollectorRegistry()
     path = multiprocess_dir()
-    multiprocess.MultiProcessCollector(registry, path)
     if path is not None:
         registry.register(WorkerProcessCollector(path))
+    multiprocess.MultiProcessCollector(registry, path)
     PlatformCollector(registry=registry)
     return registry
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,12 @@ def modes(sandbox: Any) -> dict[str, Scrapes]:
         assert httpx.get(f"{gateway.url}/no/such/route").status_code == 404
         pids = gateway.pids("Application startup complete.")
         found["workers"] = Scrapes(first, _scrape(url), WORKERS_TIMEOUT, pids)
+        # A worker killed outright (as the OOM killer does): uvicorn starts another.
+        killed = min(pids)
+        os.kill(killed, signal.SIGKILL)
+        gateway.wait_for_event("Application startup complete.", count=3)
+        live = gateway.pids("Application startup complete.") - {killed}
+        found["restarted"] = Scrapes(_scrape(url), "", WORKERS_TIMEOUT, live)
     return found
 
 
@@ -139,6 +146,19 @@ def test_two_workers_export_process_metrics_and_breaker_states_per_live_worker(
     samples_breakers = [s for s in states if s.labels["service"] == "samples"]
     assert {s.labels["pid"] for s in samples_breakers} == workers
     assert [s.value for s in samples_breakers] == [0.0, 0.0]
+
+
+def test_a_killed_workers_process_and_breaker_series_leave_with_it(
+    modes: dict[str, Scrapes],
+) -> None:
+    before, after = modes["workers"], modes["restarted"]
+    assert len(after.worker_pids) == 2
+    assert after.worker_pids != before.worker_pids
+    families = _families(after.first)
+    live = {str(pid) for pid in after.worker_pids}
+    assert {s.labels["pid"] for s in families["process_resident_memory_bytes"].samples} == live
+    states = families["tracseq_upstream_breaker_state"].samples
+    assert {s.labels["pid"] for s in states} == live
 
 
 def _promtool() -> str:
