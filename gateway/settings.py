@@ -12,6 +12,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -24,7 +25,6 @@ from security.config import (
     DEFAULT_AUDIENCE,
     DEFAULT_BURST,
     DEFAULT_ISSUER,
-    DEFAULT_JWT_SECRET,
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ALIASES,
     DEFAULT_MAX_BATCH,
@@ -43,6 +43,7 @@ from security.config import (
     RateLimitConfig,
     SecurityConfig,
 )
+from security.jwt_secret import DEFAULT_JWT_SECRET
 from upstreams.auth import DirectoryAccount
 from upstreams.config import (
     DEFAULT_BACKOFF_BASE,
@@ -276,9 +277,9 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         "JWT_*",
         JwtConfig,
         algorithm=algorithm,
-        secret=r.text("JWT_SECRET", DEFAULT_JWT_SECRET),
-        public_key=r.optional_text("JWT_PUBLIC_KEY"),
-        jwks_path=r.optional_text("JWT_JWKS_FILE"),
+        secret=r.secret("JWT_SECRET", DEFAULT_JWT_SECRET),
+        public_key=r.key_file("JWT_PUBLIC_KEY"),
+        jwks_path=r.key_file("JWT_JWKS_FILE"),
         issuer=r.text("JWT_ISSUER", DEFAULT_ISSUER),
         audience=r.text("JWT_AUDIENCE", DEFAULT_AUDIENCE),
         leeway=r.seconds("JWT_LEEWAY", DEFAULT_LEEWAY, allow_zero=True),
@@ -428,6 +429,37 @@ class _Reader:
 
     def optional_text(self, name: str) -> str | None:
         return self._raw(name)
+
+    def file_text(self, name: str, path: str) -> str:
+        """The UTF-8 text of the file at ``path``, which ``name`` names."""
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            reason = "it is not UTF-8 text"
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+        raise SettingsError(f"{PREFIX}{name}={path!r} cannot be read: {reason}")
+
+    def key_file(self, name: str) -> str | None:
+        """A PEM key given inline, or a path to a file that is checked to be readable."""
+        value = self._raw(name)
+        if value is not None and "-----BEGIN" not in value:
+            self.file_text(name, value)
+        return value
+
+    def secret(self, name: str, default: str) -> str:
+        """``name`` itself, or the content of the file ``name``_FILE names (a mounted
+        secret), without one trailing newline; never both. Errors name the variable and
+        the file, never the secret."""
+        value, path = self._raw(name), self._raw(f"{name}_FILE")
+        if path is None:
+            return value or default
+        if value is not None:
+            raise SettingsError(f"{PREFIX}{name} and {PREFIX}{name}_FILE are both set: set one")
+        content = self.file_text(f"{name}_FILE", path).removesuffix("\n").removesuffix("\r")
+        if not content:
+            raise SettingsError(f"{PREFIX}{name}_FILE={path!r} is empty")
+        return content
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DEFAULT_JWT_SECRET = "tracseq-dev-secret-change-me-in-production"  # noqa: S105 - dev default
+from security.jwt_secret import DEFAULT_JWT_SECRET, secret_problem
+
 DEFAULT_ISSUER = "auth-service"
 DEFAULT_AUDIENCE = "lab-management-system"
 DEFAULT_LEEWAY = 30.0
@@ -148,9 +149,10 @@ class SecurityConfig:
     def production_problems(self) -> list[str]:
         """Why this configuration must not run in production (empty when it may)."""
         problems = []
-        if self.jwt.algorithm == "HS256" and self.jwt.secret == DEFAULT_JWT_SECRET:
+        if self.jwt.algorithm == "HS256" and (problem := secret_problem(self.jwt.secret)):
             problems.append(
-                "TRACSEQ_JWT_SECRET is the default development secret (set a secret of your own)"
+                f"the HS256 secret (TRACSEQ_JWT_SECRET or TRACSEQ_JWT_SECRET_FILE) {problem}: "
+                "use 32 random bytes or more, e.g. `openssl rand -base64 32`"
             )
         if "*" in self.cors_origins:
             problems.append(
