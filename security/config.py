@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from security.jwt_secret import DEFAULT_JWT_SECRET, secret_problem
+from security.jwt_secret import DEFAULT_JWT_SECRET, MIN_BYTES, secret_problem
 
 DEFAULT_ISSUER = "auth-service"
 DEFAULT_AUDIENCE = "lab-management-system"
@@ -56,8 +56,10 @@ class JwtConfig:
     def __post_init__(self) -> None:
         if self.algorithm not in ("HS256", "RS256"):
             raise ValueError(f"JWT algorithm must be HS256 or RS256, got {self.algorithm!r}")
-        if self.algorithm == "HS256" and len(self.secret.encode()) < 32:
-            raise ValueError("the HS256 secret must be at least 32 bytes")
+        if self.algorithm == "HS256" and len(self.secret.encode()) < MIN_BYTES:
+            raise ValueError(
+                f"the HS256 secret (TRACSEQ_JWT_SECRET) must be at least {MIN_BYTES} bytes"
+            )
         if self.algorithm == "RS256" and not (self.public_key or self.jwks_path):
             raise ValueError("RS256 needs a public key or a JWKS file")
         if self.leeway < 0:

@@ -5,7 +5,8 @@ that is
 
 - one of the repository's examples (``EXAMPLE_SECRETS``: the development default, which
   the sandbox signs with too, the compose demo's and the Kubernetes example's), or
-- shorter than ``MIN_BYTES`` (32) bytes, or
+- shorter than ``MIN_BYTES`` (32) bytes (``JwtConfig`` refuses that in every
+  environment), or
 - not random-looking. The test is simple and deliberately so: at least ``MIN_DISTINCT``
   (12) distinct bytes, a Shannon estimate over its own bytes of at least
   ``MIN_BITS_PER_BYTE`` (3.0) bits per byte, and none of the ``PLACEHOLDER_WORDS`` in it
@@ -62,12 +63,11 @@ def bits_per_byte(data: bytes) -> float:
 
 
 def secret_problem(secret: str) -> str | None:
-    """Why ``secret`` must not sign production tokens; None when it may."""
+    """Why ``secret``, of ``MIN_BYTES`` or more, must not sign production tokens; None when
+    it may."""
     if secret in EXAMPLE_SECRETS:
         return "is an example from the repository"
     data = secret.encode()
-    if len(data) < MIN_BYTES:
-        return f"is shorter than {MIN_BYTES} bytes"
     lowered = secret.lower()
     if any(word in lowered for word in PLACEHOLDER_WORDS):
         return "contains a placeholder word"
