@@ -99,6 +99,9 @@ DEFAULT_HTTP_MAX_CONNECTIONS = 200
 DEFAULT_CACHE_SIZE = 1000
 DEFAULT_WORKERS = 1
 DEFAULT_SHUTDOWN_TIMEOUT = 20
+# Seconds between SIGTERM and closing the listener (/ready answers 503 meanwhile); none by
+# default: in Kubernetes the preStop sleep holds SIGTERM back while the endpoints go.
+DEFAULT_DRAIN_DELAY = 0.0
 DEFAULT_READY_INTERVAL = 5.0
 DEFAULT_CRITICAL_UPSTREAMS = ("auth", "samples")
 DEFAULT_OTEL_SERVICE_NAME = "tracseq-gateway"
@@ -134,6 +137,7 @@ class Settings:
     # Operations: processes, shutdown, metrics, readiness and tracing.
     workers: int = DEFAULT_WORKERS
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT  # whole seconds, as uvicorn takes it
+    drain_delay: float = DEFAULT_DRAIN_DELAY
     metrics_port: int | None = None  # None: /metrics on the gateway's own (public) port
     ready_interval: float = DEFAULT_READY_INTERVAL
     critical_upstreams: frozenset[str] = frozenset(DEFAULT_CRITICAL_UPSTREAMS)
@@ -225,6 +229,7 @@ class Settings:
             cache_size=r.integer("CACHE_SIZE", DEFAULT_CACHE_SIZE),
             workers=r.integer("WORKERS", DEFAULT_WORKERS, maximum=64),
             shutdown_timeout=r.integer("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),
+            drain_delay=r.seconds("DRAIN_DELAY", DEFAULT_DRAIN_DELAY, allow_zero=True),
             metrics_port=r.metrics_port("METRICS_PORT", production=env == "production"),
             ready_interval=r.seconds("READY_INTERVAL", DEFAULT_READY_INTERVAL),
             critical_upstreams=r.service_list(
