@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from gateway.edge import Edge, Wrapper
 from gateway.graphiql import ASSETS_PATH, graphiql_assets
 from gateway.graphql_app import GraphQLEndpoint
-from gateway.health import HealthMonitor, health
+from gateway.health import HealthMonitor
 from gateway.metrics import Metrics, serve_metrics
 from gateway.observe import GatewayObserver
 from gateway.passthrough import Passthrough, PassthroughConfig
@@ -49,7 +49,9 @@ def create_app(
     metrics = metrics if metrics is not None else Metrics(request_timeout=settings.request_timeout)
     tracing = tracing if tracing is not None else create_tracing(settings)
     observer = GatewayObserver(metrics, tracing)
-    monitor = HealthMonitor(settings.critical_upstreams, settings.ready_interval)
+    monitor = HealthMonitor(
+        settings.critical_upstreams, settings.ready_interval, workers=settings.workers
+    )
     security = SecurityRuntime(settings.security, on_rate_limited=metrics.rate_limit_rejected)
 
     @asynccontextmanager
@@ -66,7 +68,10 @@ def create_app(
         runtime.start(http, upstreams)
         await security.start()
         observer.breakers_started(upstreams)
-        monitor.start(upstreams)
+        redis = None
+        if settings.security.redis_url is not None:
+            redis = functools.partial(security.ping, settings.timeouts.connect)
+        monitor.start(upstreams, redis)
         # With several workers the CLI serves the merged metrics port itself.
         stop_metrics = None
         if settings.metrics_port is not None and not metrics.multiprocess:
@@ -107,7 +112,7 @@ def create_app(
     )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        Route("/health", health, methods=["GET"]),
+        Route("/health", monitor.health, methods=["GET"]),
         Route("/ready", monitor.endpoint, methods=["GET"]),
         Mount(ASSETS_PATH, graphiql_assets(), name="graphiql-assets"),
         Mount("/api", app=passthrough, name="rest-passthrough"),

@@ -15,13 +15,18 @@ import gc
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from gateway.settings import Settings, SettingsError
 
@@ -53,6 +58,7 @@ def app_factory() -> Starlette:
     settings = _load_settings()
     configure_logging(settings)
     app = create_app(settings)
+    drain_on_sigterm(app, settings.drain_delay)
     freeze_startup_heap()
     start_memory_trimmer()
     return app
@@ -117,11 +123,69 @@ def start_memory_trimmer(interval: float = TRIM_INTERVAL_S) -> None:
     threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
 
 
+def drain_on_sigterm(app: Starlette, delay: float) -> None:
+    """Make SIGTERM drain ``app`` before uvicorn hears of it: ``/ready`` answers 503 at
+    once, everything else is served for ``delay`` seconds (``TRACSEQ_DRAIN_DELAY``), then
+    uvicorn gets the signal (see ``serve``). Another SIGTERM while draining changes nothing
+    (a process group signalled, then each worker again by its supervisor); SIGINT ends the
+    drain at once, as uvicorn's own handler still takes it.
+
+    The handler goes in when the lifespan has started: uvicorn has installed its own
+    handlers by then, in each worker process, and this one hands the signal on to them."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(started: Any) -> AsyncIterator[Any]:
+        async with inner(started) as state:
+            drain = _Drain(app, delay)
+            try:
+                yield state
+            finally:
+                drain.uninstall()
+
+    app.router.lifespan_context = lifespan
+
+
+class _Drain:
+    """The SIGTERM handler of one serving process (only the main thread may have one)."""
+
+    def __init__(self, app: Starlette, delay: float) -> None:
+        self._monitor = app.state.health
+        self._delay = delay
+        self._timer: threading.Timer | None = None
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGTERM)
+            if callable(previous):
+                self._previous = previous
+                signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, sig: int, frame: FrameType | None) -> None:
+        if self._monitor.draining:
+            return
+        self._monitor.start_draining()
+        structlog.get_logger().info("shutdown.draining", drain_delay_s=self._delay)
+        if self._delay <= 0:
+            self._previous(sig, frame)
+            return
+        self._timer = threading.Timer(self._delay, self._previous, (sig, None))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def uninstall(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
 def serve(settings: Settings) -> None:
-    """Run uvicorn. On SIGTERM it stops accepting, lets the requests in flight finish for
-    up to ``TRACSEQ_SHUTDOWN_TIMEOUT`` seconds, then runs the lifespan's shutdown (pools
-    closed). With ``TRACSEQ_WORKERS`` > 1 it supervises that many processes, whose metrics
-    are merged through a fresh ``PROMETHEUS_MULTIPROC_DIR``."""
+    """Run uvicorn. On SIGTERM the gateway drains (``drain_on_sigterm``: /ready 503, for
+    ``TRACSEQ_DRAIN_DELAY`` seconds, none by default); then uvicorn stops accepting, lets
+    the requests in flight finish for up to ``TRACSEQ_SHUTDOWN_TIMEOUT`` seconds, and runs
+    the lifespan's shutdown (pools closed). With ``TRACSEQ_WORKERS`` > 1 it supervises that
+    many processes, each draining on its own, whose metrics are merged through a fresh
+    ``PROMETHEUS_MULTIPROC_DIR``."""
     from gateway.logging import configure_logging
     from gateway.metrics import MULTIPROC_ENV
     from gateway.tracing import require_otel
@@ -136,6 +200,7 @@ def serve(settings: Settings) -> None:
         from gateway.app import create_app
 
         app = create_app(settings)
+        drain_on_sigterm(app, settings.drain_delay)
         freeze_startup_heap()
         start_memory_trimmer()
         _run(app, settings)

@@ -1,33 +1,41 @@
-"""Liveness (/health) and readiness (/ready), with upstream health probed in the background.
+"""Liveness (/health), readiness (/ready) and the background probes both report.
 
-``/health`` says only that the process answers: it touches no upstream, so a slow or dead
-service never makes the orchestrator restart healthy gateways.
+``/ready`` says whether this process can serve: it has started (the lifespan's startup is
+done) and it is not shutting down. Nothing else: every replica sees the upstreams and Redis
+the same way, so their state taking replicas out of the load balancer would take all of
+them out at once, while each still serves partial results. From the moment the process is
+told to stop (``start_draining``: SIGTERM, see ``gateway.cli``) it answers 503
+``draining``, while the requests in flight, and those still arriving during
+``TRACSEQ_DRAIN_DELAY``, are served.
 
-``/ready`` says whether this replica should receive traffic. It never calls an upstream
-itself: it reads the circuit breakers and the last background probe. The gateway is not
-ready while the breaker of a critical upstream (``TRACSEQ_CRITICAL_UPSTREAMS``) is open.
-That is the service's own breaker (connection failures, timeouts and its health route's
-5xx answers), never another route's: one route that fails (the release's filtered samples
-list) leaves the replica ready, and its open route breakers are listed under the service.
+``/health`` is liveness: it answers 200 whenever the process answers, upstreams down or
+not (a failed liveness probe restarts the pod, which cures nothing upstream). Its body is
+the detail: ``degraded`` while the breaker of a critical upstream
+(``TRACSEQ_CRITICAL_UPSTREAMS``) is open, its last probe found it unhealthy, or Redis was
+unreachable at the last round; ``ok`` otherwise. Each upstream is listed with its breaker,
+its last probe and its open route breakers; Redis with what its last ping found.
 
-The ``HealthMonitor`` probes every upstream's health route (``UpstreamClient.health``) at
-startup, without holding startup up, and then every ``interval`` seconds. Each probe's
-outcome goes to that upstream's breaker, as a call's would: a service that stopped
-answering, or whose health route answers 5xx, opens its breaker even when no traffic
-reaches it, and once the breaker turns half-open the probe is the call that closes it
-again. A replica taken out of the load balancer by a failed readiness gets no traffic, so
-without this it could never find its way back.
-
-The monitor's last round is what ``/ready`` and the graph's ``gatewayStatus`` report: no
-request to either calls an upstream. Before the first round ends, every upstream is
+Neither endpoint calls an upstream or Redis: both report the ``HealthMonitor``'s last
+round. The monitor probes every upstream's health route (``UpstreamClient.health``) and
+pings Redis when one is configured, at startup without holding it up, then every
+``interval`` seconds. Each probe's outcome goes to that upstream's breaker, as a call's
+would: a service that stopped answering, or whose health route answers 5xx, opens its
+breaker even when no traffic reaches it, and once the breaker turns half-open the probe is
+the call that closes it again. Before the first round ends every upstream is
 ``unchecked`` and ``checked_at`` is None.
+
+With several worker processes (``TRACSEQ_WORKERS``) each has its own breakers, probes and
+drain state; every answer names the worker that gave it (``worker.pid``), so that two
+answers differing from one request to the next can be told apart. The graph's
+``gatewayStatus`` reports the same round.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,38 +48,54 @@ from upstreams.registry import Upstreams
 
 log = structlog.get_logger()
 
-
-async def health(request: Request) -> JSONResponse:
-    """Liveness: the process answers."""
-    return JSONResponse({"status": "ok"})
+# Pings Redis once: True when it answered, False when it failed or did not answer in time.
+RedisProbe = Callable[[], Awaitable[bool]]
 
 
 class HealthMonitor:
-    """The background probes and their last round; the graph reads it as
-    ``resolvers.context.HealthReports``."""
+    """The background probes and their last round, and this process's readiness; the graph
+    reads it as ``resolvers.context.HealthReports``."""
 
-    def __init__(self, critical: frozenset[str], interval: float) -> None:
+    def __init__(self, critical: frozenset[str], interval: float, *, workers: int = 1) -> None:
         self.critical = critical
         self.interval = interval
+        self.workers = workers
         self._upstreams: Upstreams | None = None
+        self._redis: RedisProbe | None = None
         self._task: asyncio.Task[None] | None = None
         self._reports: dict[str, dict[str, Any]] = {}
+        self._redis_reachable: bool | None = None
         self._checked_at: datetime | None = None
+        self._draining = False
 
     @property
     def checked_at(self) -> datetime | None:
         """When the last round of probes ended; None before the first."""
         return self._checked_at
 
+    @property
+    def worker(self) -> Mapping[str, int]:
+        """Which process answers: its pid, and how many workers the gateway runs."""
+        return {"pid": os.getpid(), "workers": self.workers}
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
     def report(self, service: str) -> Mapping[str, Any] | None:
         """What the last probe of ``service`` found; None before its first probe."""
         return self._reports.get(service)
 
-    def start(self, upstreams: Upstreams) -> None:
-        self._upstreams = upstreams
+    def start(self, upstreams: Upstreams, redis: RedisProbe | None = None) -> None:
+        self._upstreams, self._redis = upstreams, redis
         self._task = asyncio.create_task(self._run(), name="tracseq-health-monitor")
 
+    def start_draining(self) -> None:
+        """This process is shutting down: from now on it is not ready."""
+        self._draining = True
+
     async def stop(self) -> None:
+        self._draining = True
         task, self._task, self._upstreams = self._task, None, None
         if task is not None:
             task.cancel()
@@ -87,18 +111,32 @@ class HealthMonitor:
             await asyncio.sleep(self.interval)
 
     async def refresh(self) -> None:
-        """One round of probes, all services at once."""
+        """One round of probes, all services and Redis at once."""
         upstreams = self._upstreams
         if upstreams is None:
             return
-        self._reports = await upstreams.health()
+        redis = self._redis
+        if redis is None:
+            self._reports = await upstreams.health()
+        else:
+            self._reports, self._redis_reachable = await asyncio.gather(upstreams.health(), redis())
         self._checked_at = datetime.now(UTC)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
+        if self._draining:
+            status = "draining"
+        elif self._upstreams is None:
+            status = "starting"
+        else:
+            status = "ready"
+        return status == "ready", {"status": status, "worker": self.worker}
+
+    def detail(self) -> dict[str, Any]:
+        """The /health body: the last round, each upstream's breaker now, and the verdict."""
         upstreams = self._upstreams
         if upstreams is None:
-            return False, {"status": "starting", "upstreams": {}}
-        ready = True
+            return {"status": "starting", "worker": self.worker, "upstreams": {}}
+        degraded = False
         details: dict[str, dict[str, Any]] = {}
         for client in upstreams:
             state = client.breaker.state
@@ -113,16 +151,25 @@ class HealthMonitor:
                 "open_routes": client.breakers.open_routes(),
                 **({"error": report["error"]} if "error" in report else {}),
             }
-            if critical and state is BreakerState.OPEN:
-                ready = False
-        body = {
-            "status": "ready" if ready else "not_ready",
+            if critical and (state is BreakerState.OPEN or report.get("healthy") is False):
+                degraded = True
+        redis: dict[str, Any] = {"configured": self._redis is not None}
+        if self._redis is not None:
+            redis["reachable"] = self._redis_reachable
+            degraded = degraded or self._redis_reachable is False
+        return {
+            "status": "degraded" if degraded else "ok",
+            "worker": self.worker,
             "checked_at": self._checked_at.isoformat() if self._checked_at else None,
             "upstreams": details,
+            "redis": redis,
         }
-        return ready, body
+
+    async def health(self, request: Request) -> JSONResponse:
+        """``GET /health``: always 200 while the process answers, with the detail."""
+        return JSONResponse(self.detail())
 
     async def endpoint(self, request: Request) -> JSONResponse:
-        """``GET /ready``: 200 when ready, 503 otherwise, with every upstream detailed."""
+        """``GET /ready``: 200 once started, 503 before and while shutting down."""
         ready, body = self.readiness()
         return JSONResponse(body, status_code=200 if ready else 503)

@@ -12,6 +12,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -24,7 +25,6 @@ from security.config import (
     DEFAULT_AUDIENCE,
     DEFAULT_BURST,
     DEFAULT_ISSUER,
-    DEFAULT_JWT_SECRET,
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ALIASES,
     DEFAULT_MAX_BATCH,
@@ -43,6 +43,7 @@ from security.config import (
     RateLimitConfig,
     SecurityConfig,
 )
+from security.jwt_secret import DEFAULT_JWT_SECRET
 from upstreams.auth import DirectoryAccount
 from upstreams.config import (
     DEFAULT_BACKOFF_BASE,
@@ -98,6 +99,9 @@ DEFAULT_HTTP_MAX_CONNECTIONS = 200
 DEFAULT_CACHE_SIZE = 1000
 DEFAULT_WORKERS = 1
 DEFAULT_SHUTDOWN_TIMEOUT = 20
+# Seconds between SIGTERM and closing the listener (/ready answers 503 meanwhile); none by
+# default: in Kubernetes the preStop sleep holds SIGTERM back while the endpoints go.
+DEFAULT_DRAIN_DELAY = 0.0
 DEFAULT_READY_INTERVAL = 5.0
 DEFAULT_CRITICAL_UPSTREAMS = ("auth", "samples")
 DEFAULT_OTEL_SERVICE_NAME = "tracseq-gateway"
@@ -133,6 +137,7 @@ class Settings:
     # Operations: processes, shutdown, metrics, readiness and tracing.
     workers: int = DEFAULT_WORKERS
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT  # whole seconds, as uvicorn takes it
+    drain_delay: float = DEFAULT_DRAIN_DELAY
     metrics_port: int | None = None  # None: /metrics on the gateway's own (public) port
     ready_interval: float = DEFAULT_READY_INTERVAL
     critical_upstreams: frozenset[str] = frozenset(DEFAULT_CRITICAL_UPSTREAMS)
@@ -224,6 +229,7 @@ class Settings:
             cache_size=r.integer("CACHE_SIZE", DEFAULT_CACHE_SIZE),
             workers=r.integer("WORKERS", DEFAULT_WORKERS, maximum=64),
             shutdown_timeout=r.integer("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),
+            drain_delay=r.seconds("DRAIN_DELAY", DEFAULT_DRAIN_DELAY, allow_zero=True),
             metrics_port=r.metrics_port("METRICS_PORT", production=env == "production"),
             ready_interval=r.seconds("READY_INTERVAL", DEFAULT_READY_INTERVAL),
             critical_upstreams=r.service_list(
@@ -276,9 +282,9 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         "JWT_*",
         JwtConfig,
         algorithm=algorithm,
-        secret=r.text("JWT_SECRET", DEFAULT_JWT_SECRET),
-        public_key=r.optional_text("JWT_PUBLIC_KEY"),
-        jwks_path=r.optional_text("JWT_JWKS_FILE"),
+        secret=r.secret("JWT_SECRET", DEFAULT_JWT_SECRET),
+        public_key=r.key_file("JWT_PUBLIC_KEY"),
+        jwks_path=r.key_file("JWT_JWKS_FILE"),
         issuer=r.text("JWT_ISSUER", DEFAULT_ISSUER),
         audience=r.text("JWT_AUDIENCE", DEFAULT_AUDIENCE),
         leeway=r.seconds("JWT_LEEWAY", DEFAULT_LEEWAY, allow_zero=True),
@@ -428,6 +434,37 @@ class _Reader:
 
     def optional_text(self, name: str) -> str | None:
         return self._raw(name)
+
+    def file_text(self, name: str, path: str) -> str:
+        """The UTF-8 text of the file at ``path``, which ``name`` names."""
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            reason = "it is not UTF-8 text"
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+        raise SettingsError(f"{PREFIX}{name}={path!r} cannot be read: {reason}")
+
+    def key_file(self, name: str) -> str | None:
+        """A PEM key given inline, or a path to a file that is checked to be readable."""
+        value = self._raw(name)
+        if value is not None and "-----BEGIN" not in value:
+            self.file_text(name, value)
+        return value
+
+    def secret(self, name: str, default: str) -> str:
+        """``name`` itself, or the content of the file ``name``_FILE names (a mounted
+        secret), without one trailing newline; never both. Errors name the variable and
+        the file, never the secret."""
+        value, path = self._raw(name), self._raw(f"{name}_FILE")
+        if path is None:
+            return value or default
+        if value is not None:
+            raise SettingsError(f"{PREFIX}{name} and {PREFIX}{name}_FILE are both set: set one")
+        content = self.file_text(f"{name}_FILE", path).removesuffix("\n").removesuffix("\r")
+        if not content:
+            raise SettingsError(f"{PREFIX}{name}_FILE={path!r} is empty")
+        return content
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)

@@ -1,7 +1,9 @@
-"""The gateway's own status: each upstream's health and breaker state."""
+"""The gateway's own status: each upstream's health and breaker state, and which worker
+process answered (each worker has its own breakers and probes)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
@@ -64,6 +66,18 @@ class UpstreamStatus:
     )
 
 
+@strawberry.type(
+    description="The gateway process that answered. With several workers "
+    "(`TRACSEQ_WORKERS`) each has its own breakers and health probes, so two answers may "
+    "differ: the pid says whose each is."
+)
+class GatewayWorker:
+    pid: int = strawberry.field(description="The operating-system process id of the worker.")
+    workers: int = strawberry.field(
+        description="How many worker processes this gateway instance runs."
+    )
+
+
 @strawberry.type(description="The gateway and every upstream behind it.")
 class GatewayStatus:
     healthy: bool | None = strawberry.field(
@@ -76,6 +90,9 @@ class GatewayStatus:
     )
     upstreams: list[UpstreamStatus] = strawberry.field(
         description="Each of the seven services, in a fixed order."
+    )
+    worker: GatewayWorker = strawberry.field(
+        description="The worker process that answered, whose breakers and probes these are."
     )
 
 
@@ -93,10 +110,12 @@ class Query:
             for client in info.context.upstreams
         ]
         checked_at = None if health is None else health.checked_at
+        worker = {"pid": os.getpid(), "workers": 1} if health is None else health.worker
         return GatewayStatus(
             healthy=None if checked_at is None else all(u.healthy for u in upstreams),
             checked_at=checked_at,
             upstreams=upstreams,
+            worker=GatewayWorker(pid=worker["pid"], workers=worker["workers"]),
         )
 
 

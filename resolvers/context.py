@@ -62,6 +62,11 @@ class HealthReports(Protocol):
         """What the last probe of ``service`` found; None before its first probe."""
         ...
 
+    @property
+    def worker(self) -> Mapping[str, int]:
+        """The process answering: ``pid``, and ``workers``, how many the gateway runs."""
+        ...
+
 
 @dataclass(slots=True)
 class Context:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DEFAULT_JWT_SECRET = "tracseq-dev-secret-change-me-in-production"  # noqa: S105 - dev default
+from security.jwt_secret import DEFAULT_JWT_SECRET, MIN_BYTES, secret_problem
+
 DEFAULT_ISSUER = "auth-service"
 DEFAULT_AUDIENCE = "lab-management-system"
 DEFAULT_LEEWAY = 30.0
@@ -55,8 +56,10 @@ class JwtConfig:
     def __post_init__(self) -> None:
         if self.algorithm not in ("HS256", "RS256"):
             raise ValueError(f"JWT algorithm must be HS256 or RS256, got {self.algorithm!r}")
-        if self.algorithm == "HS256" and len(self.secret.encode()) < 32:
-            raise ValueError("the HS256 secret must be at least 32 bytes")
+        if self.algorithm == "HS256" and len(self.secret.encode()) < MIN_BYTES:
+            raise ValueError(
+                f"the HS256 secret (TRACSEQ_JWT_SECRET) must be at least {MIN_BYTES} bytes"
+            )
         if self.algorithm == "RS256" and not (self.public_key or self.jwks_path):
             raise ValueError("RS256 needs a public key or a JWKS file")
         if self.leeway < 0:
@@ -148,9 +151,10 @@ class SecurityConfig:
     def production_problems(self) -> list[str]:
         """Why this configuration must not run in production (empty when it may)."""
         problems = []
-        if self.jwt.algorithm == "HS256" and self.jwt.secret == DEFAULT_JWT_SECRET:
+        if self.jwt.algorithm == "HS256" and (problem := secret_problem(self.jwt.secret)):
             problems.append(
-                "TRACSEQ_JWT_SECRET is the default development secret (set a secret of your own)"
+                f"the HS256 secret (TRACSEQ_JWT_SECRET or TRACSEQ_JWT_SECRET_FILE) {problem}: "
+                "use 32 random bytes or more, e.g. `openssl rand -base64 32`"
             )
         if "*" in self.cors_origins:
             problems.append(

@@ -8,6 +8,7 @@ Built with the app (middleware hold a reference from the start); ``start()`` and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -91,6 +92,20 @@ class SecurityRuntime:
         self.persisted = self._persisted(
             _Fallback(self._shared_queries(), self._memory_queries, self._store_errors)
         )
+
+    async def ping(self, within: float) -> bool:
+        """Whether Redis answers a PING within ``within`` seconds (the health monitor's
+        round asks; no request does)."""
+        if self._redis is None:
+            return False
+        failures: tuple[type[BaseException], ...] = (*self._store_errors, TimeoutError)
+        try:
+            async with asyncio.timeout(within):
+                await self._redis.ping()
+        except failures as exc:
+            _store_down("redis", exc)
+            return False
+        return True
 
     async def close(self) -> None:
         if self._redis is not None:

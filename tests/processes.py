@@ -4,6 +4,7 @@ for, and stopped (SIGTERM, then SIGKILL if it hangs) so that nothing is left beh
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -51,10 +52,11 @@ class GatewayProcess:
         return self.proc.wait(timeout)
 
 
-# Production refuses the development secret: production gateways here verify with this one.
+# Production refuses the repository's example secrets and any that does not look random:
+# production gateways here verify with this one, new for every run.
 # A test gateway is one process alone, with /metrics on its public port (production's own
 # metrics port, 9090, would be shared by every test gateway).
-PROCESS_SECRET = "process-test-secret-0123456789-abcdefghij"
+PROCESS_SECRET = secrets.token_urlsafe(32)
 PRODUCTION = {
     "TRACSEQ_ENV": "production",
     "TRACSEQ_JWT_SECRET": PROCESS_SECRET,

@@ -4,6 +4,7 @@ the Dockerfile has the properties an operator relies on (Docker cannot run here)
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,12 @@ def test_configmap_and_compose_settings_are_valid_gateway_settings() -> None:
     secret = manifests()["Secret"]
     assert all(key.startswith("TRACSEQ_") for key in secret["stringData"])
     # What the pod sees: both, through envFrom. Raises, naming the variable, if one is wrong.
-    settings = Settings.from_env({**config, **secret["stringData"]})
+    # The example's placeholder secret is refused in production (test_production_secret.py):
+    # the pod starts once a real one replaces it.
+    with pytest.raises(SettingsError, match="TRACSEQ_JWT_SECRET"):
+        Settings.from_env({**config, **secret["stringData"]})
+    own = {**secret["stringData"], "TRACSEQ_JWT_SECRET": secrets.token_urlsafe(32)}
+    settings = Settings.from_env({**config, **own})
     assert settings.production
     assert settings.workers >= 1
     with pytest.raises(SettingsError, match="production"):
@@ -141,7 +147,8 @@ def test_configmap_and_compose_settings_are_valid_gateway_settings() -> None:
     services = compose["services"]
     assert {"gateway", "sandbox", "redis"} <= set(services)
     gateway = services["gateway"]
-    env = gateway["environment"]
+    # Compose interpolates TRACSEQ_JWT_SECRET from the operator's environment.
+    env = {**gateway["environment"], "TRACSEQ_JWT_SECRET": secrets.token_urlsafe(32)}
     gateway_settings = Settings.from_env(env)
     assert all("//sandbox:" in url for url in gateway_settings.upstream_urls.values())
     assert {"sandbox", "redis"} <= set(gateway["depends_on"])

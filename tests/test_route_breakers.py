@@ -101,7 +101,9 @@ async def test_the_releases_failing_filtered_list_leaves_other_sample_reads_and_
         )
         assert answer.json()["data"]["sample"]["id"] == sample_id
         ready = await client.get("/ready")
+        health = await client.get("/health")
     assert ready.status_code == 200
-    samples = ready.json()["upstreams"]["samples"]
+    assert health.json()["status"] == "ok"
+    samples = health.json()["upstreams"]["samples"]
     assert samples["breaker"] == "closed"
     assert samples["open_routes"] == ["GET /samples"]

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import secrets
 import time
 from typing import Any
 
@@ -500,7 +501,10 @@ async def test_production_hides_the_schema_and_suggestions(sandbox: Any) -> None
     ("env", "problem"),
     [
         ({}, "TRACSEQ_JWT_SECRET"),
-        ({"TRACSEQ_JWT_SECRET": "x" * 40, "TRACSEQ_CORS_ORIGINS": "*"}, "wildcard"),
+        (
+            {"TRACSEQ_JWT_SECRET": secrets.token_urlsafe(32), "TRACSEQ_CORS_ORIGINS": "*"},
+            "wildcard",
+        ),
     ],
 )
 def test_production_refuses_the_dev_secret_and_wildcard_cors(
@@ -511,7 +515,7 @@ def test_production_refuses_the_dev_secret_and_wildcard_cors(
     ok = Settings.from_env(
         {
             "TRACSEQ_ENV": "production",
-            "TRACSEQ_JWT_SECRET": "y" * 40,
+            "TRACSEQ_JWT_SECRET": secrets.token_urlsafe(32),
             "TRACSEQ_CORS_ORIGINS": "https://lims.example",
             "TRACSEQ_SINGLE_INSTANCE": "true",
         }

@@ -14,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from security.config import DEFAULT_JWT_SECRET, JwtConfig
+from security.config import JwtConfig
+from security.jwt_secret import DEFAULT_JWT_SECRET
 from security.revocation import MemoryRevocations, RedisRevocations
 from security.tokens import InvalidToken, TokenVerifier, bearer_token
 

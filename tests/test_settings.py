@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 
@@ -77,7 +78,7 @@ def test_cli_refuses_to_start_with_a_bad_setting() -> None:
     assert "Traceback" not in result.stderr
 
 
-PRODUCTION = {"TRACSEQ_ENV": "production", "TRACSEQ_JWT_SECRET": "p" * 40}
+PRODUCTION = {"TRACSEQ_ENV": "production", "TRACSEQ_JWT_SECRET": secrets.token_urlsafe(32)}
 
 
 def test_production_refuses_to_start_without_redis_unless_it_says_it_runs_alone() -> None:
