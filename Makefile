@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 AUDIT  := tests/http_audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.installed
+PROMTOOL := $(BIN)/promtool
 
 .PHONY: run test lint typecheck unit schema bench bench-quick clean
 
@@ -32,6 +33,20 @@ $(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
 		echo "npm not found: the GraphQL-over-HTTP audit test will skip"; \
 	fi
 
+# promtool (Prometheus' linter of the metrics exposition, tests/test_metrics_exposition.py)
+# is taken out of Debian's prometheus package, unpacked, no daemon installed or started.
+# Without apt-get (or the registry) the test skips with the reason (fails under
+# REQUIRE_PROMTOOL=1).
+$(PROMTOOL): $(BIN)/python
+	@if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then \
+		tmp=$$(mktemp -d); \
+		(cd $$tmp && apt-get download -qq prometheus >/dev/null 2>&1 \
+			&& dpkg-deb -x prometheus_*.deb unpacked \
+			&& cp unpacked/usr/bin/promtool $(CURDIR)/$(PROMTOOL)); \
+		rm -rf $$tmp; \
+	fi; \
+	[ -x $(PROMTOOL) ] || echo "promtool not installed: the promtool metrics test will skip"
+
 run: $(STAMP)
 	$(BIN)/tracseq-gateway dev
 
@@ -44,8 +59,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(AUDIT_STAMP)
-	$(BIN)/pytest -q
+unit: $(STAMP) $(AUDIT_STAMP) $(PROMTOOL)
+	PROMTOOL=$(CURDIR)/$(PROMTOOL) $(BIN)/pytest -q
 
 schema: $(STAMP)
 	$(BIN)/tracseq-gateway export-schema
