@@ -80,4 +80,15 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.suite --quick
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info $(AUDIT)/node_modules
+	rm -rf $(VENV) .venv-deploy .mypy_cache .ruff_cache .pytest_cache *.egg-info $(AUDIT)/node_modules
+
+# Offline checks of the deployment files, not part of `make test`: kubernetes-validate
+# (strict), checkov and hadolint, pinned in deploy/check-requirements.txt and installed in
+# their own virtualenv (.venv-deploy, which ignores itself for git and ruff); deploy/check.sh
+# says what runs on what. Needs kubectl.
+.PHONY: deploy-check
+deploy-check:
+	@test -x .venv-deploy/bin/python || $(PYTHON) -m venv .venv-deploy
+	@echo '*' > .venv-deploy/.gitignore
+	.venv-deploy/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/check-requirements.txt
+	PATH="$(CURDIR)/.venv-deploy/bin:$$PATH" bash deploy/check.sh
