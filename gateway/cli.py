@@ -9,6 +9,7 @@ tracseq-gateway export-schema   write the printed SDL to schema.graphql
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes
 import dataclasses
 import gc
@@ -152,6 +153,7 @@ class _Drain:
     def __init__(self, app: Starlette, delay: float) -> None:
         self._monitor = app.state.health
         self._delay = delay
+        self._loop = asyncio.get_running_loop()
         self._timer: threading.Timer | None = None
         self._previous: Any = None
         if threading.current_thread() is threading.main_thread():
@@ -164,13 +166,18 @@ class _Drain:
         if self._monitor.draining:
             return
         self._monitor.start_draining()
-        structlog.get_logger().info("shutdown.draining", drain_delay_s=self._delay)
+        # Logged from the loop, not here: a signal handler runs between two bytecodes of
+        # whatever the main thread was doing, possibly in the middle of writing a log line.
+        self._loop.call_soon_threadsafe(self._log_draining)
         if self._delay <= 0:
             self._previous(sig, frame)
             return
         self._timer = threading.Timer(self._delay, self._previous, (sig, None))
         self._timer.daemon = True
         self._timer.start()
+
+    def _log_draining(self) -> None:
+        structlog.get_logger().info("shutdown.draining", drain_delay_s=self._delay)
 
     def uninstall(self) -> None:
         if self._timer is not None:
