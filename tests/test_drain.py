@@ -15,8 +15,7 @@ import httpx
 
 from tests.conftest import SandboxControl, auth_header
 from tests.processes import gateway_process
-
-QUERY = "{ samples(first: 2) { totalCount edges { node { id } } } }"
+from tests.test_shutdown import start_slow_request
 
 
 def test_sigterm_turns_ready_503_at_once_while_requests_in_flight_and_new_ones_are_served(
@@ -31,18 +30,7 @@ def test_sigterm_turns_ready_503_at_once_while_requests_in_flight_and_new_ones_a
     ):
         gateway.wait_for_event("Application startup complete.", count=2)  # both workers
         assert kept.get("/ready").status_code == 200  # the connection is open from here on
-        in_flight = pool.submit(
-            httpx.post,
-            f"{gateway.url}/graphql",
-            json={"query": QUERY},
-            headers=auth_header(),
-            timeout=30,
-        )
-        stats = f"{sandbox.urls['samples']}/_sandbox/stats"
-        deadline = time.monotonic() + 10
-        while httpx.get(stats).json()["in_flight"] < 1:
-            assert time.monotonic() < deadline, "the request never reached the upstream"
-            time.sleep(0.01)
+        in_flight = start_slow_request(pool, gateway, sandbox, auth_header())
 
         gateway.proc.send_signal(signal.SIGTERM)  # to the supervisor, as Kubernetes does
         deadline = time.monotonic() + 10

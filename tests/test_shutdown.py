@@ -20,15 +20,18 @@ EXITED_ON_SIGTERM = (0, -signal.SIGTERM)
 QUERY = "{ samples(first: 2) { totalCount edges { node { id } } } }"
 
 
-def _start_slow_request(
-    pool: ThreadPoolExecutor, gateway: GatewayProcess, sandbox: Any
+def start_slow_request(
+    pool: ThreadPoolExecutor,
+    gateway: GatewayProcess,
+    sandbox: Any,
+    headers: dict[str, str] | None = None,
 ) -> Future[httpx.Response]:
     """A GraphQL request whose samples call the sandbox holds; returns once it is there."""
     future = pool.submit(
         httpx.post,
         f"{gateway.url}/graphql",
         json={"query": QUERY},
-        headers=auth_header(secret=PROCESS_SECRET),
+        headers=headers or auth_header(secret=PROCESS_SECRET),
         timeout=30,
     )
     stats = f"{sandbox.urls['samples']}/_sandbox/stats"
@@ -45,7 +48,7 @@ def test_in_flight_request_completes_during_shutdown(sandbox: Any, control: Sand
         gateway_process(sandbox, **PRODUCTION, TRACSEQ_SHUTDOWN_TIMEOUT="10") as gateway,
         ThreadPoolExecutor(1) as pool,
     ):
-        in_flight = _start_slow_request(pool, gateway, sandbox)
+        in_flight = start_slow_request(pool, gateway, sandbox)
         signalled = time.monotonic()
         gateway.proc.send_signal(signal.SIGTERM)
 
@@ -82,7 +85,7 @@ def test_shutdown_timeout_bounds_how_long_in_flight_requests_may_take(
         gateway_process(sandbox, **PRODUCTION, TRACSEQ_SHUTDOWN_TIMEOUT="1") as gateway,
         ThreadPoolExecutor(1) as pool,
     ):
-        in_flight = _start_slow_request(pool, gateway, sandbox)
+        in_flight = start_slow_request(pool, gateway, sandbox)
         signalled = time.monotonic()
         assert gateway.terminate() in EXITED_ON_SIGTERM
         took = time.monotonic() - signalled
