@@ -60,6 +60,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.settings import DEFAULT_REQUEST_TIMEOUT
+from security.runtime import RATE_LIMITS
+from upstreams.pipeline import ATTEMPT_OUTCOMES
 
 disable_created_metrics()
 
@@ -75,20 +77,8 @@ BREAKER_TRANSITIONS = (
     ("half_open", "closed"),
     ("half_open", "open"),
 )
-# What an upstream attempt can end as (upstreams.pipeline), and the kinds of failure and
-# refusal counted as errors.
-UPSTREAM_OUTCOMES = (
-    "ok",
-    "client_error",
-    "server_error",
-    "unavailable",
-    "timeout",
-    "error",
-    "cancelled",
-)
+# The kinds of upstream failure and refusal counted as errors.
 UPSTREAM_ERROR_KINDS = ("server_error", "unavailable", "timeout", "breaker_open", "bulkhead_full")
-# The rate limits that can refuse a request (security.runtime.SecurityRuntime.spend).
-RATE_LIMITS = ("principal", "anonymous")
 OPERATION_TYPES = ("query", "mutation")
 OPERATION_OUTCOMES = ("success", "partial", "error")
 # nginx's status for a client that went away before its answer: its own class.
@@ -383,7 +373,7 @@ class Metrics:
         outcome, its errors of every kind, its breaker transitions; the breaker state is
         set by ``set_breaker``."""
         for service in services:
-            for outcome in UPSTREAM_OUTCOMES:
+            for outcome in ATTEMPT_OUTCOMES:
                 self.upstream_requests.labels(service, "GET", outcome)
             self.upstream_duration.labels(service)
             for kind in UPSTREAM_ERROR_KINDS:

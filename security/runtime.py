@@ -37,6 +37,10 @@ from security.revocation import (
 from security.sessions import Sessions
 from security.tokens import TokenVerifier
 
+# The rate limits a request can be refused by: the caller's own, or its address's.
+PRINCIPAL_LIMIT, ANONYMOUS_LIMIT = "principal", "anonymous"
+RATE_LIMITS = (PRINCIPAL_LIMIT, ANONYMOUS_LIMIT)
+
 RejectHook = Callable[[str], None]  # told the limit's name on every refusal (metrics)
 
 
@@ -174,11 +178,11 @@ class SecurityRuntime:
         if not limits.enabled:
             return None
         if principal is not None:
-            key, rate, burst, limit = principal.key, limits.rate, limits.burst, "principal"
+            key, rate, burst, limit = principal.key, limits.rate, limits.burst, PRINCIPAL_LIMIT
         else:
             address = self.trusted_proxies.client_address(scope)
             key = f"ip:{address}"
-            rate, burst, limit = limits.anonymous_rate, limits.anonymous_burst, "anonymous"
+            rate, burst, limit = limits.anonymous_rate, limits.anonymous_burst, ANONYMOUS_LIMIT
         try:
             decision = await self._buckets.spend(key, cost, rate, burst)
         except self._store_errors as exc:

@@ -53,6 +53,11 @@ from upstreams.pool import Headers, HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay
 from upstreams.routes import route_key
 
+# What one attempt ends as, told to the observer (the metrics start a series for each).
+OK, CLIENT_ERROR, SERVER_ERROR = "ok", "client_error", "server_error"
+UNAVAILABLE, TIMEOUT, ERROR, CANCELLED = "unavailable", "timeout", "error", "cancelled"
+ATTEMPT_OUTCOMES = (OK, CLIENT_ERROR, SERVER_ERROR, UNAVAILABLE, TIMEOUT, ERROR, CANCELLED)
+
 # The longest URL sent: longer ones no server reads (the limit httpx applies).
 MAX_URL_LENGTH = 65536
 
@@ -256,18 +261,18 @@ class CallPolicy:
                 self.http, self.name, self.config, request, headers, deadline, self.clock, read
             )
         except UpstreamTimeout:
-            done("timeout", None)
+            done(TIMEOUT, None)
             raise
         except UpstreamUnavailable:
-            done("unavailable", None)
+            done(UNAVAILABLE, None)
             raise
         except UpstreamError:
-            done("error", None)
+            done(ERROR, None)
             raise
         except BaseException:
-            done("cancelled", None)
+            done(CANCELLED, None)
             raise
-        done("server_error" if status >= 500 else "client_error" if status >= 400 else "ok", status)
+        done(SERVER_ERROR if status >= 500 else CLIENT_ERROR if status >= 400 else OK, status)
         return result, status
 
 
