@@ -61,7 +61,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.settings import DEFAULT_REQUEST_TIMEOUT
 from security.runtime import RATE_LIMITS
-from upstreams.pipeline import ATTEMPT_OUTCOMES
+from upstreams.pipeline import ATTEMPT_OUTCOMES, CANCELLED, CLIENT_ERROR, OK
 
 disable_created_metrics()
 
@@ -429,7 +429,7 @@ class Metrics:
             )
         children[0].inc()
         children[1].observe(duration)
-        if outcome not in ("ok", "client_error", "cancelled"):
+        if outcome not in (OK, CLIENT_ERROR, CANCELLED):
             self.upstream_errors.labels(service, outcome).inc()
 
     def observe_rejection(self, service: str, reason: str) -> None:
