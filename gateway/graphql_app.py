@@ -31,6 +31,7 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http.parse_content_type import parse_content_type
 
+from gateway import http_cache
 from gateway.graphiql import graphiql_page
 from gateway.graphql_request import (
     BAD_REQUEST,
@@ -220,7 +221,14 @@ class GraphQLEndpoint:
         if reply.status is not None:
             status = reply.status
         headers = list(reply.headers.items())
-        await _send(send, status, orjson.dumps(body), content_type_of(media_type), headers)
+        payload = orjson.dumps(body)
+        validation = http_cache.validate(scope, requests, answers, status, payload, context.call)
+        if validation is not None:
+            if validation.not_modified:
+                await http_cache.send_not_modified(send, validation.headers)
+                return
+            headers.extend(validation.headers)
+        await _send(send, status, payload, content_type_of(media_type), headers)
 
     def _context(self, scope: Scope) -> Context:
         request_state = state(scope)
