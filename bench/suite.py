@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -67,6 +69,7 @@ from bench.harness import (
     wrk_version,
 )
 from bench.report import chart_available, histogram_quantile, latency_chart, markdown_table
+from gateway.settings import Settings, SettingsError
 from sandbox.options import EXTENSIONS, Options
 from sandbox.runner import SandboxProcess
 from sandbox.tokens import mint_token
@@ -469,6 +472,106 @@ def batching(sandbox: SandboxProcess, where: Placement, token: str) -> dict[str,
     return result
 
 
+CACHE_QUERY = """query Cache50 {
+  samples(first: 50) { edges { node { id name status template { id name } } } }
+}"""
+INSTANCES = 3
+
+
+def cache_comparison(where: Placement, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    """50 samples with their template on the release sandbox (no extensions) and gateway,
+    with ``TRACSEQ_CACHE_ENABLED`` false and true: upstream calls per operation (alone,
+    cold; and under load, warm), throughput and CPU per operation."""
+    scenario = Scenario("Cache", "50 samples + template", "gateway", "/graphql", "POST",
+                        _graphql(CACHE_QUERY), connections=HEAVY_CONNECTIONS)  # fmt: skip
+    result: dict[str, Any] = {}
+    with SandboxProcess() as sandbox:
+        pin(sandbox.pid, where.sandbox)
+        for enabled in ("false", "true"):
+            env = {**RELEASE_ENV, "TRACSEQ_CACHE_ENABLED": enabled}
+            with Gateway(sandbox.urls, where.gateway, env) as gateway:
+                probe = Probe(gateway, sandbox.urls)
+                try:
+                    auth = {"Authorization": f"Bearer {token}"}
+                    bench = Bench(gateway, sandbox, where, probe, token, auth)
+                    key = f"cache-{'on' if enabled == 'true' else 'off'}"
+                    result[key] = _timed(bench, scenario, args, key, f"{scenario.title} ({key})")
+                finally:
+                    probe.close()
+    off, on = result["cache-off"], result["cache-on"]
+    result["calls_ratio"] = _ratio(
+        on["upstream_per_request_under_load"], off["upstream_per_request_under_load"]
+    )
+    result["rps_ratio"] = _ratio(on["rps"], off["rps"])
+    return result
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def instances(where: Placement, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    """S1 with ``TRACSEQ_SAMPLES_URL`` naming 3 sandbox instances of samples over one
+    SQLite file: each instance's share of the calls. A gateway that refuses the setting
+    (no instance support) is recorded as not available."""
+    with tempfile.TemporaryDirectory(prefix="bench-instances-") as tmp:
+        db = str(Path(tmp) / "samples.db")
+        with contextlib.ExitStack() as stack:
+            rest = stack.enter_context(SandboxProcess())
+            # Started one after the other: the first seeds the file, the others open it.
+            copies = [
+                stack.enter_context(SandboxProcess(["samples"], memory=False, db_path=db))
+                for _ in range(INSTANCES)
+            ]
+            urls = [c.urls["samples"] for c in copies]
+            env = {**RELEASE_ENV, "TRACSEQ_SAMPLES_URL": ",".join(urls)}
+            try:
+                gateway = stack.enter_context(Gateway(rest.urls, where.gateway, env))
+            except (RuntimeError, TimeoutError) as exc:
+                return {"available": False, "reason": _refusal(rest.urls, env, exc)}
+            counted = {f"samples-{i + 1}": url for i, url in enumerate(urls)}
+            probe = Probe(gateway, counted)
+            try:
+                listing = httpx.get(f"{urls[0]}/samples", params={"page_size": 1})
+                sample_id = listing.json()["data"]["samples"][0]["id"]
+                body = _graphql(S1, {"id": sample_id})
+                title = f"S1 over {INSTANCES} samples instances"
+                scenario = Scenario("Instances", title, "gateway", "/graphql", "POST", body)
+                auth = {"Authorization": f"Bearer {token}"}
+                bench = Bench(gateway, copies[0], where, probe, token, auth)
+                verify(bench, scenario)
+                with _stage(scenario.title):
+                    probe.reset_upstream()
+                    run = bench.load(scenario, duration=args.duration)
+                    counts = probe.upstream_counts()
+                    print(f"  {_line(run)}; calls {counts}", flush=True)
+            finally:
+                probe.close()
+    return {"available": True, "run": run, "shares": shares(counts)}
+
+
+def shares(counts: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """Each instance's calls and share of them (None when there were none at all)."""
+    total = sum(counts.values())
+    return {
+        name: {"calls": n, "share": round(n / total, 3) if total else None}
+        for name, n in counts.items()
+    }
+
+
+def _refusal(urls: Mapping[str, str], env: Mapping[str, str], exc: Exception) -> str:
+    """Why the gateway would not start: its settings' own refusal when there is one."""
+    environ = {f"TRACSEQ_{name.upper()}_URL": url for name, url in urls.items()}
+    environ.update(env)
+    try:
+        Settings.from_env(environ)
+    except SettingsError as refused:
+        return str(refused)
+    except Exception as other:
+        return f"{type(other).__name__}: {other}"
+    return str(exc)
+
+
 def soak(bench: Bench, scenario: Scenario, max_rps: float, duration: float) -> dict[str, Any]:
     """``scenario`` at 70% of ``max_rps`` for ``duration`` s; RSS after the first fifth."""
     connections = 16
@@ -644,6 +747,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             for probe in probes:
                 probe.close()
+    with _stage("cache: 50 samples + template on the release, TRACSEQ_CACHE_ENABLED off/on"):
+        cached = cache_comparison(where, token, args)
+    with _stage(f"instances: S1 over {INSTANCES} sandbox instances of samples"):
+        spread = instances(where, token, args)
+        print(f"  {spread.get('shares') or spread.get('reason')}", flush=True)
     return {
         "benchmark": "suite",
         "quick": args.quick,
@@ -677,6 +785,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "memory": memory_r,
         "graph_execution": execution,
         "floors": floor,
+        "cache": cached,
+        "instances": spread,
         "targets": targets(results, soaked, batched, execution, floor, memory_r),
     }
 
@@ -932,6 +1042,8 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
             ),
         ),
         memory_text(report["memory"]),
+        cache_text(report.get("cache")),
+        instances_text(report.get("instances")),
         "## Soak",
         "",
         f"S2 for {soak_r['duration_s']:.0f} s at {soak_r['achieved_rps']:.0f} req/s "
@@ -982,6 +1094,64 @@ def production_text(report: Mapping[str, Any]) -> str:
             ("scenario", "plain µs/op", "production µs/op", "ratio", "production req/s", "errors"),
             rows,
         )
+    )
+
+
+def cache_text(cache: Mapping[str, Any] | None) -> str:
+    """The cache scenario: the same query with the response cache off and on."""
+    if not cache:
+        return ""
+    rows = (
+        (
+            key,
+            _fmt(r["upstream_per_op"], 0),
+            _fmt(r["upstream_per_request_under_load"], 3),
+            _fmt(r["rps"], 0),
+            _fmt(r["gateway_cpu_us_per_req"], 0),
+        )
+        for key, r in cache.items()
+        if key in ("cache-off", "cache-on")
+    )
+    return "\n".join(
+        [
+            "## Cache: 50 samples with their template, cache off and on",
+            "",
+            "The release sandbox (no extensions) and gateway, run once with "
+            "`TRACSEQ_CACHE_ENABLED=false` and once with `=true`. Upstream calls per op: "
+            "alone and cold (counted at the sandbox), and over the timed run, warm.",
+            "",
+            markdown_table(
+                ("cache", "calls/op alone", "calls/op under load", "req/s", "CPU us/op"), rows
+            ),
+            f"Ratio on/off: calls under load {_fmt(cache.get('calls_ratio'), 3)}, "
+            f"throughput {_fmt(cache.get('rps_ratio'), 3)}.",
+            "",
+        ]
+    )
+
+
+def instances_text(spread: Mapping[str, Any] | None) -> str:
+    """S1 spread over several instances of samples: each instance's share."""
+    if not spread:
+        return ""
+    head = [
+        f"## Instances: S1 over {INSTANCES} sandbox instances of samples",
+        "",
+        f"`TRACSEQ_SAMPLES_URL` names {INSTANCES} samples instances over one SQLite file; "
+        "each instance's calls are counted at it over the timed run.",
+        "",
+    ]
+    if not spread.get("available"):
+        return "\n".join([*head, f"Not available: {spread.get('reason')}", ""])
+    run = spread["run"]
+    rows = ((name, s["calls"], _fmt(s["share"], 3)) for name, s in spread["shares"].items())
+    return "\n".join(
+        [
+            *head,
+            f"{run['rps']:.0f} req/s, p50 {run['p50_ms']:.2f} ms, p99 {run['p99_ms']:.2f} ms.",
+            "",
+            markdown_table(("instance", "calls", "share"), rows),
+        ]
     )
 
 

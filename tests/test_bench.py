@@ -208,3 +208,34 @@ async def test_execution_comparison_runs_the_gateways_schema_to_the_same_result(
     assert report["rounds"] == 1
     assert report["graphql_core_ms"] > 0
     assert report["gateway_ms"] > 0
+
+
+def test_instance_shares_are_each_instances_part_of_the_calls() -> None:
+    assert suite.shares({"samples-1": 30, "samples-2": 10, "samples-3": 0}) == {
+        "samples-1": {"calls": 30, "share": 0.75},
+        "samples-2": {"calls": 10, "share": 0.25},
+        "samples-3": {"calls": 0, "share": 0.0},
+    }
+    assert suite.shares({"samples-1": 0})["samples-1"]["share"] is None
+
+
+def test_the_instances_section_says_why_it_is_not_available() -> None:
+    text = suite.instances_text({"available": False, "reason": "one URL per service"})
+    assert "Not available: one URL per service" in text
+    run = {**_scenario("S1 spread", 500.0)}
+    shares = suite.shares({"samples-1": 2, "samples-2": 1, "samples-3": 1})
+    table = suite.instances_text({"available": True, "run": run, "shares": shares})
+    assert "| samples-1 | 2 | 0.500 |" in table
+    assert suite.instances_text(None) == ""
+
+
+def test_the_cache_section_shows_both_runs_and_their_ratio() -> None:
+    off = {**_scenario("off", 400.0), "upstream_per_request_under_load": 3.0}
+    on = {**_scenario("on", 800.0), "upstream_per_request_under_load": 0.5}
+    text = suite.cache_text(
+        {"cache-off": off, "cache-on": on, "calls_ratio": 0.167, "rps_ratio": 2.0}
+    )
+    assert "| cache-off | 1 | 3.000 | 400 | 900 |" in text
+    assert "| cache-on | 1 | 0.500 | 800 | 900 |" in text
+    assert "calls under load 0.167, throughput 2.000" in text
+    assert suite.cache_text(None) == ""
