@@ -49,6 +49,7 @@ from upstreams.errors import (
     UpstreamUnavailable,
     translate,
 )
+from upstreams.instances import Instance, InstanceSet
 from upstreams.pool import Headers, HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay
 from upstreams.routes import route_key
@@ -91,15 +92,17 @@ class CallObserver(Protocol):
 
 
 class Request:
-    """One request as every attempt sends it. ``headers`` is a dict (buffered calls) or a
-    list of pairs (streamed calls: repeated names kept); ``path`` names the route."""
+    """One request as every attempt sends it. ``target`` is the path and query, joined to
+    the base URL of the instance each attempt chooses. ``headers`` is a dict (buffered
+    calls) or a list of pairs (streamed calls: repeated names kept); ``path`` names the
+    route."""
 
-    __slots__ = ("body", "decompress", "headers", "method", "path", "url")
+    __slots__ = ("body", "decompress", "headers", "method", "path", "target")
 
     def __init__(
         self,
         method: str,
-        url: str,
+        target: str,
         path: str,
         headers: Headers,
         body: Any = None,
@@ -107,7 +110,7 @@ class Request:
         decompress: bool = True,
     ) -> None:
         self.method = method
-        self.url = url
+        self.target = target
         self.path = path
         self.headers = headers
         self.body = body
@@ -152,6 +155,7 @@ class CallPolicy:
             on_route_transition=on_route_transition,
         )
         self.bulkhead = Bulkhead(config.bulkhead, name=config.name)
+        self.instances = InstanceSet(config.base_urls, config.instances, clock=clock, rng=rng)
 
     def deadline(self, deadline: float | None = None) -> float:
         """The call's deadline: ``timeouts.total`` from now, or the caller's if earlier."""
@@ -190,9 +194,16 @@ class CallPolicy:
         attempts = retry.attempts if retryable else 1
         breakers = self.breakers
         route = route_key(name, request.method, request.path)
+        instances = self.instances
+        tried: list[Instance] = []
+        instance = instances.choose()
+        chosen: Instance | None = None  # the next attempt's instance, when already chosen
         last: UpstreamError | None = None
         for attempt in range(attempts):
-            if last is not None:
+            if attempt:
+                instance = chosen or instances.choose(tried)
+                chosen = None
+            if last is not None and instance in tried:  # nothing untried left: back off
                 delay = backoff_delay(retry, attempt - 1, self._rng)
                 if self.clock() + delay >= deadline:
                     raise last
@@ -207,8 +218,9 @@ class CallPolicy:
                 if last is not None:  # opened by this very run of failures: say what failed
                     raise last from None
                 raise
+            tried.append(instance)
             try:
-                result, status = await self._observed(request, deadline, read)
+                result, status = await self._attempt(instance, request, deadline, read)
             except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
                 admission.unreachable()
                 last = exc
@@ -221,7 +233,9 @@ class CallPolicy:
                 raise
             if status in RETRYABLE_STATUSES and attempt + 1 < attempts:
                 admission.answered(status)
-                delay = backoff_delay(retry, attempt, self._rng)
+                # Failover to an untried instance goes at once; the same one, after a backoff.
+                chosen = instances.choose(tried)
+                delay = 0.0 if chosen not in tried else backoff_delay(retry, attempt, self._rng)
                 closed = BreakerState.CLOSED
                 if (
                     self.clock() + delay < deadline
@@ -230,7 +244,8 @@ class CallPolicy:
                 ):
                     if isinstance(result, aiohttp.ClientResponse):
                         result.close()
-                    await self._sleep(delay)
+                    if delay:
+                        await self._sleep(delay)
                     continue
                 # No retry after all: keep this answer; its outcome is already counted (an
                 # admission reports once, so the caller's report is ignored).
@@ -238,7 +253,33 @@ class CallPolicy:
         assert last is not None  # the loop only falls out after an error
         raise last
 
-    async def _observed(self, request: Request, deadline: float, read: Read[T]) -> tuple[T, int]:
+    async def _attempt(
+        self, instance: Instance, request: Request, deadline: float, read: Read[T]
+    ) -> tuple[T, int]:
+        """One attempt on ``instance``; with several instances, its outcome is the
+        balancer's (a connection failure or a 5xx counts against the instance)."""
+        instances = self.instances
+        if instances.single:
+            return await self._observed(instance.base_url, request, deadline, read)
+        instances.started(instance)
+        started = self.clock()
+        ok = False
+        try:
+            result, status = await self._observed(instance.base_url, request, deadline, read)
+            ok = status < 500
+            return result, status
+        except UpstreamError as exc:
+            ok = not isinstance(exc, UpstreamUnavailable | UpstreamTimeout)
+            raise
+        except BaseException:
+            ok = True  # cancelled: not the instance's fault
+            raise
+        finally:
+            instances.finished(instance, ok, self.clock() - started)
+
+    async def _observed(
+        self, base_url: str, request: Request, deadline: float, read: Read[T]
+    ) -> tuple[T, int]:
         """``send`` with the observer told of the attempt and its outcome."""
         observer = self.observer
         if observer is None:
@@ -246,6 +287,7 @@ class CallPolicy:
                 self.http,
                 self.name,
                 self.config,
+                base_url,
                 request,
                 request.headers,
                 deadline,
@@ -258,7 +300,15 @@ class CallPolicy:
         headers = request.with_headers(extra) if extra else request.headers
         try:
             result, status = await send(
-                self.http, self.name, self.config, request, headers, deadline, self.clock, read
+                self.http,
+                self.name,
+                self.config,
+                base_url,
+                request,
+                headers,
+                deadline,
+                self.clock,
+                read,
             )
         except UpstreamTimeout:
             done(TIMEOUT, None)
@@ -280,18 +330,20 @@ async def send(
     http: HttpPool,
     name: str,
     config: UpstreamConfig,
+    base_url: str,
     request: Request,
     headers: Headers,
     deadline: float,
     clock: Callable[[], float],
     read: Read[T],
 ) -> tuple[T, int]:
-    """One attempt: send ``request`` and ``read`` its answer within the time left. The
-    single place where transport errors become ours."""
+    """One attempt: send ``request`` to the instance at ``base_url`` and ``read`` its answer
+    within the time left. The single place where transport errors become ours."""
     remaining = deadline - clock()
     if remaining <= 0:
         raise UpstreamTimeout(name, "deadline exceeded before the call was sent")
-    if len(request.url) > MAX_URL_LENGTH:
+    url = base_url + request.target
+    if len(url) > MAX_URL_LENGTH:
         # Paths and queries are quoted, so only length is left to break a URL: a value a
         # caller sent, too long to send on.
         message = f"A value is too long to send to the {name} service"
@@ -314,7 +366,7 @@ async def send(
     try:
         async with budget:
             response = await http.request(
-                request.method, request.url, headers, body, timeout, decompress=request.decompress
+                request.method, url, headers, body, timeout, decompress=request.decompress
             )
             try:
                 return await read(response), response.status
