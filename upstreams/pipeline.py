@@ -64,6 +64,15 @@ MAX_URL_LENGTH = 65536
 
 T = TypeVar("T")
 
+# Transport errors raised before any byte of the request was sent: even a call that must
+# not be sent twice may go to another instance after one of these.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+class UpstreamNotConnected(UpstreamUnavailable):
+    """No connection could be opened to the instance: the request was not sent at all."""
+
+
 # Called once when an attempt ends, with its outcome (``ok``, ``client_error``,
 # ``server_error``, ``unavailable``, ``timeout``, ``error``, ``cancelled``) and the HTTP
 # status if any.
@@ -191,10 +200,13 @@ class CallPolicy:
         and the admission its outcome is still owed to (``answered`` once it is read)."""
         name = self.name
         retry = self.config.retry
+        instances = self.instances
         attempts = retry.attempts if retryable else 1
+        if not retryable and not instances.single:
+            # Not sent twice, but a connection never opened may go to another instance.
+            attempts = min(len(instances.instances), retry.attempts)
         breakers = self.breakers
         route = route_key(name, request.method, request.path)
-        instances = self.instances
         tried: list[Instance] = []
         instance = instances.choose()
         chosen: Instance | None = None  # the next attempt's instance, when already chosen
@@ -222,16 +234,18 @@ class CallPolicy:
             try:
                 result, status = await self._attempt(instance, request, deadline, read)
             except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
-                admission.unreachable()
+                self._unreachable(admission)
+                if not retryable and not isinstance(exc, UpstreamNotConnected):
+                    raise
                 last = exc
                 continue
             except UpstreamTimeout:
-                admission.unreachable()
+                self._unreachable(admission)
                 raise
             except BaseException:
                 admission.release()
                 raise
-            if status in RETRYABLE_STATUSES and attempt + 1 < attempts:
+            if status in RETRYABLE_STATUSES and retryable and attempt + 1 < attempts:
                 admission.answered(status)
                 # Failover to an untried instance goes at once; the same one, after a backoff.
                 chosen = instances.choose(tried)
@@ -252,6 +266,15 @@ class CallPolicy:
             return result, status, admission
         assert last is not None  # the loop only falls out after an error
         raise last
+
+    def _unreachable(self, admission: Admission) -> None:
+        """An attempt found no answer: the service's failure while no instance is healthy
+        (with one instance, always); with a healthy instance left, the instance's alone."""
+        instances = self.instances
+        if instances.single or not instances.healthy():
+            admission.unreachable()
+        else:
+            admission.release()
 
     async def _attempt(
         self, instance: Instance, request: Request, deadline: float, read: Read[T]
@@ -380,6 +403,8 @@ async def send(
             raise UpstreamTimeout(name, "no answer within the call's time budget") from exc
         if isinstance(exc, UpstreamError):
             raise
+        if isinstance(exc, _NOT_SENT):
+            raise UpstreamNotConnected(name, translate(name, exc).message) from exc
         raise translate(name, exc) from exc
 
 
