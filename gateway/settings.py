@@ -49,6 +49,9 @@ from upstreams.config import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_MAX,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_EJECT_AFTER,
+    DEFAULT_EJECT_BASE,
+    DEFAULT_EJECT_MAX,
     DEFAULT_FAILURE_RATE,
     DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_HALF_OPEN_MAX_CALLS,
@@ -63,6 +66,7 @@ from upstreams.config import (
     DEFAULT_WINDOW_SECONDS,
     BreakerPolicy,
     BulkheadPolicy,
+    InstancePolicy,
     RetryPolicy,
     Timeouts,
     UpstreamConfig,
@@ -128,6 +132,7 @@ class Settings:
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     bulkhead: BulkheadPolicy = field(default_factory=BulkheadPolicy)
+    instances: InstancePolicy = field(default_factory=InstancePolicy)
     http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     default_page_size: int = DEFAULT_PAGE_SIZE
@@ -165,6 +170,7 @@ class Settings:
                 breaker=self.breaker,
                 retry=self.retry,
                 bulkhead=self.bulkhead,
+                instances=self.instances,
                 batch=name in self.batch_services,
                 max_scan_items=self.max_scan_items,
             )
@@ -176,7 +182,8 @@ class Settings:
         """Read and validate every ``TRACSEQ_*`` variable; the first bad one raises."""
         r = _Reader(os.environ if environ is None else environ)
         urls = {
-            name: r.url(f"{name.upper()}_URL", DEFAULT_UPSTREAM_URLS[name]) for name in SERVICES
+            name: r.url_list(f"{name.upper()}_URL", DEFAULT_UPSTREAM_URLS[name])
+            for name in SERVICES
         }
         env = r.choice("ENV", "development", ENVIRONMENTS)
         s = cls(
@@ -220,6 +227,13 @@ class Settings:
                 queue_timeout=r.seconds(
                     "BULKHEAD_QUEUE_TIMEOUT", DEFAULT_QUEUE_TIMEOUT, allow_zero=True
                 ),
+            ),
+            instances=r.build(
+                "INSTANCE_*",
+                InstancePolicy,
+                eject_after=r.integer("INSTANCE_EJECT_AFTER", DEFAULT_EJECT_AFTER),
+                eject_base=r.seconds("INSTANCE_EJECT_BASE", DEFAULT_EJECT_BASE),
+                eject_max=r.seconds("INSTANCE_EJECT_MAX", DEFAULT_EJECT_MAX),
             ),
             http_max_connections=r.integer("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS),
             request_timeout=r.seconds("REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
@@ -421,6 +435,9 @@ class _Reader:
         value = self._raw(name)
         if value is None:
             return default
+        return self._check_url(name, value)
+
+    def _check_url(self, name: str, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self._fail(name, value, "an http:// or https:// URL with a host")
@@ -431,6 +448,22 @@ class _Reader:
         if parts.query or parts.fragment:
             raise self._fail(name, value, "a base URL without query or fragment")
         return value.rstrip("/")
+
+    def url_list(self, name: str, default: str) -> str:
+        """One base URL or a comma list of them (one instance each), duplicates refused."""
+        value = self._raw(name)
+        if value is None:
+            return default
+        urls: list[str] = []
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                raise self._fail(name, value, "a comma-separated list of URLs without empty items")
+            url = self._check_url(name, part)
+            if url in urls:
+                raise self._fail(name, value, f"each URL once ({url} is listed twice)")
+            urls.append(url)
+        return ",".join(urls)
 
     def optional_text(self, name: str) -> str | None:
         return self._raw(name)

@@ -71,7 +71,7 @@ class UpstreamClient:
             on_route_transition=on_route_transition,
             observer=observer,
         )
-        self.base_url = config.base_url.rstrip("/")
+        self.base_url = config.base_urls[0]
         self._clock = clock
 
     @property
@@ -153,6 +153,7 @@ class UpstreamClient:
                 policy.http,
                 self.name,
                 self.config,
+                policy.instances.choose().base_url,
                 request,
                 request.headers,
                 deadline,
@@ -208,12 +209,12 @@ class UpstreamClient:
             for field, (filename, content, content_type) in files.items():
                 form.add_field(field, content, filename=filename, content_type=content_type)
             body = form
-        url = self.base_url + path
+        target = path
         if params:
             query = query_string(params)
             if query:
-                url += "?" + query
-        return Request(method, url, path, headers, body)
+                target += "?" + query
+        return Request(method, target, path, headers, body)
 
     def _payload(self, status: int, body: bytes) -> Any:
         """An answer's payload, or the error it stands for."""

@@ -21,6 +21,9 @@ DEFAULT_QUEUE_TIMEOUT = 1.0
 DEFAULT_BATCH_SIZE = 1000
 # The most items the gateway reads to filter, sort or page a list the release cannot.
 DEFAULT_MAX_SCAN_ITEMS = 5000
+DEFAULT_EJECT_AFTER = 5
+DEFAULT_EJECT_BASE = 5.0
+DEFAULT_EJECT_MAX = 300.0
 
 
 def _positive(name: str, value: float) -> None:
@@ -91,10 +94,26 @@ class BulkheadPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class InstancePolicy:
+    """Outlier ejection of one instance (``upstreams.instances``): ``eject_after``
+    consecutive failures eject it for ``eject_base`` seconds, doubling up to ``eject_max``."""
+
+    eject_after: int = DEFAULT_EJECT_AFTER
+    eject_base: float = DEFAULT_EJECT_BASE
+    eject_max: float = DEFAULT_EJECT_MAX
+
+    def __post_init__(self) -> None:
+        _positive("instance ejection threshold", self.eject_after)
+        _positive("instance ejection base", self.eject_base)
+        _positive("instance ejection max", self.eject_max)
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     """Everything one upstream client needs to know about its service."""
 
     name: str
+    # One base URL, or several separated by commas (one instance each).
     base_url: str
     timeouts: Timeouts = field(default_factory=Timeouts)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
@@ -104,6 +123,12 @@ class UpstreamConfig:
     batch: bool = True
     batch_size: int = DEFAULT_BATCH_SIZE
     max_scan_items: int = DEFAULT_MAX_SCAN_ITEMS
+    instances: InstancePolicy = field(default_factory=InstancePolicy)
+
+    @property
+    def base_urls(self) -> tuple[str, ...]:
+        """The instances' base URLs, without trailing slashes."""
+        return tuple(url.strip().rstrip("/") for url in self.base_url.split(",") if url.strip())
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from upstreams.errors import (
     UpstreamUnavailable,
     translate,
 )
+from upstreams.instances import Instance, InstanceSet
 from upstreams.pool import Headers, HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay
 from upstreams.routes import route_key
@@ -62,6 +63,15 @@ ATTEMPT_OUTCOMES = (OK, CLIENT_ERROR, SERVER_ERROR, UNAVAILABLE, TIMEOUT, ERROR,
 MAX_URL_LENGTH = 65536
 
 T = TypeVar("T")
+
+# Transport errors raised before any byte of the request was sent: even a call that must
+# not be sent twice may go to another instance after one of these.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+class UpstreamNotConnected(UpstreamUnavailable):
+    """No connection could be opened to the instance: the request was not sent at all."""
+
 
 # Called once when an attempt ends, with its outcome (``ok``, ``client_error``,
 # ``server_error``, ``unavailable``, ``timeout``, ``error``, ``cancelled``) and the HTTP
@@ -91,15 +101,17 @@ class CallObserver(Protocol):
 
 
 class Request:
-    """One request as every attempt sends it. ``headers`` is a dict (buffered calls) or a
-    list of pairs (streamed calls: repeated names kept); ``path`` names the route."""
+    """One request as every attempt sends it. ``target`` is the path and query, joined to
+    the base URL of the instance each attempt chooses. ``headers`` is a dict (buffered
+    calls) or a list of pairs (streamed calls: repeated names kept); ``path`` names the
+    route."""
 
-    __slots__ = ("body", "decompress", "headers", "method", "path", "url")
+    __slots__ = ("body", "decompress", "headers", "method", "path", "target")
 
     def __init__(
         self,
         method: str,
-        url: str,
+        target: str,
         path: str,
         headers: Headers,
         body: Any = None,
@@ -107,7 +119,7 @@ class Request:
         decompress: bool = True,
     ) -> None:
         self.method = method
-        self.url = url
+        self.target = target
         self.path = path
         self.headers = headers
         self.body = body
@@ -152,6 +164,7 @@ class CallPolicy:
             on_route_transition=on_route_transition,
         )
         self.bulkhead = Bulkhead(config.bulkhead, name=config.name)
+        self.instances = InstanceSet(config.base_urls, config.instances, clock=clock, rng=rng)
 
     def deadline(self, deadline: float | None = None) -> float:
         """The call's deadline: ``timeouts.total`` from now, or the caller's if earlier."""
@@ -187,12 +200,22 @@ class CallPolicy:
         and the admission its outcome is still owed to (``answered`` once it is read)."""
         name = self.name
         retry = self.config.retry
+        instances = self.instances
         attempts = retry.attempts if retryable else 1
+        if not retryable and not instances.single:
+            # Not sent twice, but a connection never opened may go to another instance.
+            attempts = min(len(instances.instances), retry.attempts)
         breakers = self.breakers
         route = route_key(name, request.method, request.path)
+        tried: list[Instance] = []
+        instance = instances.choose()
+        chosen: Instance | None = None  # the next attempt's instance, when already chosen
         last: UpstreamError | None = None
         for attempt in range(attempts):
-            if last is not None:
+            if attempt:
+                instance = chosen or instances.choose(tried)
+                chosen = None
+            if last is not None and instance in tried:  # nothing untried left: back off
                 delay = backoff_delay(retry, attempt - 1, self._rng)
                 if self.clock() + delay >= deadline:
                     raise last
@@ -207,21 +230,26 @@ class CallPolicy:
                 if last is not None:  # opened by this very run of failures: say what failed
                     raise last from None
                 raise
+            tried.append(instance)
             try:
-                result, status = await self._observed(request, deadline, read)
+                result, status = await self._attempt(instance, request, deadline, read)
             except UpstreamUnavailable as exc:  # nothing was answered: safe to retry
-                admission.unreachable()
+                self._unreachable(admission)
+                if not retryable and not isinstance(exc, UpstreamNotConnected):
+                    raise
                 last = exc
                 continue
             except UpstreamTimeout:
-                admission.unreachable()
+                self._unreachable(admission)
                 raise
             except BaseException:
                 admission.release()
                 raise
-            if status in RETRYABLE_STATUSES and attempt + 1 < attempts:
+            if status in RETRYABLE_STATUSES and retryable and attempt + 1 < attempts:
                 admission.answered(status)
-                delay = backoff_delay(retry, attempt, self._rng)
+                # Failover to an untried instance goes at once; the same one, after a backoff.
+                chosen = instances.choose(tried)
+                delay = 0.0 if chosen not in tried else backoff_delay(retry, attempt, self._rng)
                 closed = BreakerState.CLOSED
                 if (
                     self.clock() + delay < deadline
@@ -230,7 +258,8 @@ class CallPolicy:
                 ):
                     if isinstance(result, aiohttp.ClientResponse):
                         result.close()
-                    await self._sleep(delay)
+                    if delay:
+                        await self._sleep(delay)
                     continue
                 # No retry after all: keep this answer; its outcome is already counted (an
                 # admission reports once, so the caller's report is ignored).
@@ -238,7 +267,42 @@ class CallPolicy:
         assert last is not None  # the loop only falls out after an error
         raise last
 
-    async def _observed(self, request: Request, deadline: float, read: Read[T]) -> tuple[T, int]:
+    def _unreachable(self, admission: Admission) -> None:
+        """An attempt found no answer: the service's failure while no instance is healthy
+        (with one instance, always); with a healthy instance left, the instance's alone."""
+        instances = self.instances
+        if instances.single or not instances.healthy():
+            admission.unreachable()
+        else:
+            admission.release()
+
+    async def _attempt(
+        self, instance: Instance, request: Request, deadline: float, read: Read[T]
+    ) -> tuple[T, int]:
+        """One attempt on ``instance``; with several instances, its outcome is the
+        balancer's (a connection failure or a 5xx counts against the instance)."""
+        instances = self.instances
+        if instances.single:
+            return await self._observed(instance.base_url, request, deadline, read)
+        instances.started(instance)
+        started = self.clock()
+        ok = False
+        try:
+            result, status = await self._observed(instance.base_url, request, deadline, read)
+            ok = status < 500
+            return result, status
+        except UpstreamError as exc:
+            ok = not isinstance(exc, UpstreamUnavailable | UpstreamTimeout)
+            raise
+        except BaseException:
+            ok = True  # cancelled: not the instance's fault
+            raise
+        finally:
+            instances.finished(instance, ok, self.clock() - started)
+
+    async def _observed(
+        self, base_url: str, request: Request, deadline: float, read: Read[T]
+    ) -> tuple[T, int]:
         """``send`` with the observer told of the attempt and its outcome."""
         observer = self.observer
         if observer is None:
@@ -246,6 +310,7 @@ class CallPolicy:
                 self.http,
                 self.name,
                 self.config,
+                base_url,
                 request,
                 request.headers,
                 deadline,
@@ -258,7 +323,15 @@ class CallPolicy:
         headers = request.with_headers(extra) if extra else request.headers
         try:
             result, status = await send(
-                self.http, self.name, self.config, request, headers, deadline, self.clock, read
+                self.http,
+                self.name,
+                self.config,
+                base_url,
+                request,
+                headers,
+                deadline,
+                self.clock,
+                read,
             )
         except UpstreamTimeout:
             done(TIMEOUT, None)
@@ -280,18 +353,20 @@ async def send(
     http: HttpPool,
     name: str,
     config: UpstreamConfig,
+    base_url: str,
     request: Request,
     headers: Headers,
     deadline: float,
     clock: Callable[[], float],
     read: Read[T],
 ) -> tuple[T, int]:
-    """One attempt: send ``request`` and ``read`` its answer within the time left. The
-    single place where transport errors become ours."""
+    """One attempt: send ``request`` to the instance at ``base_url`` and ``read`` its answer
+    within the time left. The single place where transport errors become ours."""
     remaining = deadline - clock()
     if remaining <= 0:
         raise UpstreamTimeout(name, "deadline exceeded before the call was sent")
-    if len(request.url) > MAX_URL_LENGTH:
+    url = base_url + request.target
+    if len(url) > MAX_URL_LENGTH:
         # Paths and queries are quoted, so only length is left to break a URL: a value a
         # caller sent, too long to send on.
         message = f"A value is too long to send to the {name} service"
@@ -314,7 +389,7 @@ async def send(
     try:
         async with budget:
             response = await http.request(
-                request.method, request.url, headers, body, timeout, decompress=request.decompress
+                request.method, url, headers, body, timeout, decompress=request.decompress
             )
             try:
                 return await read(response), response.status
@@ -328,6 +403,8 @@ async def send(
             raise UpstreamTimeout(name, "no answer within the call's time budget") from exc
         if isinstance(exc, UpstreamError):
             raise
+        if isinstance(exc, _NOT_SENT):
+            raise UpstreamNotConnected(name, translate(name, exc).message) from exc
         raise translate(name, exc) from exc
 
 

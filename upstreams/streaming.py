@@ -87,7 +87,7 @@ async def open_stream(
     text = target.decode("ascii")
     request = Request(
         method,
-        client.base_url + text,
+        text,
         text.split("?", 1)[0],
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers],
         body,
