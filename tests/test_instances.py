@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -112,11 +112,10 @@ async def http() -> AsyncIterator[HttpPool]:
 
 
 @pytest.fixture
-def closed_port() -> Iterator[int]:
+def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    yield port
+        return int(probe.getsockname()[1])
 
 
 def _client(sandbox: SandboxProcess, http: HttpPool, dead: int) -> UpstreamClient:
