@@ -5,7 +5,8 @@ A call (``request()``) takes the one pipeline of ``upstreams.pipeline``: the ser
 function; the body is read whole inside the attempt, then unwrapped and normalised. A call
 passes the service's breaker and its route's (``upstreams.breaker.Breakers``): connection
 failures and timeouts count for the service, 5xx answers for the route. The health probe
-(``health()``) passes the service's breaker alone, and its 5xx counts there.
+(``health()``) probes every instance and passes the service's breaker alone, and its 5xx
+counts there.
 
 An optional ``CallObserver`` (metrics, logs and spans live in ``gateway/``; this package
 imports none of them) hears of every call, attempt and refusal.
@@ -14,6 +15,7 @@ imports none of them) hears of every call, attempt and refusal.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +32,14 @@ from upstreams.errors import (
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
+)
+from upstreams.instances import (
+    EJECTED,
+    HEALTHY,
+    Instance,
+    InstanceObserver,
+    InstanceSet,
+    InstanceStatus,
 )
 from upstreams.normalize import canonical, envelope_failure, normalize, parse_error, unwrap
 from upstreams.pipeline import AttemptDone, CallObserver, CallPolicy, Request, send
@@ -59,6 +69,7 @@ class UpstreamClient:
         on_transition: TransitionHook | None = None,
         on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
+        instance_observer: InstanceObserver | None = None,
     ) -> None:
         self.config = config
         self.policy = CallPolicy(
@@ -70,6 +81,7 @@ class UpstreamClient:
             on_transition=on_transition,
             on_route_transition=on_route_transition,
             observer=observer,
+            instance_observer=instance_observer,
         )
         self.base_url = config.base_urls[0]
         self._clock = clock
@@ -94,6 +106,27 @@ class UpstreamClient:
     def breaker(self) -> CircuitBreaker:
         """The service's own breaker: connection failures and timeouts; readiness reads it."""
         return self.policy.breakers.service
+
+    @property
+    def instances(self) -> InstanceSet:
+        return self.policy.instances
+
+    def instance_status(self) -> list[InstanceStatus]:
+        """Each instance now. One instance is never ejected and no per-call accounting is
+        done for it: the service's breaker and bulkhead stand for it (an open breaker is
+        an ejection until it half-opens)."""
+        status = self.policy.instances.status()
+        if len(status) == 1:
+            retry_after = self.breaker.retry_after
+            status = [
+                dataclasses.replace(
+                    status[0],
+                    state=HEALTHY if retry_after is None else EJECTED,
+                    in_flight=self.bulkhead.in_flight,
+                    ejected_for=retry_after,
+                )
+            ]
+        return status
 
     async def request(
         self,
@@ -123,37 +156,85 @@ class UpstreamClient:
         return self._payload(status, body)
 
     async def health(self) -> dict[str, Any]:
-        """One probe of the service's health route: outside the bulkhead and retries, but
-        through the service's breaker, which hears its outcome as it would a call's.
+        """One probe of the service's health route on each of its instances: outside the
+        bulkhead and retries, but through the service's breaker, which hears the round's
+        outcome as it would a call's.
 
         Never raises: the report says what was found (``service``, ``healthy``, ``status``,
-        ``latency_ms``, and ``error`` when it failed). An unreachable service
+        ``latency_ms``, and ``error`` when it failed), and ``instances`` lists each
+        instance's probe the same way under its ``id``. An unreachable instance
         (``unavailable``, ``timeout``) and a 5xx answer (``http_503``) are failures: the
-        health route speaks for the whole service, so unlike another route's 5xx its 5xx
-        counts for the service. Any other answer means the service is reachable, and its
-        body says whether it is healthy (the samples service answers 200 while saying it is
-        ``unhealthy``); a 4xx (``http_404``) is a health route the gateway cannot read. An
-        open breaker is not probed (``not_probed``) until it turns half-open; then the
-        probe is the call that closes it again or re-opens it.
+        health route speaks for the whole instance, so unlike another route's 5xx its 5xx
+        counts. Any other answer means the instance is reachable, and its body says whether
+        it is healthy (the samples service answers 200 while saying it is ``unhealthy``); a
+        4xx (``http_404``) is a health route the gateway cannot read.
+
+        Each probe's outcome is its instance's (``InstanceSet.probed``): a success readmits
+        an ejected instance at once, a failure counts toward ejection. The service's breaker
+        hears a success when any instance was reachable, and a failure only when none was
+        and no instance is healthy (as for calls, ``CallPolicy._unreachable``). The service
+        is ``healthy`` when an instance is; its other fields are those of the first healthy
+        instance (else the first reachable, else the first). An open breaker is not probed
+        (``not_probed``) until it turns half-open; then the round is the call that closes it
+        again or re-opens it.
         """
         report: dict[str, Any] = {"service": self.name}
         breaker = self.breaker
         try:
             generation = breaker.allow()
         except UpstreamUnavailable as exc:  # open, or a half-open probe already running
-            report.update(healthy=False, status="not_probed", error=exc.message, latency_ms=None)
+            report.update(
+                healthy=False,
+                status="not_probed",
+                error=exc.message,
+                latency_ms=None,
+                instances=[],
+            )
             return report
         path = HEALTH_PATHS.get(self.name, DEFAULT_HEALTH_PATH)
         request = self._request(CallContext(), "GET", path, None, None, None)
+        instances = self.policy.instances
+        targets = list(instances.instances)
+        try:
+            if len(targets) == 1:
+                probes = [await self._probe(targets[0], request)]
+            else:
+                probes = list(await asyncio.gather(*(self._probe(i, request) for i in targets)))
+        except BaseException:
+            breaker.release(generation)
+            raise
+        if len(targets) > 1:
+            for instance, (reachable, _) in zip(targets, probes, strict=True):
+                instances.probed(instance, reachable)
+        if any(reachable for reachable, _ in probes):
+            breaker.record_success(generation)
+        elif len(targets) == 1 or not instances.healthy():
+            breaker.record_failure(generation)
+        else:
+            breaker.release(generation)
+        found = [probe for _, probe in probes]
+        first = next(
+            (p for p in found if p["healthy"]),
+            next((p for (reachable, p) in probes if reachable), found[0]),
+        )
+        report.update({k: v for k, v in first.items() if k != "id"})
+        report["instances"] = found
+        return report
+
+    async def _probe(self, instance: Instance, request: Request) -> tuple[bool, dict[str, Any]]:
+        """One GET of the health route on ``instance``: whether it was reachable (answered
+        below 500), and what was found, as ``health`` reports it."""
+        found: dict[str, Any] = {"id": instance.id}
         started = self._clock()
         deadline = started + self.config.timeouts.total
         policy = self.policy
+        reachable = True
         try:
             body, status = await send(
                 policy.http,
                 self.name,
                 self.config,
-                policy.instances.choose().base_url,
+                instance.base_url,
                 request,
                 request.headers,
                 deadline,
@@ -162,29 +243,22 @@ class UpstreamClient:
             )
             payload = self._payload(status, body)
         except (UpstreamUnavailable, UpstreamTimeout) as exc:
-            breaker.record_failure(generation)
-            report.update(healthy=False, status=_error_kind(exc), error=exc.message)
+            reachable = False
+            found.update(healthy=False, status=_error_kind(exc), error=exc.message)
         except UpstreamError as exc:  # it answered: an error status, or a body not JSON
             answered = exc.status if isinstance(exc, UpstreamStatusError) else 200
-            if answered >= 500:
-                breaker.record_failure(generation)
-            else:
-                breaker.record_success(generation)
-            report.update(
+            reachable = answered < 500
+            found.update(
                 healthy=False,
                 status=f"http_{answered}" if answered >= 400 else "unknown",
                 error=exc.message,
             )
-        except BaseException:
-            breaker.release(generation)
-            raise
         else:
-            breaker.record_success(generation)
             said = payload.get("status") if isinstance(payload, dict) else None
             status_word = canonical(said) if isinstance(said, str) else "unknown"
-            report.update(healthy=status_word in _HEALTHY, status=status_word)
-        report["latency_ms"] = round((self._clock() - started) * 1000, 2)
-        return report
+            found.update(healthy=status_word in _HEALTHY, status=status_word)
+        found["latency_ms"] = round((self._clock() - started) * 1000, 2)
+        return reachable, found
 
     def _request(
         self,

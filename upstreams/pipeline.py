@@ -49,7 +49,7 @@ from upstreams.errors import (
     UpstreamUnavailable,
     translate,
 )
-from upstreams.instances import Instance, InstanceSet
+from upstreams.instances import Instance, InstanceObserver, InstanceSet
 from upstreams.pool import Headers, HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay
 from upstreams.routes import route_key
@@ -148,6 +148,7 @@ class CallPolicy:
         on_transition: TransitionHook | None = None,
         on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
+        instance_observer: InstanceObserver | None = None,
     ) -> None:
         self.name = config.name
         self.config = config
@@ -164,7 +165,14 @@ class CallPolicy:
             on_route_transition=on_route_transition,
         )
         self.bulkhead = Bulkhead(config.bulkhead, name=config.name)
-        self.instances = InstanceSet(config.base_urls, config.instances, clock=clock, rng=rng)
+        self.instances = InstanceSet(
+            config.base_urls,
+            config.instances,
+            clock=clock,
+            rng=rng,
+            name=config.name,
+            observer=instance_observer,
+        )
 
     def deadline(self, deadline: float | None = None) -> float:
         """The call's deadline: ``timeouts.total`` from now, or the caller's if earlier."""

@@ -12,6 +12,7 @@ from upstreams.auth import AuthClient
 from upstreams.breaker import RouteTransitionHook, TransitionHook
 from upstreams.client import CallObserver, UpstreamClient
 from upstreams.config import UpstreamConfig
+from upstreams.instances import InstanceObserver
 from upstreams.notifications import NotificationsClient
 from upstreams.pool import HttpPool
 from upstreams.rag import RagClient
@@ -38,6 +39,7 @@ class Upstreams:
         on_transition: TransitionHook | None = None,
         on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
+        instance_observer: InstanceObserver | None = None,
     ) -> None:
         missing = [name for name in SERVICES if name not in configs]
         if missing:
@@ -53,6 +55,7 @@ class Upstreams:
                 on_transition=on_transition,
                 on_route_transition=on_route_transition,
                 observer=observer,
+                instance_observer=instance_observer,
             )
 
         self.clients: dict[str, UpstreamClient] = {name: build(name) for name in SERVICES}
