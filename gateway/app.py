@@ -1,9 +1,11 @@
 """Assembly: ``create_app(settings)`` builds the ASGI app from plain lists.
 
 The lifespan owns what lives as long as the process: the shared HTTP pool and the upstream
-clients, the background health monitor, the metrics port when it is separate, and the
-tracer provider. On shutdown (uvicorn has already stopped accepting and waited for the
-requests in flight, up to ``TRACSEQ_SHUTDOWN_TIMEOUT``) it stops them in reverse order.
+clients, the discovery of their instances (resolved once before serving, then in the
+background when a URL names a DNS host), the background health monitor, the metrics port
+when it is separate, and the tracer provider. On shutdown (uvicorn has already stopped
+accepting and waited for the requests in flight, up to ``TRACSEQ_SHUTDOWN_TIMEOUT``) it
+stops them in reverse order.
 """
 
 from __future__ import annotations
@@ -36,15 +38,21 @@ from security.csrf import csrf
 from security.runtime import SecurityRuntime
 from security.steps import Step
 from security.throttle import MinimumSpend
+from upstreams.discovery import Discovery, Resolver, resolve_ipv4
 from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
 
 
 def create_app(
-    settings: Settings, *, metrics: Metrics | None = None, tracing: Tracing | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+    resolver: Resolver = resolve_ipv4,
 ) -> Starlette:
     """The gateway app. ``metrics`` and ``tracing`` default to what the settings ask for
-    (tests pass their own, e.g. tracing into an in-memory exporter)."""
+    (tests pass their own, e.g. tracing into an in-memory exporter); ``resolver`` finds the
+    addresses of the DNS names in upstream URLs (``upstreams.discovery``)."""
     runtime = Runtime()
     metrics = metrics if metrics is not None else Metrics(request_timeout=settings.request_timeout)
     tracing = tracing if tracing is not None else create_tracing(settings)
@@ -63,11 +71,20 @@ def create_app(
             on_transition=observer.breaker_transition,
             on_route_transition=observer.route_breaker_transition,
             observer=observer,
+            instance_observer=observer,
         )
         upstreams.auth.use_directory(settings.directory)
         runtime.start(http, upstreams)
         await security.start()
         observer.breakers_started(upstreams)
+        observer.instances_started(upstreams)
+        discovery = Discovery(
+            ((client.name, client.config.base_urls, client.instances) for client in upstreams),
+            settings.discovery_interval,
+            resolver=resolver,
+        )
+        await discovery.start()
+        app.state.discovery = discovery
         redis = None
         if settings.security.redis_url is not None:
             redis = functools.partial(security.ping, settings.timeouts.connect)
@@ -80,6 +97,7 @@ def create_app(
             yield
         finally:
             await monitor.stop()
+            await discovery.stop()
             await runtime.stop()
             await security.close()
             if stop_metrics is not None:

@@ -107,6 +107,8 @@ DEFAULT_SHUTDOWN_TIMEOUT = 20
 # default: in Kubernetes the preStop sleep holds SIGTERM back while the endpoints go.
 DEFAULT_DRAIN_DELAY = 0.0
 DEFAULT_READY_INTERVAL = 5.0
+# Seconds between resolutions of the DNS names in upstream URLs (0: at startup only).
+DEFAULT_DISCOVERY_INTERVAL = 10.0
 DEFAULT_CRITICAL_UPSTREAMS = ("auth", "samples")
 DEFAULT_OTEL_SERVICE_NAME = "tracseq-gateway"
 DEFAULT_BODY_IDLE_TIMEOUT = 30.0
@@ -145,6 +147,8 @@ class Settings:
     drain_delay: float = DEFAULT_DRAIN_DELAY
     metrics_port: int | None = None  # None: /metrics on the gateway's own (public) port
     ready_interval: float = DEFAULT_READY_INTERVAL
+    # Discovery: the DNS names in upstream URLs (upstreams.discovery).
+    discovery_interval: float = DEFAULT_DISCOVERY_INTERVAL
     critical_upstreams: frozenset[str] = frozenset(DEFAULT_CRITICAL_UPSTREAMS)
     otlp_endpoint: str | None = None  # None: tracing off
     otel_service_name: str = DEFAULT_OTEL_SERVICE_NAME
@@ -246,6 +250,9 @@ class Settings:
             drain_delay=r.seconds("DRAIN_DELAY", DEFAULT_DRAIN_DELAY, allow_zero=True),
             metrics_port=r.metrics_port("METRICS_PORT", production=env == "production"),
             ready_interval=r.seconds("READY_INTERVAL", DEFAULT_READY_INTERVAL),
+            discovery_interval=r.seconds(
+                "DISCOVERY_INTERVAL", DEFAULT_DISCOVERY_INTERVAL, allow_zero=True
+            ),
             critical_upstreams=r.service_list(
                 "CRITICAL_UPSTREAMS", ",".join(DEFAULT_CRITICAL_UPSTREAMS), SERVICES
             ),
