@@ -8,21 +8,27 @@ told to stop (``start_draining``: SIGTERM, see ``gateway.cli``) it answers 503
 ``draining``, while the requests in flight, and those still arriving during
 ``TRACSEQ_DRAIN_DELAY``, are served.
 
+Its body also says, for each critical upstream, how many of its instances are healthy of
+how many (``instances``): detail for operators, not a condition of readiness.
+
 ``/health`` is liveness: it answers 200 whenever the process answers, upstreams down or
 not (a failed liveness probe restarts the pod, which cures nothing upstream). Its body is
 the detail: ``degraded`` while the breaker of a critical upstream
 (``TRACSEQ_CRITICAL_UPSTREAMS``) is open, its last probe found it unhealthy, or Redis was
 unreachable at the last round; ``ok`` otherwise. Each upstream is listed with its breaker,
-its last probe and its open route breakers; Redis with what its last ping found.
+its last probe and its open route breakers, and each of its instances (opaque id, state,
+calls in flight, ejections, last probe: never an address); Redis with what its last ping
+found.
 
 Neither endpoint calls an upstream or Redis: both report the ``HealthMonitor``'s last
-round. The monitor probes every upstream's health route (``UpstreamClient.health``) and
+round. The monitor probes every upstream's health route on each of its instances
+(``UpstreamClient.health``: a probe that succeeds readmits an ejected instance) and
 pings Redis when one is configured, at startup without holding it up, then every
 ``interval`` seconds. Each probe's outcome goes to that upstream's breaker, as a call's
 would: a service that stopped answering, or whose health route answers 5xx, opens its
 breaker even when no traffic reaches it, and once the breaker turns half-open the probe is
 the call that closes it again. Before the first round ends every upstream is
-``unchecked`` and ``checked_at`` is None.
+``unchecked`` and ``checked_at`` is None; ``rounds`` counts the rounds done.
 
 With several worker processes (``TRACSEQ_WORKERS``) each has its own breakers, probes and
 drain state; every answer names the worker that gave it (``worker.pid``), so that two
@@ -44,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from upstreams.breaker import BreakerState
+from upstreams.instances import HEALTHY, InstanceStatus
 from upstreams.registry import Upstreams
 
 log = structlog.get_logger()
@@ -67,6 +74,7 @@ class HealthMonitor:
         self._redis_reachable: bool | None = None
         self._checked_at: datetime | None = None
         self._draining = False
+        self.rounds = 0
 
     @property
     def checked_at(self) -> datetime | None:
@@ -121,6 +129,7 @@ class HealthMonitor:
         else:
             self._reports, self._redis_reachable = await asyncio.gather(upstreams.health(), redis())
         self._checked_at = datetime.now(UTC)
+        self.rounds += 1
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         if self._draining:
@@ -129,7 +138,15 @@ class HealthMonitor:
             status = "starting"
         else:
             status = "ready"
-        return status == "ready", {"status": status, "worker": self.worker}
+        body: dict[str, Any] = {"status": status, "worker": self.worker}
+        upstreams = self._upstreams
+        if upstreams is not None:
+            body["instances"] = {
+                client.name: _instance_counts(client.instance_status())
+                for client in upstreams
+                if client.name in self.critical
+            }
+        return status == "ready", body
 
     def detail(self) -> dict[str, Any]:
         """The /health body: the last round, each upstream's breaker now, and the verdict."""
@@ -142,6 +159,7 @@ class HealthMonitor:
             state = client.breaker.state
             critical = client.name in self.critical
             report = self._reports.get(client.name, {})
+            instances = client.instance_status()
             details[client.name] = {
                 "critical": critical,
                 "breaker": state.value,
@@ -150,6 +168,8 @@ class HealthMonitor:
                 "latency_ms": report.get("latency_ms"),
                 "open_routes": client.breakers.open_routes(),
                 **({"error": report["error"]} if "error" in report else {}),
+                **_instance_counts(instances),
+                "instances": _instances(instances, report),
             }
             if critical and (state is BreakerState.OPEN or report.get("healthy") is False):
                 degraded = True
@@ -173,3 +193,29 @@ class HealthMonitor:
         """``GET /ready``: 200 once started, 503 before and while shutting down."""
         ready, body = self.readiness()
         return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _instance_counts(instances: list[InstanceStatus]) -> dict[str, int]:
+    healthy = sum(i.state == HEALTHY for i in instances)
+    return {"healthy_instances": healthy, "total_instances": len(instances)}
+
+
+def _instances(instances: list[InstanceStatus], report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each instance now, with what the last round's probe of it found (by id)."""
+    probes = {probe["id"]: probe for probe in report.get("instances", ())}
+    listed = []
+    for instance in instances:
+        probe = probes.get(instance.id, {})
+        listed.append(
+            {
+                "id": instance.id,
+                "state": instance.state,
+                "in_flight": instance.in_flight,
+                "ejections": instance.ejections,
+                "ejected_for_s": None
+                if instance.ejected_for is None
+                else round(instance.ejected_for, 3),
+                "probe": probe.get("status", "unchecked"),
+            }
+        )
+    return listed

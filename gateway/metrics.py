@@ -27,10 +27,21 @@ each worker has breakers of its own and a merged number would hide that one work
 what another lets through (``max by (service)`` gives the worst). ``process_*`` metrics are
 read from ``/proc`` at scrape time for each live worker, with a ``pid`` label
 (``WorkerProcessCollector``).
+
+Instances (``upstreams.instances``) are labelled by service, the instance's opaque id (the
+one status responses show) and its address (host:port; metrics are the one place it
+appears). Like the breaker state, their state is set when it changes (ejected, back,
+added, removed: ``GatewayObserver`` hears it from the instance set), not read at scrape
+time, so it works the same in multiprocess mode: the healthy gauge and the count by state
+per live worker (``pid``), calls in flight summed over live workers. Calls in flight are
+counted only for services with several instances (one instance: no per-call accounting).
+An instance that discovery drops loses its series (single process; multiprocess files
+keep them until the worker restarts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -322,6 +333,36 @@ class Metrics:
             registry=r,
             multiprocess_mode="liveall",
         )
+        # -- instances of a service (upstreams.instances) --------------------------------
+        instance_labels = ["service", "instance", "address"]
+        self.instance_healthy = Gauge(
+            "tracseq_upstream_instance_healthy",
+            "1 while an upstream instance is healthy, 0 while it is ejected (per worker: pid).",
+            instance_labels,
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self.instance_in_flight = Gauge(
+            "tracseq_upstream_instance_inflight",
+            "Calls in flight to an upstream instance (services with several instances).",
+            instance_labels,
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.instance_ejections = Counter(
+            "tracseq_upstream_instance_ejections",
+            "Times an upstream instance was ejected after consecutive failures.",
+            instance_labels,
+            registry=r,
+        )
+        self.instances_by_state = Gauge(
+            "tracseq_upstream_instances",
+            "Instances of each upstream service by state: healthy, ejected (per worker: pid).",
+            ["service", "state"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self._instance_children: dict[tuple[str, str], Any] = {}
         self.breaker_transitions = Counter(
             "tracseq_upstream_breaker_transitions",
             "Circuit breaker state changes.",
@@ -444,6 +485,46 @@ class Metrics:
 
     def observe_route_transition(self, service: str, route: str, new: str) -> None:
         self.route_breaker_state.labels(service, route).set(BREAKER_VALUES.get(new, 0))
+
+    def declare_instances(self, service: str) -> None:
+        """Start a service's count of instances by state at zero."""
+        for state in ("healthy", "ejected"):
+            self.instances_by_state.labels(service, state).set(0)
+
+    def instance_added(self, service: str, instance: str, address: str) -> None:
+        """A healthy instance joined the service (at startup, or found by discovery)."""
+        self.instance_healthy.labels(service, instance, address).set(1)
+        self.instance_ejections.labels(service, instance, address)
+        self.instance_in_flight.labels(service, instance, address)
+        self.instances_by_state.labels(service, "healthy").inc()
+
+    def instance_removed(self, service: str, instance: str, address: str, healthy: bool) -> None:
+        """An instance left the service: its series go (single process only)."""
+        self.instances_by_state.labels(service, "healthy" if healthy else "ejected").dec()
+        self._instance_children.pop((service, instance), None)
+        if self.multiprocess:
+            return
+        for family in (self.instance_healthy, self.instance_in_flight, self.instance_ejections):
+            with contextlib.suppress(KeyError):
+                family.remove(service, instance, address)
+
+    def instance_state(self, service: str, instance: str, address: str, healthy: bool) -> None:
+        """An instance was ejected (counted) or is back."""
+        self.instance_healthy.labels(service, instance, address).set(1 if healthy else 0)
+        if not healthy:
+            self.instance_ejections.labels(service, instance, address).inc()
+        self.instances_by_state.labels(service, "healthy").inc(1 if healthy else -1)
+        self.instances_by_state.labels(service, "ejected").inc(-1 if healthy else 1)
+
+    def instance_load(self, service: str, instance: str, address: str, delta: int) -> None:
+        """One attempt on the instance started (+1) or ended (-1)."""
+        key = (service, instance)
+        child = self._instance_children.get(key)
+        if child is None:
+            child = self._instance_children[key] = self.instance_in_flight.labels(
+                service, instance, address
+            )
+        child.inc(delta)
 
     def observe_batch(self, loader: str, size: int) -> None:
         self.loader_batch_size.labels(loader).observe(size)

@@ -25,6 +25,7 @@ from gateway.metrics import Metrics
 from gateway.tracing import Tracing
 from upstreams.breaker import BreakerState
 from upstreams.client import AttemptDone
+from upstreams.instances import ADDED, BACK, EJECTED_EVENT, HEALTHY, REMOVED, Instance
 
 if TYPE_CHECKING:
     from upstreams.registry import Upstreams
@@ -169,6 +170,39 @@ class GatewayObserver:
         self.metrics.declare_services(client.name for client in upstreams)
         for client in upstreams:
             self.metrics.set_breaker(client.name, client.breaker.state.value)
+
+    # -- instances (upstreams.instances.InstanceObserver) ---------------------------------
+
+    def instance_changed(self, service: str, instance: Instance, event: str) -> None:
+        """An instance was added, removed, ejected or is back: metrics and a log line (the
+        address is for operators: logs and metrics only)."""
+        metrics = self.metrics
+        if event == ADDED:
+            metrics.instance_added(service, instance.id, instance.address)
+        elif event == REMOVED:
+            healthy = instance.reported == HEALTHY
+            metrics.instance_removed(service, instance.id, instance.address, healthy)
+        else:
+            metrics.instance_state(service, instance.id, instance.address, event == BACK)
+        emit = log.warning if event == EJECTED_EVENT else log.info
+        emit(
+            "upstream.instance",
+            service=service,
+            instance=instance.id,
+            address=instance.address,
+            event=event,
+            ejections=instance.ejections_total,
+        )
+
+    def instance_load(self, service: str, instance: Instance, delta: int) -> None:
+        self.metrics.instance_load(service, instance.id, instance.address, delta)
+
+    def instances_started(self, upstreams: Upstreams) -> None:
+        """Publish every service's instances as they start (all healthy)."""
+        for client in upstreams:
+            self.metrics.declare_instances(client.name)
+            for instance in client.instances.instances:
+                self.metrics.instance_added(client.name, instance.id, instance.address)
 
     def loader_batch(self, loader: str, size: int) -> None:
         """The DataLoaders' ``on_batch`` hook."""

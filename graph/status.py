@@ -39,6 +39,36 @@ class UpstreamService(Enum):
     NOTIFICATIONS = strawberry.enum_value("notifications", description="Notifications.")
 
 
+@strawberry.enum(description="State of one instance of an upstream service.")
+class InstanceState(Enum):
+    HEALTHY = strawberry.enum_value("healthy", description="Calls are balanced onto it.")
+    EJECTED = strawberry.enum_value(
+        "ejected",
+        description="Taken out after consecutive failures, for a backoff that doubles with "
+        "each ejection; a successful health probe or call brings it back at once.",
+    )
+
+
+@strawberry.type(
+    description="One instance of an upstream service (a URL of its setting, or an address "
+    "its DNS name resolves to), as this process's balancer sees it now."
+)
+class UpstreamInstance:
+    id: str = strawberry.field(
+        description="A stable opaque name for the instance (its address is never shown)."
+    )
+    state: InstanceState = strawberry.field(description="Healthy or ejected, now.")
+    in_flight: int = strawberry.field(
+        description="Calls to it in flight from this process (with one instance, the service's)."
+    )
+    ejections: int = strawberry.field(
+        description="How many times it was ejected since this process started."
+    )
+    ejected_for_seconds: float | None = strawberry.field(
+        description="Seconds until its ejection ends; null while healthy."
+    )
+
+
 @strawberry.type(
     description="One upstream service as the gateway sees it: its health as the last "
     "background probe found it, its breaker and load as they are now."
@@ -64,6 +94,12 @@ class UpstreamStatus:
         description="Routes (method and template) whose own breaker is open or half-open: "
         "they fail fast while the rest of the service is served."
     )
+    instances: list[UpstreamInstance] = strawberry.field(
+        description="Each of its instances, in the order of its setting (a DNS name's "
+        "addresses in order)."
+    )
+    healthy_instances: int = strawberry.field(description="How many instances are healthy.")
+    total_instances: int = strawberry.field(description="How many instances it has.")
 
 
 @strawberry.type(
@@ -123,6 +159,16 @@ def _upstream(client: Any, report: Mapping[str, Any] | None) -> UpstreamStatus:
     """One client's live breaker and load beside ``report``, its last probe (None: none yet)."""
     if report is None:
         report = {"healthy": None, "status": "unchecked", "latency_ms": None}
+    instances = [
+        UpstreamInstance(
+            id=i.id,
+            state=InstanceState(i.state),
+            in_flight=i.in_flight,
+            ejections=i.ejections,
+            ejected_for_seconds=i.ejected_for,
+        )
+        for i in client.instance_status()
+    ]
     return UpstreamStatus(
         service=UpstreamService(client.name),
         healthy=report["healthy"],
@@ -131,4 +177,7 @@ def _upstream(client: Any, report: Mapping[str, Any] | None) -> UpstreamStatus:
         latency_ms=report["latency_ms"],
         in_flight=client.bulkhead.in_flight,
         open_routes=client.breakers.open_routes(),
+        instances=instances,
+        healthy_instances=sum(i.state is InstanceState.HEALTHY for i in instances),
+        total_instances=len(instances),
     )

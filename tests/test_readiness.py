@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from gateway.app import create_app
+from gateway.settings import DEFAULT_CRITICAL_UPSTREAMS
 from sandbox.runner import SandboxProcess
 from tests.conftest import (
     REDIS_URL,
@@ -31,6 +32,10 @@ from upstreams.config import BreakerPolicy, RetryPolicy, Timeouts
 
 FAST_BREAKER = BreakerPolicy(failure_threshold=2, recovery_timeout=0.3)
 THIS_WORKER = {"pid": os.getpid(), "workers": 1}
+# /ready's count of the critical services' instances, every one up.
+ALL_UP = {
+    name: {"healthy_instances": 1, "total_instances": 1} for name in DEFAULT_CRITICAL_UPSTREAMS
+}
 
 
 async def wait_for_health(
@@ -77,7 +82,12 @@ async def test_ready_stays_200_while_a_critical_upstream_is_down_and_health_says
             assert body["upstreams"]["samples"]["healthy"] is False
             assert "127.0.0.1" not in str(body)  # no upstream address in the answer
             assert ready.status_code == 200
-            assert ready.json() == {"status": "ready", "worker": THIS_WORKER}
+            down = {"healthy_instances": 0, "total_instances": 1}
+            assert ready.json() == {
+                "status": "ready",
+                "worker": THIS_WORKER,
+                "instances": {**ALL_UP, "samples": down},
+            }
             # What the replica still serves: everything that does not need samples.
             storage = await gql(client, "{ storageLocations(first: 1) { totalCount } }")
             assert storage["data"]["storageLocations"]["totalCount"] > 0
@@ -178,7 +188,7 @@ async def test_a_draining_gateway_is_not_ready_but_alive_and_serving(sandbox: An
         answer = await gql(client, "{ storageLocations(first: 1) { totalCount } }")
     assert before.status_code == 200
     assert after.status_code == 503
-    assert after.json() == {"status": "draining", "worker": THIS_WORKER}
+    assert after.json() == {"status": "draining", "worker": THIS_WORKER, "instances": ALL_UP}
     assert health.status_code == 200
     assert answer["data"]["storageLocations"]["totalCount"] > 0
 
