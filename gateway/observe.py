@@ -190,7 +190,7 @@ class GatewayObserver:
             service=service,
             instance=instance.id,
             address=instance.address,
-            event=event,
+            change=event,
             ejections=instance.ejections_total,
         )
 

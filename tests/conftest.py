@@ -104,7 +104,8 @@ async def started(app: Any, timeout: float = 30.0) -> AsyncIterator[None]:
                 raise TimeoutError(f"no round of health probes within {timeout} s")
             await asyncio.sleep(0.005)
         async with httpx.AsyncClient(timeout=10) as http:
-            for url in set(app.state.settings.upstream_urls.values()):
+            listed = app.state.settings.upstream_urls.values()
+            for url in {url for urls in listed for url in urls.split(",")}:  # URL lists too
                 with contextlib.suppress(httpx.TransportError):  # an upstream that is down
                     await http.post(f"{url}/_sandbox/stats/reset")  # (a 404 off the sandbox)
         yield

@@ -11,9 +11,10 @@ An instance is **healthy** or **ejected**. ``finished`` reports an attempt's out
 ``probed`` a health probe's: ``eject_after`` consecutive failures (connection failures or
 5xx) eject an instance for a backoff that doubles from ``eject_base`` up to ``eject_max``
 seconds. It comes back when the backoff ends, or at once when a call or a probe on it
-succeeds; a success also resets the backoff. When every instance is ejected the one whose
-ejection ends first is used anyway: the service's breaker, not the instance set, decides
-that a service is down.
+succeeds; that success also resets the backoff and its latency average (what it was
+before it failed says nothing of it now, and would keep P2C away from it). When every
+instance is ejected the one whose ejection ends first is used anyway: the service's
+breaker, not the instance set, decides that a service is down.
 
 ``update`` replaces the set's base URLs (discovery): instances whose URL is still listed
 keep their load and ejection state, new ones start healthy, and dropped ones leave the set
@@ -176,13 +177,13 @@ class InstanceSet:
         instance.inflight -= 1
         if self.observer is not None and instance.member:
             self.observer.instance_load(self.name, instance, -1)
+        self._outcome(instance, ok)
         if latency is not None:
             instance.latency = (
                 latency
                 if instance.latency == 0.0
                 else EWMA_ALPHA * latency + (1 - EWMA_ALPHA) * instance.latency
             )
-        self._outcome(instance, ok)
 
     def probed(self, instance: Instance, ok: bool) -> None:
         """A health probe of ``instance`` ended: a success readmits an ejected instance at
@@ -197,6 +198,9 @@ class InstanceSet:
             if instance.ejected_until is not None:
                 instance.ejected_until = None
                 instance.ejections = 0
+                # Its latency average is from before (failures included): starting afresh
+                # lets the balancer try it rather than shun it for its past.
+                instance.latency = 0.0
                 if instance.reported == EJECTED:
                     self._tell(instance, BACK)
             return
