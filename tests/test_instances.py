@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -10,10 +11,18 @@ import pytest
 
 from gateway.settings import Settings, SettingsError
 from sandbox.runner import SandboxProcess
+from upstreams.breaker import BreakerState
 from upstreams.client import UpstreamClient
-from upstreams.config import CallContext, InstancePolicy, RetryPolicy, Timeouts, UpstreamConfig
+from upstreams.config import (
+    BreakerPolicy,
+    CallContext,
+    InstancePolicy,
+    RetryPolicy,
+    Timeouts,
+    UpstreamConfig,
+)
 from upstreams.errors import UpstreamUnavailable
-from upstreams.instances import EJECTED, HEALTHY, InstanceSet
+from upstreams.instances import EJECTED, HEALTHY, Instance, InstanceSet
 from upstreams.pool import HttpPool, create_http_pool
 
 if TYPE_CHECKING:
@@ -159,3 +168,124 @@ async def test_a_create_to_a_dead_instance_goes_once_to_the_live_one(
         sent += 1
     control.wait_idle("samples")
     assert control.requests("samples") == sent  # every POST reached the live one exactly once
+
+
+class Heard:
+    """An ``InstanceObserver`` that keeps what it heard."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, str]] = []
+        self.loads: list[tuple[str, int]] = []
+
+    def instance_changed(self, service: str, instance: Instance, event: str) -> None:
+        self.changes.append((instance.base_url, event))
+
+    def instance_load(self, service: str, instance: Instance, delta: int) -> None:
+        self.loads.append((instance.base_url, delta))
+
+
+def test_update_keeps_the_state_of_instances_still_listed_and_recomputes_single() -> None:
+    clock = Clock()
+    heard = Heard()
+    instances = InstanceSet(
+        ["http://10.0.0.1:80"],
+        InstancePolicy(eject_after=1, eject_base=5, eject_max=5),
+        clock=clock,
+        rng=lambda: 0.0,
+        observer=heard,
+    )
+    assert instances.single
+    assert instances.update(["http://10.0.0.1:80", "http://10.0.0.2:80"])
+    assert not instances.single
+    kept, new = instances.instances
+    instances.started(kept)
+    instances.started(kept)
+    instances.finished(kept, False, 0.2)  # ejected, one call still in flight on it
+    assert instances.choose() is new
+
+    assert instances.update(["http://10.0.0.1:80", "http://10.0.0.2:80", "http://10.0.0.3:80"])
+    assert instances.instances[0] is kept
+    assert (kept.inflight, kept.state(clock.now), kept.ejections_total) == (1, EJECTED, 1)
+
+    assert instances.update(["http://10.0.0.3:80"])
+    assert instances.single
+    assert instances.choose().base_url == "http://10.0.0.3:80"
+    instances.finished(kept, True, 0.01)  # the dropped instance's call ends normally
+    assert not instances.update([])  # never zero instances
+    assert [i.base_url for i in instances.instances] == ["http://10.0.0.3:80"]
+    assert heard.changes == [
+        ("http://10.0.0.2:80", "added"),
+        ("http://10.0.0.1:80", "ejected"),
+        ("http://10.0.0.3:80", "added"),
+        ("http://10.0.0.1:80", "removed"),
+        ("http://10.0.0.2:80", "removed"),
+    ]
+    # The dropped instance's last call ended untold: its series are gone.
+    assert heard.loads == [("http://10.0.0.1:80", 1)] * 2 + [("http://10.0.0.1:80", -1)]
+
+
+def test_an_ejection_that_runs_out_is_reported_as_over() -> None:
+    clock = Clock()
+    heard = Heard()
+    instances = InstanceSet(
+        ["http://10.0.0.1:80", "http://10.0.0.2:80"],
+        InstancePolicy(eject_after=1, eject_base=5, eject_max=5),
+        clock=clock,
+        rng=lambda: 0.0,
+        observer=heard,
+    )
+    bad = instances.instances[0]
+    instances.probed(bad, False)
+    assert [s.state for s in instances.status()] == [EJECTED, HEALTHY]
+    clock.now += 5
+    assert [s.state for s in instances.status()] == [HEALTHY, HEALTHY]
+    assert heard.changes == [("http://10.0.0.1:80", "ejected"), ("http://10.0.0.1:80", "back")]
+
+
+def _probed_client(sandbox: SandboxProcess, http: HttpPool, *urls: str) -> UpstreamClient:
+    config = UpstreamConfig(
+        name="samples",
+        base_url=",".join(urls),
+        timeouts=Timeouts(connect=0.5, read=5, total=10),
+        breaker=BreakerPolicy(failure_threshold=1, recovery_timeout=600),
+        instances=InstancePolicy(eject_after=2, eject_base=600, eject_max=600),
+    )
+    return UpstreamClient(config, http)
+
+
+async def test_a_successful_probe_readmits_an_ejected_instance_at_once(
+    sandbox: SandboxProcess, http: HttpPool, closed_port: int
+) -> None:
+    client = _probed_client(
+        sandbox, http, sandbox.urls["samples"], f"http://127.0.0.1:{closed_port}"
+    )
+    live, dead = client.instances.instances
+    for _ in range(2):
+        client.instances.probed(live, False)
+    assert live.state(time.monotonic()) == EJECTED  # for ten minutes
+    report = await client.health()
+    assert live.state(time.monotonic()) == HEALTHY
+    assert (live.ejections, live.ejections_total) == (0, 1)  # the backoff starts afresh
+    assert dead.failures == 1  # one failed probe: one failure toward its ejection
+    assert report["healthy"] is True
+    assert [p["id"] for p in report["instances"]] == [live.id, dead.id]
+    assert [p["status"] for p in report["instances"]] == ["healthy", "unavailable"]
+    await client.health()
+    assert dead.state(time.monotonic()) == EJECTED
+    assert client.breaker.state is BreakerState.CLOSED  # an instance is healthy
+
+
+async def test_failed_probes_reach_the_service_breaker_only_when_no_instance_is_healthy(
+    sandbox: SandboxProcess, http: HttpPool, closed_port: int
+) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        second = other.getsockname()[1]
+    client = _probed_client(
+        sandbox, http, f"http://127.0.0.1:{closed_port}", f"http://127.0.0.1:{second}"
+    )
+    await client.health()  # one failure each: both still healthy
+    assert client.breaker.state is BreakerState.CLOSED
+    await client.health()  # both ejected now: the service is unreachable
+    assert client.instances.healthy() == []
+    assert client.breaker.state is BreakerState.OPEN
