@@ -118,7 +118,15 @@ async def gateway_client(
     """The gateway app with its lifespan running, reached in-process; its upstream calls are
     real HTTP to the sandbox. Requests carry a bearer token for ``role`` (or ``token``);
     ``role=None`` without a token is an anonymous caller."""
-    app = create_app(settings)
+    async with app_client(create_app(settings), role=role, token=token) as c:
+        yield c
+
+
+@asynccontextmanager
+async def app_client(
+    app: Any, *, role: str | None = "lab_administrator", token: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """``gateway_client`` for an app a test built itself (and reads the state of)."""
     headers = {}
     if token is None and role is not None:
         token = mint_token(role)

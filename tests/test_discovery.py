@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import DEFAULT_DISCOVERY_INTERVAL, Settings, SettingsError
 from sandbox.runner import SandboxProcess
-from tests.conftest import auth_header, gql, log_lines, sandbox_settings, started
+from tests.conftest import app_client, gql, log_lines, sandbox_settings
 from upstreams.config import InstancePolicy
 from upstreams.discovery import Discovery, discoverable
 from upstreams.instances import InstanceSet
@@ -59,22 +58,6 @@ def _requests(url: str) -> int:
     return int(httpx.get(f"{url}/_sandbox/stats", timeout=10).json()["requests"])
 
 
-@asynccontextmanager
-async def _gateway(
-    settings: Settings, dns: FakeDns
-) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    app = create_app(settings, resolver=dns)
-    async with (
-        started(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://gateway.test",
-            headers=auth_header(),
-        ) as client,
-    ):
-        yield app, client
-
-
 async def _next_round(discovery: Discovery, timeout: float = 10.0) -> None:
     """Wait until a discovery round that started after now has ended."""
     seen = discovery.rounds
@@ -97,7 +80,8 @@ async def test_an_added_and_a_removed_address_take_effect_in_the_next_round(
     settings = sandbox_settings(
         sandbox, upstream_urls=urls, discovery_interval=0.2, ready_interval=600
     )
-    async with _gateway(settings, dns) as (app, client):
+    app = create_app(settings, resolver=dns)
+    async with app_client(app) as client:
         discovery = app.state.discovery
         assert dns.asked[0] == (NAME, 8081)
         assert _urls(app) == {a}
@@ -136,7 +120,8 @@ async def test_the_gateway_answers_carry_no_discovered_address(
     settings = sandbox_settings(
         sandbox, upstream_urls=urls, discovery_interval=0, ready_interval=600
     )
-    async with _gateway(settings, dns) as (app, client):
+    app = create_app(settings, resolver=dns)
+    async with app_client(app) as client:
         assert _urls(app) == {a, b}
         assert app.state.discovery._task is None  # interval 0: resolved at startup only
         status = await gql(
@@ -161,7 +146,8 @@ async def test_a_name_unresolvable_at_startup_stays_one_instance_as_written(
     settings = sandbox_settings(
         sandbox, upstream_urls={**sandbox.urls, "samples": written}, discovery_interval=0
     )
-    async with _gateway(settings, dns) as (app, _):
+    app = create_app(settings, resolver=dns)
+    async with app_client(app) as _:
         assert _urls(app) == {written}
 
 
@@ -173,7 +159,8 @@ def test_ip_literals_and_localhost_are_not_resolved() -> None:
 
 async def test_without_a_dns_name_there_is_no_discovery_task(sandbox: SandboxProcess) -> None:
     dns = FakeDns([])
-    async with _gateway(sandbox_settings(sandbox, discovery_interval=0.05), dns) as (app, _):
+    app = create_app(sandbox_settings(sandbox, discovery_interval=0.05), resolver=dns)
+    async with app_client(app) as _:
         assert not app.state.discovery.active
         assert app.state.discovery._task is None
     assert dns.asked == []

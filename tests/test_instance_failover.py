@@ -9,18 +9,15 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import Settings
 from sandbox.runner import SandboxProcess
-from tests.conftest import auth_header, free_port, sandbox_settings, started
+from tests.conftest import app_client, free_port, sandbox_settings
 from upstreams.breaker import BreakerState
 from upstreams.config import InstancePolicy, RetryPolicy, Timeouts
 from upstreams.instances import EJECTED, HEALTHY
@@ -50,20 +47,6 @@ def _reads_served(url: str) -> int:
     return int(stats["by_route"].get("GET /samples", 0))
 
 
-@asynccontextmanager
-async def _gateway(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with (
-        started(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://gateway.test",
-            headers=auth_header(),
-        ) as client,
-    ):
-        yield app, client
-
-
 async def _read(client: httpx.AsyncClient) -> bool:
     """One GraphQL read of samples; True when it answered data without an error."""
     response = await client.post("/graphql", json={"query": READ})
@@ -85,7 +68,8 @@ async def test_a_killed_instance_fails_no_read_and_its_probe_brings_it_back(
         # Ejected for a minute: only a probe can bring it back within the test.
         instances=InstancePolicy(eject_after=2, eject_base=60, eject_max=60),
     )
-    async with _gateway(settings) as (app, client):
+    app = create_app(settings)
+    async with app_client(app) as client:
         monitor = app.state.health
         samples = app.state.runtime.upstreams["samples"]
         reads = failures = 0

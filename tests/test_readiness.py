@@ -21,12 +21,11 @@ from sandbox.runner import SandboxProcess
 from tests.conftest import (
     REDIS_URL,
     SandboxControl,
-    auth_header,
+    app_client,
     free_port,
     gateway_client,
     gql,
     sandbox_settings,
-    started,
 )
 from upstreams.config import BreakerPolicy, RetryPolicy, Timeouts
 
@@ -173,14 +172,7 @@ async def test_ready_and_health_requests_never_call_upstreams(
 
 async def test_a_draining_gateway_is_not_ready_but_alive_and_serving(sandbox: Any) -> None:
     app = create_app(sandbox_settings(sandbox, ready_interval=600))
-    async with (
-        started(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://gateway.test",
-            headers=auth_header(),
-        ) as client,
-    ):
+    async with app_client(app) as client:
         before = await client.get("/ready")
         app.state.health.start_draining()  # what SIGTERM does (see test_drain.py)
         after = await client.get("/ready")

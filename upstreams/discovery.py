@@ -23,7 +23,6 @@ default: IP literals and ``localhost``) there is nothing to resolve and no task 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -139,8 +138,7 @@ class Discovery:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
