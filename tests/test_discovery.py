@@ -155,6 +155,7 @@ def test_ip_literals_and_localhost_are_not_resolved() -> None:
     assert discoverable("http://samples.lab.svc:8081/api")
     for url in ("http://127.0.0.1:8081", "http://[::1]:8081", "http://localhost:8081"):
         assert not discoverable(url)
+    assert not discoverable("https://samples.lab.svc")  # TLS checks the name
 
 
 async def test_without_a_dns_name_there_is_no_discovery_task(sandbox: SandboxProcess) -> None:
@@ -171,18 +172,18 @@ def _instance_set(urls: list[str]) -> InstanceSet:
 
 
 async def test_instance_urls_keep_scheme_port_and_path_of_the_configured_url() -> None:
-    configured = ["https://samples.lab.svc/api/v1", "http://10.1.0.9:81"]
+    configured = ["http://samples.lab.svc/api/v1", "http://10.1.0.9:81"]
     instances = _instance_set(configured)
 
     async def resolve(host: str, port: int) -> list[tuple[str, int]]:
-        assert (host, port) == ("samples.lab.svc", 443)
-        return [("10.0.0.2", 443), ("10.0.0.1", 443), ("10.0.0.2", 443)]
+        assert (host, port) == ("samples.lab.svc", 80)
+        return [("10.0.0.2", 80), ("10.0.0.1", 80), ("10.0.0.2", 80)]
 
     discovery = Discovery([("samples", configured, instances)], 0, resolver=resolve)
     await discovery.start()
     assert [i.base_url for i in instances.instances] == [
-        "https://10.0.0.1:443/api/v1",
-        "https://10.0.0.2:443/api/v1",
+        "http://10.0.0.1:80/api/v1",
+        "http://10.0.0.2:80/api/v1",
         "http://10.1.0.9:81",
     ]
     assert discovery.rounds == 1

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sandbox.runner import SandboxProcess
-from tests.conftest import gateway_client, gql, sandbox_settings
+from tests.conftest import SandboxControl, gateway_client, gql, sandbox_settings
 from upstreams.config import InstancePolicy, Timeouts
 from upstreams.instances import instance_id
 
@@ -35,7 +35,7 @@ def _samples(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_status_health_ready_and_metrics_show_each_instance(
-    sandbox: SandboxProcess, closed_port: int
+    sandbox: SandboxProcess, control: SandboxControl, closed_port: int
 ) -> None:
     live, dead = sandbox.urls["samples"], f"http://127.0.0.1:{closed_port}"
     settings = sandbox_settings(
@@ -53,6 +53,20 @@ async def test_status_health_ready_and_metrics_show_each_instance(
         health = await client.get("/health")
         ready = await client.get("/ready")
         metrics = (await client.get("/metrics")).text
+
+        # One slow read: the live instance has one call in flight, then none.
+        live_labels = _labels(live)
+        control.fault("samples", delay_ms=1000, times=1, path_prefix="/samples")
+        read = asyncio.create_task(gql(client, "{ samples(first: 1) { totalCount } }"))
+        while (
+            f"tracseq_upstream_instance_inflight{{{live_labels}}} 1.0"
+            not in (await client.get("/metrics")).text
+        ):
+            assert time.monotonic() < deadline + 10, "the slow read was never in flight"
+            await asyncio.sleep(0.02)
+        assert "errors" not in await read
+        after = (await client.get("/metrics")).text
+        assert f"tracseq_upstream_instance_inflight{{{live_labels}}} 0.0" in after
 
     assert samples["totalInstances"] == 2
     first, second = samples["instances"]
@@ -88,3 +102,8 @@ async def test_status_health_ready_and_metrics_show_each_instance(
     assert f"tracseq_upstream_instance_ejections_total{{{dead_labels}}} 1.0" in metrics
     assert 'tracseq_upstream_instances{service="samples",state="ejected"} 1.0' in metrics
     assert 'tracseq_upstream_instances{service="samples",state="healthy"} 1.0' in metrics
+
+
+def _labels(url: str) -> str:
+    address = url.removeprefix("http://")
+    return f'address="{address}",instance="{instance_id(url)}",service="samples"'

@@ -1,9 +1,10 @@
 """Service discovery: a base URL whose host is a DNS name stands for each address it has.
 
-A Kubernetes headless service is one DNS name with an A record per pod. A configured base
-URL whose host is such a name (not an IP literal, not ``localhost``) is one instance per
-address the name resolves to (IPv4 by default), each at the URL's scheme, that address, the
-URL's port (or the scheme's) and its path. ``Discovery`` resolves every such name once at
+A Kubernetes headless service is one DNS name with an A record per pod. A configured
+``http://`` base URL whose host is such a name (not an IP literal, not ``localhost``) is one
+instance per address the name resolves to (IPv4 by default), each at the URL's scheme, that
+address, the URL's port (or 80) and its path. (An ``https://`` URL is left as it
+is: its certificate names the host, not an address.) ``Discovery`` resolves every such name once at
 startup, then every ``interval`` seconds in a background task, and hands each service's
 instance set the URLs found (``InstanceSet.update``: instances come and go without a
 restart, and those that stay keep their load and ejection state).
@@ -40,7 +41,7 @@ Resolver = Callable[[str, int], Awaitable[Sequence[tuple[str, int]]]]
 
 # Seconds one name may take to resolve before the round gives up on it.
 RESOLVE_TIMEOUT = 5.0
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+HTTP_PORT = 80
 
 
 async def resolve_ipv4(host: str, port: int) -> list[tuple[str, int]]:
@@ -53,9 +54,12 @@ async def resolve_ipv4(host: str, port: int) -> list[tuple[str, int]]:
 
 
 def discoverable(url: str) -> bool:
-    """Whether ``url``'s host is a DNS name to resolve (not an IP literal, not localhost)."""
-    host = urlsplit(url).hostname
-    if not host or host.rstrip(".").lower() == "localhost":
+    """Whether ``url``'s host is a DNS name to resolve: an ``http://`` URL whose host is not
+    an IP literal nor localhost. An ``https://`` URL keeps its name: TLS checks the
+    certificate against the name the gateway connects to, which an address is not."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme != "http" or not host or host.rstrip(".").lower() == "localhost":
         return False
     try:
         ipaddress.ip_address(host)
@@ -77,7 +81,7 @@ class _Name:
     @classmethod
     def of(cls, url: str) -> _Name:
         parts = urlsplit(url)
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        port = parts.port or HTTP_PORT
         return cls(url, parts.scheme, parts.hostname or "", port, parts.path.rstrip("/"))
 
     def instance_url(self, address: str, port: int) -> str:
