@@ -3,9 +3,9 @@
 A Kubernetes headless service is one DNS name with an A record per pod. A configured
 ``http://`` base URL whose host is such a name (not an IP literal, not ``localhost``) is one
 instance per address the name resolves to (IPv4 by default), each at the URL's scheme, that
-address, the URL's port (or 80) and its path. (An ``https://`` URL is left as it
-is: its certificate names the host, not an address.) ``Discovery`` resolves every such name once at
-startup, then every ``interval`` seconds in a background task, and hands each service's
+address, the URL's port (or 80) and its path. (An ``https://`` URL is left as it is: its
+certificate names the host, not an address.) ``Discovery`` resolves every such name once
+at startup, then every ``interval`` seconds in a background task, and hands each service's
 instance set the URLs found (``InstanceSet.update``: instances come and go without a
 restart, and those that stay keep their load and ejection state).
 
