@@ -54,7 +54,7 @@ class InstanceState(Enum):
     "its DNS name resolves to), as this process's balancer sees it now."
 )
 class UpstreamInstance:
-    id: str = strawberry.field(
+    id: strawberry.ID = strawberry.field(
         description="A stable opaque name for the instance (its address is never shown)."
     )
     state: InstanceState = strawberry.field(description="Healthy or ejected, now.")
@@ -161,7 +161,7 @@ def _upstream(client: Any, report: Mapping[str, Any] | None) -> UpstreamStatus:
         report = {"healthy": None, "status": "unchecked", "latency_ms": None}
     instances = [
         UpstreamInstance(
-            id=i.id,
+            id=strawberry.ID(i.id),
             state=InstanceState(i.state),
             in_flight=i.in_flight,
             ejections=i.ejections,
