@@ -203,9 +203,11 @@ def _instance_counts(instances: list[InstanceStatus]) -> dict[str, int]:
 def _instances(instances: list[InstanceStatus], report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each instance now, with what the last round's probe of it found (by id)."""
     probes = {probe["id"]: probe for probe in report.get("instances", ())}
+    # Not probed: the breaker was open, or the instance is newer than the last round.
+    unprobed = "not_probed" if report.get("status") == "not_probed" else "unchecked"
     listed = []
     for instance in instances:
-        probe = probes.get(instance.id, {})
+        probe = probes.get(instance.id, {"status": unprobed})
         listed.append(
             {
                 "id": instance.id,
@@ -215,7 +217,7 @@ def _instances(instances: list[InstanceStatus], report: Mapping[str, Any]) -> li
                 "ejected_for_s": None
                 if instance.ejected_for is None
                 else round(instance.ejected_for, 3),
-                "probe": probe.get("status", "unchecked"),
+                "probe": probe["status"],
             }
         )
     return listed

@@ -34,7 +34,8 @@ appears). Like the breaker state, their state is set when it changes (ejected, b
 added, removed: ``GatewayObserver`` hears it from the instance set), not read at scrape
 time, so it works the same in multiprocess mode: the healthy gauge and the count by state
 per live worker (``pid``), calls in flight summed over live workers. Calls in flight are
-counted only for services with several instances (one instance: no per-call accounting).
+counted only for services with several instances (one instance: no per-call accounting,
+and no ejection either: its healthy gauge stays 1, the breaker gauge says when it is refused).
 An instance that discovery drops loses its series (single process; multiprocess files
 keep them until the worker restarts).
 """

@@ -68,7 +68,7 @@ class Instance:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.id = instance_id(base_url)
-        self.address = urlsplit(base_url).netloc
+        self.address = _address(base_url)
         self.inflight = 0
         self.latency = 0.0
         self.failures = 0
@@ -85,6 +85,14 @@ class Instance:
 
     def state(self, now: float) -> str:
         return EJECTED if self.ejected_until is not None and now < self.ejected_until else HEALTHY
+
+
+def _address(base_url: str) -> str:
+    """``host:port`` of ``base_url`` (for logs and metrics), without any credentials."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 class InstanceObserver(Protocol):
