@@ -1,15 +1,19 @@
 """Assembly: ``create_app(settings)`` builds the ASGI app from plain lists.
 
 The lifespan owns what lives as long as the process: the shared HTTP pool and the upstream
-clients, the background health monitor, the metrics port when it is separate, and the
-tracer provider. On shutdown (uvicorn has already stopped accepting and waited for the
+clients, the response cache (with its own Redis connection and invalidation listener when
+Redis is configured), the background health monitor, the metrics port when it is separate,
+and the tracer provider. On shutdown (uvicorn has already stopped accepting and waited for the
 requests in flight, up to ``TRACSEQ_SHUTDOWN_TIMEOUT``) it stops them in reverse order.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -36,15 +40,21 @@ from security.csrf import csrf
 from security.runtime import SecurityRuntime
 from security.steps import Step
 from security.throttle import MinimumSpend
+from upstreams.cache import ResponseCache, open_redis
 from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
 
 
 def create_app(
-    settings: Settings, *, metrics: Metrics | None = None, tracing: Tracing | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+    cache_clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The gateway app. ``metrics`` and ``tracing`` default to what the settings ask for
-    (tests pass their own, e.g. tracing into an in-memory exporter)."""
+    (tests pass their own, e.g. tracing into an in-memory exporter); ``cache_clock`` is the
+    response cache's wall clock (tests age entries with their own)."""
     runtime = Runtime()
     metrics = metrics if metrics is not None else Metrics(request_timeout=settings.request_timeout)
     tracing = tracing if tracing is not None else create_tracing(settings)
@@ -57,12 +67,30 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         http = create_http_pool(max_connections=settings.http_max_connections)
+        cache, cache_redis, listener = None, None, None
+        if settings.cache.enabled:
+            store_errors: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+            if settings.security.redis_url is not None:
+                cache_redis, store_errors = open_redis(
+                    settings.security.redis_url, settings.timeouts.connect
+                )
+            cache = ResponseCache(
+                settings.cache,
+                redis=cache_redis,
+                store_errors=store_errors,
+                observer=metrics,
+                clock=cache_clock,
+            )
+            if cache_redis is not None:
+                listener = asyncio.create_task(cache.listen())
+        app.state.cache = cache
         upstreams = Upstreams(
             settings.upstream_configs(),
             http,
             on_transition=observer.breaker_transition,
             on_route_transition=observer.route_breaker_transition,
             observer=observer,
+            cache=cache,
         )
         upstreams.auth.use_directory(settings.directory)
         runtime.start(http, upstreams)
@@ -80,6 +108,14 @@ def create_app(
             yield
         finally:
             await monitor.stop()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+            if cache is not None:
+                await cache.close()
+            if cache_redis is not None:
+                await cache_redis.aclose()
             await runtime.stop()
             await security.close()
             if stop_metrics is not None:

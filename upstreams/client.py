@@ -9,6 +9,12 @@ failures and timeouts count for the service, 5xx answers for the route. The heal
 
 An optional ``CallObserver`` (metrics, logs and spans live in ``gateway/``; this package
 imports none of them) hears of every call, attempt and refusal.
+
+With a ``ResponseCache`` (``upstreams.cache``), every write (any method but GET, HEAD and
+OPTIONS) bumps the service's cache generation once it was tried, whatever its outcome (a
+timeout or a 5xx may have changed the service's state), before its answer returns; a read
+is noted on the request's cache report as one the cache did not serve (the service
+clients send their cached reads through the cache, which reads without a report).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import aiohttp
 import orjson
 
 from upstreams.breaker import Breakers, CircuitBreaker, RouteTransitionHook, TransitionHook
+from upstreams.cache import READ_METHODS, ResponseCache
 from upstreams.config import CallContext, UpstreamConfig
 from upstreams.errors import (
     UpstreamError,
@@ -59,8 +66,10 @@ class UpstreamClient:
         on_transition: TransitionHook | None = None,
         on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.config = config
+        self.cache = cache
         self.policy = CallPolicy(
             config,
             http,
@@ -111,14 +120,39 @@ class UpstreamClient:
         Raises ``UpstreamUnavailable``, ``UpstreamTimeout``, ``UpstreamNotFound`` or
         ``UpstreamStatusError``; nothing else escapes except cancellation.
         """
+        payload = await self.request_raw(
+            ctx, method, path, params=params, json=json, files=files, idempotent=idempotent
+        )
+        return normalize(payload, self.name)
+
+    async def request_raw(
+        self,
+        ctx: CallContext,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        files: Files | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """``request`` without the normalisation: the payload as JSON parsed it (what the
+        response cache stores, since it round-trips through orjson)."""
         method = method.upper()
         policy = self.policy
         request = self._request(ctx, method, path, params, json, files)
         deadline = policy.deadline(ctx.deadline)
-        async with policy.call(deadline):
-            body, status, admission = await policy.attempts(
-                request, deadline, may_retry(method, idempotent), _read
-            )
+        write = method not in READ_METHODS
+        if not write and ctx.cache is not None:
+            ctx.cache.note_uncached()
+        try:
+            async with policy.call(deadline):
+                body, status, admission = await policy.attempts(
+                    request, deadline, may_retry(method, idempotent), _read
+                )
+        finally:
+            if write and self.cache is not None:
+                await self.cache.bump(self.name, ctx.cache)
         admission.answered(status)
         return self._payload(status, body)
 
@@ -160,7 +194,7 @@ class UpstreamClient:
                 self._clock,
                 _read,
             )
-            payload = self._payload(status, body)
+            payload = normalize(self._payload(status, body), self.name)
         except (UpstreamUnavailable, UpstreamTimeout) as exc:
             breaker.record_failure(generation)
             report.update(healthy=False, status=_error_kind(exc), error=exc.message)
@@ -217,7 +251,7 @@ class UpstreamClient:
         return Request(method, target, path, headers, body)
 
     def _payload(self, status: int, body: bytes) -> Any:
-        """An answer's payload, or the error it stands for."""
+        """An answer's payload (unwrapped, not normalised), or the error it stands for."""
         name = self.name
         if status >= 400:
             raise parse_error(name, status, body)
@@ -232,7 +266,7 @@ class UpstreamClient:
         failure = envelope_failure(name, payload)
         if failure is not None:
             raise UpstreamStatusError(name, status, failure)
-        return normalize(unwrap(name, payload), name)
+        return unwrap(name, payload)
 
 
 async def _read(response: aiohttp.ClientResponse) -> bytes:
