@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import io
 import json
 import time
 import uuid
@@ -26,6 +27,7 @@ from tests.conftest import (
     free_port,
     gateway_client,
     gql,
+    log_lines,
     mint_token,
     sandbox_settings,
     started,
@@ -393,19 +395,25 @@ async def test_a_mutation_on_replica_a_is_seen_by_replica_b_on_its_next_read(
         assert control.requests("templates") == 0
         changed = await gql(a, UPDATE, input={"id": template, "description": "on A"})
         assert changed["data"]["updateTemplate"]["userErrors"] == []
-        after_on_b = await gql(b, TEMPLATE, id=template)
+        after_on_b = await gql(b, TEMPLATE, id=template)  # whether or not B heard yet
+        # A second write: B's listener hears of it and drops B's entries unasked.
+        await gql(a, UPDATE, input={"id": template, "description": "again on A"})
+        memory_b = app_b.state.cache.memory
+        await poll(lambda: not memory_b.sizes(), "replica B drops its entries of templates")
+        heard_on_b = await gql(b, TEMPLATE, id=template)
         redis_hits = metric(app_a, "tracseq_cache_hits_total", service="templates", tier="redis")
-        errors = metric(app_b, "tracseq_cache_store_errors_total", operation="get")
+        errors = metric(app_b, "tracseq_cache_store_errors_total", operation="listen")
     assert cached_on_b["data"]["template"]["description"] is None
     assert shared_to_a == cached_on_b
     assert after_on_b["data"]["template"]["description"] == "on A"
+    assert heard_on_b["data"]["template"]["description"] == "again on A"
     assert redis_hits == 1
     assert errors == 0
     await _clear_cache_keys(redis_client)
 
 
 async def test_with_redis_down_reads_and_writes_still_answer_from_memory_and_upstream(
-    sandbox: SandboxProcess, control: SandboxControl, template: str
+    sandbox: SandboxProcess, control: SandboxControl, template: str, json_log: io.StringIO
 ) -> None:
     settings = cached_settings(sandbox)
     closed = f"redis://127.0.0.1:{free_port()}/0"
@@ -428,6 +436,9 @@ async def test_with_redis_down_reads_and_writes_still_answer_from_memory_and_ups
     assert changed["data"]["updateTemplate"]["userErrors"] == []
     assert after["data"]["template"]["description"] == "no Redis"
     assert failures > 0
+    said = [line for line in log_lines(json_log) if line.get("event") == "cache.redis_failed"]
+    assert said
+    assert said[0]["level"] == "warning"
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -138,7 +138,9 @@ class AuthClient(Service):
     def _raw_user(self, user_id: str) -> RawRead:
         async def read(call: CallContext) -> Any:
             try:
-                return await self.client.request_raw(call, "GET", f"/admin/users/{seg(user_id)}")
+                return await self.client.request(
+                    call, "GET", f"/admin/users/{seg(user_id)}", raw=True
+                )
             except UpstreamNotFound as exc:
                 if exc.code != USER_NOT_FOUND:
                     raise _caller_refused(exc) from None

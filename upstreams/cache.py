@@ -300,6 +300,7 @@ class ResponseCache:
         self._generations: dict[str, str] = {}
         self._local_bumps = 0
         self._pending: set[str] = set()  # bumps Redis has not heard of yet
+        self._redis_down = False
         self._flights: dict[Key, asyncio.Future[bytes | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -513,6 +514,7 @@ class ResponseCache:
             except self._store_errors as exc:
                 self._store_failed("generation", exc)
             else:
+                self._store_ok()
                 shared = raw.decode() if raw is not None else "0"
                 if shared != generation:
                     self.memory.drop_service(service)
@@ -583,9 +585,17 @@ class ResponseCache:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _store_failed(self, operation: str, exc: BaseException) -> None:
-        log.warning("cache.redis_failed", operation=operation, error=type(exc).__name__)
+        """Count every failure; log the first of a run (every request would repeat it)."""
+        if not self._redis_down:
+            self._redis_down = True
+            log.warning("cache.redis_failed", operation=operation, error=type(exc).__name__)
         if self._observer is not None:
             self._observer.cache_store_error(operation)
+
+    def _store_ok(self) -> None:
+        if self._redis_down:
+            self._redis_down = False
+            log.info("cache.redis_recovered")
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

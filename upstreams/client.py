@@ -114,30 +114,15 @@ class UpstreamClient:
         json: Any = None,
         files: Files | None = None,
         idempotent: bool | None = None,
+        raw: bool = False,
     ) -> Any:
-        """Send one call and return its payload, unwrapped and normalised.
+        """Send one call and return its payload, unwrapped and normalised (``raw``: not
+        normalised, as JSON parsed it; what the response cache stores, since it
+        round-trips through orjson).
 
         Raises ``UpstreamUnavailable``, ``UpstreamTimeout``, ``UpstreamNotFound`` or
         ``UpstreamStatusError``; nothing else escapes except cancellation.
         """
-        payload = await self.request_raw(
-            ctx, method, path, params=params, json=json, files=files, idempotent=idempotent
-        )
-        return normalize(payload, self.name)
-
-    async def request_raw(
-        self,
-        ctx: CallContext,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        files: Files | None = None,
-        idempotent: bool | None = None,
-    ) -> Any:
-        """``request`` without the normalisation: the payload as JSON parsed it (what the
-        response cache stores, since it round-trips through orjson)."""
         method = method.upper()
         policy = self.policy
         request = self._request(ctx, method, path, params, json, files)
@@ -154,7 +139,8 @@ class UpstreamClient:
             if write and self.cache is not None:
                 await self.cache.bump(self.name, ctx.cache)
         admission.answered(status)
-        return self._payload(status, body)
+        payload = self._payload(status, body)
+        return payload if raw else normalize(payload, self.name)
 
     async def health(self) -> dict[str, Any]:
         """One probe of the service's health route: outside the bulkhead and retries, but

@@ -9,7 +9,7 @@ single GETs whose concurrency the bulkhead caps.
 
 Reference reads (templates, their fields, storage locations, users by id) go through the
 response cache (``upstreams.cache``) with ``cached`` and ``cached_many``: the client's
-route is read raw (``UpstreamClient.request_raw``), through the cache when it covers the
+route is read raw (``UpstreamClient.request(raw=True)``), through the cache when it covers the
 read, and normalised once it is out.
 """
 

@@ -41,7 +41,7 @@ class StorageClient(Service):
         """Every location, by name (the release ignores page, per_page and the filters)."""
 
         async def read(call: CallContext) -> Any:
-            payload = await self.client.request_raw(call, "GET", "/storage/locations")
+            payload = await self.client.request(call, "GET", "/storage/locations", raw=True)
             return list_of(payload, "locations")
 
         return await cached(self.client, ctx, "locations", "all", read)
@@ -54,7 +54,7 @@ class StorageClient(Service):
     def _raw_location(self, location_id: str) -> RawRead:
         async def read(call: CallContext) -> Any:
             path = f"/storage/locations/{seg(location_id)}"
-            return await self.client.request_raw(call, "GET", path)
+            return await self.client.request(call, "GET", path, raw=True)
 
         return read
 

@@ -102,14 +102,16 @@ class TemplatesClient(Service):
 
     def _raw_get(self, template_id: str) -> RawRead:
         async def read(call: CallContext) -> Any:
-            return await self.client.request_raw(call, "GET", f"/templates/{seg(template_id)}")
+            return await self.client.request(
+                call, "GET", f"/templates/{seg(template_id)}", raw=True
+            )
 
         return read
 
     def _raw_data(self, template_id: str) -> RawRead:
         async def read(call: CallContext) -> Any:
             path = f"/templates/{seg(template_id)}/data"
-            payload = await self.client.request_raw(call, "GET", path)
+            payload = await self.client.request(call, "GET", path, raw=True)
             template = payload.get("template") if isinstance(payload, dict) else None
             return template if isinstance(template, dict) else {}
 
@@ -118,7 +120,7 @@ class TemplatesClient(Service):
     def _raw_fields(self, template_id: str) -> RawRead:
         async def read(call: CallContext) -> Any:
             path = f"/templates/{seg(template_id)}/fields"
-            return list_of(await self.client.request_raw(call, "GET", path), "fields")
+            return list_of(await self.client.request(call, "GET", path, raw=True), "fields")
 
         return read
 
@@ -128,8 +130,8 @@ class TemplatesClient(Service):
 
         async def fetch(chunk: Ids) -> Records:
             # [extension] GET /templates?ids=: the release would answer the 50 newest.
-            payload = await self.client.request_raw(
-                call, "GET", "/templates", params={"ids": ",".join(chunk)}
+            payload = await self.client.request(
+                call, "GET", "/templates", params={"ids": ",".join(chunk)}, raw=True
             )
             return list_of(payload, "templates")
 
