@@ -32,9 +32,9 @@ task of its own, so a reader that gives up does not cancel it for the others.
 and every key holds it, so all of the service's entries are dropped at once. With Redis the
 generation lives there (INCR) and the bump is published on ``CHANNEL``; every replica's
 ``listen`` task drops its LRU entries of that service. A cached read does not rely on that
-message: the first cached read of a service in a request reads its generation from Redis
-(remembered on the request's ``CacheReport``), so a write through replica A is seen by
-replica B's next request. Redis failing never fails a read: the LRU and the upstream serve,
+message: the first cached read of a service in a request reads its generation from Redis,
+in the round trip of its look-up (remembered on the request's ``CacheReport``), so a write
+through replica A is seen by replica B's next request. Redis failing never fails a read: the LRU and the upstream serve,
 the bump changes this process's generation (and is sent to Redis when it answers again),
 and the observer and a log line say Redis failed.
 
@@ -338,22 +338,35 @@ class ResponseCache:
         the missing ones in one call of ``fetch``."""
         report = ctx.cache if ctx.cache is not None else CacheReport()
         ttl = self.config.ttl(service)
-        generation = await self._generation(service, report)
         role = (ctx.role or "-") if service in BY_ROLE else "-"
-        names = {k: (service, generation, kind, role, k) for k in keys}
-        found = await self._look_up(service, names)
         now = self.clock()
+        # The generation is read from Redis once per request, in one round trip with the
+        # look-up of the keys under the generation this process knows; only when another
+        # replica has changed it are the keys looked up again.
+        known = report.generations.get(service)
+        generation = known if known is not None else self._generations.get(service, "0")
+        names = {k: (service, generation, kind, role, k) for k in keys}
+        probe = known is None and self._redis is not None
+        found, shared = await self._look_up(names, now - ttl, service if probe else None)
+        if shared is not None and shared != generation:
+            self.memory.drop_service(service)
+            self._generations[service] = generation = shared
+            names = {k: (service, generation, kind, role, k) for k in keys}
+            found, _ = await self._look_up(names, now - ttl, None)
+        report.generations[service] = generation
         observer = self._observer
         results: dict[str, Any] = {}
         expired: dict[str, Entry] = {}
         refresh: list[str] = []
         wait: list[str] = []
         for k in keys:
-            entry = found.get(k)
+            entry, tier = found.get(k, (None, ""))
             age = now - entry.stored_at if entry is not None else math.inf
             if entry is not None and age < ttl:
                 results[k] = _value(entry.data)
                 report.note_read(service, kind, age, ttl, False)
+                if observer is not None:
+                    observer.cache_hit(service, tier)
                 continue
             if observer is not None:
                 observer.cache_miss(service)
@@ -399,33 +412,47 @@ class ResponseCache:
         if self._observer is not None:
             self._observer.cache_stale(service, why)
 
-    async def _look_up(self, service: str, names: Mapping[str, Key]) -> dict[str, Entry]:
-        """The entries found: in the LRU, then (for the rest) in Redis, in one MGET."""
-        found: dict[str, Entry] = {}
-        observer = self._observer
+    async def _look_up(
+        self, names: Mapping[str, Key], fresh_since: float, probe: str | None
+    ) -> tuple[dict[str, tuple[Entry, str]], str | None]:
+        """The entries found and their tiers: in the LRU, then in Redis (one MGET) for the
+        keys the LRU lacks or holds expired (another replica may have refreshed them);
+        with ``probe`` (a service), that service's shared generation too, in the same round
+        trip (None when it was not read)."""
+        found: dict[str, tuple[Entry, str]] = {}
         for k, name in names.items():
             entry = self.memory.get(name)
             if entry is not None:
-                found[k] = entry
-                if observer is not None:
-                    observer.cache_hit(service, MEMORY)
-        rest = [k for k in names if k not in found]
-        if not rest or self._redis is None:
-            return found
+                found[k] = (entry, MEMORY)
+        rest = [k for k in names if k not in found or found[k][0].stored_at <= fresh_since]
+        if self._redis is None or (not rest and probe is None):
+            return found, None
         try:
-            values = await self._redis.mget([_redis_key(names[k]) for k in rest])
+            if probe is not None and probe in self._pending:
+                await self._publish(probe)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if probe is not None:
+                    pipe.get(_generation_key(probe))
+                if rest:
+                    pipe.mget([_redis_key(names[k]) for k in rest])
+                replies = list(await pipe.execute())
         except self._store_errors as exc:
-            self._store_failed("get", exc)
-            return found
-        for k, data in zip(rest, values, strict=True):
+            self._store_failed("get" if probe is None else "generation", exc)
+            return found, None
+        self._store_ok()
+        shared: str | None = None
+        if probe is not None:
+            raw = replies.pop(0)
+            shared = raw.decode() if raw is not None else "0"
+        for k, data in zip(rest, replies[0] if rest else [], strict=True):
             if data is None:
                 continue
             entry = Entry(bytes(data), float(orjson.loads(data)[0]))
+            if k in found and found[k][0].stored_at >= entry.stored_at:
+                continue
             self.memory.put(names[k], entry)
-            found[k] = entry
-            if observer is not None:
-                observer.cache_hit(service, REDIS)
-        return found
+            found[k] = (entry, REDIS)
+        return found, shared
 
     def _fly(
         self, service: str, names: Mapping[str, Key], fetch: FetchMany, ctx: CallContext
@@ -499,28 +526,6 @@ class ResponseCache:
                 self._store_failed("set", exc)
 
     # -- generations -----------------------------------------------------------------------
-
-    async def _generation(self, service: str, report: CacheReport) -> str:
-        """``service``'s generation for this request: read from Redis once per request."""
-        known = report.generations.get(service)
-        if known is not None:
-            return known
-        generation = self._generations.get(service, "0")
-        if self._redis is not None:
-            try:
-                if service in self._pending:
-                    await self._publish(service)
-                raw = await self._redis.get(_generation_key(service))
-            except self._store_errors as exc:
-                self._store_failed("generation", exc)
-            else:
-                self._store_ok()
-                shared = raw.decode() if raw is not None else "0"
-                if shared != generation:
-                    self.memory.drop_service(service)
-                    self._generations[service] = generation = shared
-        report.generations[service] = generation
-        return generation
 
     async def bump(self, service: str, report: CacheReport | None = None) -> None:
         """A write to ``service`` was sent: every entry of it is dropped, here and (through
