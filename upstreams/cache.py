@@ -30,13 +30,14 @@ task of its own, so a reader that gives up does not cancel it for the others.
 
 **Invalidation.** Every write to a service (``bump``) changes that service's generation,
 and every key holds it, so all of the service's entries are dropped at once. With Redis the
-generation lives there (INCR) and the bump is published on ``CHANNEL``; every replica's
-``listen`` task drops its LRU entries of that service. A cached read does not rely on that
-message: the first cached read of a service in a request reads its generation from Redis,
-in the round trip of its look-up (remembered on the request's ``CacheReport``), so a write
-through replica A is seen by replica B's next request. Redis failing never fails a read: the LRU and the upstream serve,
-the bump changes this process's generation (and is sent to Redis when it answers again),
-and the observer and a log line say Redis failed.
+generation lives there (INCR) and the bump is published on ``CHANNEL`` (``service
+origin``); every other replica's ``listen`` task drops its LRU entries of that service. A
+cached read does not rely on that message: the first cached read of a service in a request
+reads its generation from Redis, in the round trip of its look-up (remembered on the
+request's ``CacheReport`` until this process hears of a change of the service), so a write
+through replica A is seen by replica B's next request. Redis failing never fails a read:
+the LRU and the upstream serve, the bump changes this process's generation (and is sent to
+Redis when it answers again), and the observer and a log line say Redis failed.
 
 ``CacheReport`` is the per-request account of what the cache served: the freshness of the
 answer (``freshness``) and the stale entries it holds (``extensions``).
@@ -49,6 +50,7 @@ import contextlib
 import dataclasses
 import math
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,7 +146,9 @@ class CacheReport:
     entry was served, or when nothing was read. ``extensions()`` is the GraphQL
     ``extensions.cache`` of the answer: the stale entries served (one per service and kind,
     with the oldest age), or None when there was none. ``generations`` remembers each
-    service's generation as this request read it (once per request).
+    service's generation as this request read it (once per request, unless this process
+    has heard of a change of the service since: a write through it, or another replica's
+    invalidation message).
     """
 
     __slots__ = ("_remaining", "_stale", "_uncached", "generations", "reads")
@@ -154,7 +158,8 @@ class CacheReport:
         self._remaining = math.inf
         self._stale: dict[tuple[str, str], int] = {}
         self.reads = 0
-        self.generations: dict[str, str] = {}
+        # service -> (generation, the process's count of its changes when it was read)
+        self.generations: dict[str, tuple[str, int]] = {}
 
     def note_uncached(self) -> None:
         """An upstream read that the cache did not serve."""
@@ -298,6 +303,8 @@ class ResponseCache:
         self._store_errors = store_errors
         self._observer = observer
         self._generations: dict[str, str] = {}
+        self._changes: dict[str, int] = {}  # changes heard of, per service
+        self._origin = uuid.uuid4().hex  # names this process in its invalidation messages
         self._local_bumps = 0
         self._pending: set[str] = set()  # bumps Redis has not heard of yet
         self._redis_down = False
@@ -343,7 +350,9 @@ class ResponseCache:
         # The generation is read from Redis once per request, in one round trip with the
         # look-up of the keys under the generation this process knows; only when another
         # replica has changed it are the keys looked up again.
-        known = report.generations.get(service)
+        changes = self._changes.get(service, 0)
+        remembered = report.generations.get(service)
+        known = remembered[0] if remembered is not None and remembered[1] == changes else None
         generation = known if known is not None else self._generations.get(service, "0")
         names = {k: (service, generation, kind, role, k) for k in keys}
         probe = known is None and self._redis is not None
@@ -353,7 +362,7 @@ class ResponseCache:
             self._generations[service] = generation = shared
             names = {k: (service, generation, kind, role, k) for k in keys}
             found, _ = await self._look_up(names, now - ttl, None)
-        report.generations[service] = generation
+        report.generations[service] = (generation, changes)
         observer = self._observer
         results: dict[str, Any] = {}
         expired: dict[str, Entry] = {}
@@ -532,7 +541,7 @@ class ResponseCache:
         Redis) on every replica, before the write's answer goes back."""
         if service not in CACHED_SERVICES:
             return
-        self.memory.drop_service(service)
+        self._changed(service)
         generation: str | None = None
         if self._redis is not None:
             try:
@@ -544,14 +553,22 @@ class ResponseCache:
             self._local_bumps += 1
             base = self._generations.get(service, "0").split("~", 1)[0]
             generation = self._generations[service] = f"{base}~{self._local_bumps}"
+        else:  # what was read or stored while Redis counted goes too
+            self._changed(service)
         if report is not None:
-            report.generations[service] = generation
+            report.generations[service] = (generation, self._changes[service])
+
+    def _changed(self, service: str) -> None:
+        """``service`` changed: its entries here go, and every request reads its
+        generation again."""
+        self._changes[service] = self._changes.get(service, 0) + 1
+        self.memory.drop_service(service)
 
     async def _publish(self, service: str) -> str:
         """INCR the shared generation and tell the replicas; the new generation."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.incr(_generation_key(service))
-            pipe.publish(CHANNEL, service)
+            pipe.publish(CHANNEL, f"{service} {self._origin}")
             number, _ = await pipe.execute()
         self._pending.discard(service)
         generation = self._generations[service] = str(number)
@@ -572,8 +589,10 @@ class ResponseCache:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is not None and message.get("type") == "message":
                         data = message.get("data")
-                        service = data.decode() if isinstance(data, bytes) else str(data)
-                        self.memory.drop_service(service)
+                        text = data.decode() if isinstance(data, bytes) else str(data)
+                        service, _, origin = text.partition(" ")
+                        if service in CACHED_SERVICES and origin != self._origin:
+                            self._changed(service)
             except self._store_errors as exc:
                 self._store_failed("listen", exc)
             finally:
