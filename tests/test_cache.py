@@ -494,3 +494,43 @@ def test_bad_cache_settings_are_refused_naming_the_variable(
         Settings.from_env({name: value})
     assert name in str(refused.value)
     assert message in str(refused.value)
+
+
+LOCATIONS = """
+query CachedLocations($id: ID!) {
+  storageLocations(first: 1000) { totalCount edges { node { id name } } }
+  storageLocation(id: $id) { id name }
+}
+"""
+
+
+async def test_storage_locations_are_cached_until_a_write_to_storage(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    listed = httpx.get(f"{sandbox.urls['storage']}/storage/locations").json()["data"]
+    some = str(listed[0]["id"])
+    async with gateway(cached_settings(sandbox)) as (client, _):
+        before = await gql(client, LOCATIONS, id=some)
+        control.reset_stats()
+        again = await gql(client, LOCATIONS, id=some)
+        assert control.requests("storage") == 0
+        name = f"Cache room {uuid.uuid4().hex[:8]}"
+        created = await client.post(
+            "/api/storage/locations",
+            json={
+                "name": name,
+                "location_type": "room",
+                "temperature_zone": "RT",
+                "max_capacity": 10,
+            },
+        )
+        assert created.status_code == 201, created.text
+        after = await gql(client, LOCATIONS, id=some)
+    httpx.delete(f"{sandbox.urls['storage']}/storage/locations/{created.json()['data']['id']}")
+    assert "errors" not in before
+    assert again == before
+    assert before["data"]["storageLocation"]["id"] == some
+    total = before["data"]["storageLocations"]["totalCount"]
+    assert after["data"]["storageLocations"]["totalCount"] == total + 1
+    names = {e["node"]["name"] for e in after["data"]["storageLocations"]["edges"]}
+    assert name in names
