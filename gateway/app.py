@@ -68,12 +68,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         http = create_http_pool(max_connections=settings.http_max_connections)
         cache, cache_redis, listener = None, None, None
-        if settings.cache.enabled:
+        # With Redis, a replica whose cache is off still bumps the shared generations, so
+        # that its writes invalidate what the other replicas cached.
+        redis_url = settings.security.redis_url
+        if settings.cache.enabled or redis_url is not None:
             store_errors: tuple[type[BaseException], ...] = (OSError, TimeoutError)
-            if settings.security.redis_url is not None:
-                cache_redis, store_errors = open_redis(
-                    settings.security.redis_url, settings.timeouts.connect
-                )
+            if redis_url is not None:
+                cache_redis, store_errors = open_redis(redis_url, settings.timeouts.connect)
             cache = ResponseCache(
                 settings.cache,
                 redis=cache_redis,
@@ -81,7 +82,7 @@ def create_app(
                 observer=metrics,
                 clock=cache_clock,
             )
-            if cache_redis is not None:
+            if cache_redis is not None and settings.cache.enabled:
                 listener = asyncio.create_task(cache.listen())
         app.state.cache = cache
         upstreams = Upstreams(

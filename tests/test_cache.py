@@ -412,6 +412,28 @@ async def test_a_mutation_on_replica_a_is_seen_by_replica_b_on_its_next_read(
     await _clear_cache_keys(redis_client)
 
 
+async def test_a_replica_with_its_cache_off_still_invalidates_the_others(
+    sandbox: SandboxProcess, control: SandboxControl, template: str, redis_client: Any
+) -> None:
+    await _clear_cache_keys(redis_client)
+    on, off = cached_settings(sandbox), sandbox_settings(sandbox)
+    on, off = (
+        dataclasses.replace(s, security=dataclasses.replace(s.security, redis_url=REDIS_URL))
+        for s in (on, off)
+    )
+    async with gateway(off) as (a, _), gateway(on) as (b, _):
+        before = await gql(b, TEMPLATE, id=template)
+        control.reset_stats()
+        await gql(b, TEMPLATE, id=template)
+        assert control.requests("templates") == 0
+        changed = await gql(a, UPDATE, input={"id": template, "description": "uncached A"})
+        assert changed["data"]["updateTemplate"]["userErrors"] == []
+        after = await gql(b, TEMPLATE, id=template)
+    assert before["data"]["template"]["description"] is None
+    assert after["data"]["template"]["description"] == "uncached A"
+    await _clear_cache_keys(redis_client)
+
+
 async def test_with_redis_down_reads_and_writes_still_answer_from_memory_and_upstream(
     sandbox: SandboxProcess, control: SandboxControl, template: str, json_log: io.StringIO
 ) -> None:
