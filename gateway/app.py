@@ -1,17 +1,21 @@
 """Assembly: ``create_app(settings)`` builds the ASGI app from plain lists.
 
 The lifespan owns what lives as long as the process: the shared HTTP pool and the upstream
-clients, the discovery of their instances (resolved once before serving, then in the
-background when a URL names a DNS host), the background health monitor, the metrics port
-when it is separate, and the tracer provider. On shutdown (uvicorn has already stopped
-accepting and waited for the requests in flight, up to ``TRACSEQ_SHUTDOWN_TIMEOUT``) it
-stops them in reverse order.
+clients, the response cache (with its own Redis connection and invalidation listener when
+Redis is configured), the discovery of the upstreams' instances (resolved once before
+serving, then in the background when a URL names a DNS host), the background health
+monitor, the metrics port when it is separate, and the tracer provider. On shutdown (uvicorn
+has already stopped accepting and waited for the requests in flight, up to
+``TRACSEQ_SHUTDOWN_TIMEOUT``) it stops them in reverse order.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -38,6 +42,7 @@ from security.csrf import csrf
 from security.runtime import SecurityRuntime
 from security.steps import Step
 from security.throttle import MinimumSpend
+from upstreams.cache import ResponseCache, open_redis
 from upstreams.discovery import Discovery, Resolver, resolve_ipv4
 from upstreams.pool import create_http_pool
 from upstreams.registry import Upstreams
@@ -49,10 +54,12 @@ def create_app(
     metrics: Metrics | None = None,
     tracing: Tracing | None = None,
     resolver: Resolver = resolve_ipv4,
+    cache_clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The gateway app. ``metrics`` and ``tracing`` default to what the settings ask for
     (tests pass their own, e.g. tracing into an in-memory exporter); ``resolver`` finds the
-    addresses of the DNS names in upstream URLs (``upstreams.discovery``)."""
+    addresses of the DNS names in upstream URLs (``upstreams.discovery``); ``cache_clock``
+    is the response cache's wall clock (tests age entries with their own)."""
     runtime = Runtime()
     metrics = metrics if metrics is not None else Metrics(request_timeout=settings.request_timeout)
     tracing = tracing if tracing is not None else create_tracing(settings)
@@ -65,6 +72,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         http = create_http_pool(max_connections=settings.http_max_connections)
+        cache, cache_redis, listener = None, None, None
+        # With Redis, a replica whose cache is off still bumps the shared generations, so
+        # that its writes invalidate what the other replicas cached.
+        redis_url = settings.security.redis_url
+        if settings.cache.enabled or redis_url is not None:
+            store_errors: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+            if redis_url is not None:
+                cache_redis, store_errors = open_redis(redis_url, settings.timeouts.connect)
+            cache = ResponseCache(
+                settings.cache,
+                redis=cache_redis,
+                store_errors=store_errors,
+                observer=metrics,
+                clock=cache_clock,
+            )
+            if cache_redis is not None and settings.cache.enabled:
+                listener = asyncio.create_task(cache.listen())
+        app.state.cache = cache
         upstreams = Upstreams(
             settings.upstream_configs(),
             http,
@@ -72,6 +97,7 @@ def create_app(
             on_route_transition=observer.route_breaker_transition,
             observer=observer,
             instance_observer=observer,
+            cache=cache,
         )
         upstreams.auth.use_directory(settings.directory)
         runtime.start(http, upstreams)
@@ -98,6 +124,14 @@ def create_app(
         finally:
             await monitor.stop()
             await discovery.stop()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+            if cache is not None:
+                await cache.close()
+            if cache_redis is not None:
+                await cache_redis.aclose()
             await runtime.stop()
             await security.close()
             if stop_metrics is not None:

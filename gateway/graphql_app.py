@@ -8,6 +8,12 @@ operation is looked up (``gateway.prepared``: parsed, validated, measured once),
 bearer refusal, the operation limits, the rate-limit spend, the registration of a new
 persisted document, and execution by graphql-core with the gateway's executor. Every error
 is classified (``graph.errors.client_errors``) and the answer encoded with orjson.
+
+The context's call carries the caller's role and the request's cache report
+(``upstreams.cache.CacheReport``): an answer for which the response cache served an
+expired entry carries ``extensions.cache`` = ``{"stale": [{service, kind, age}, ...]}``
+(in a batch, the stale entries of the batch's operations so far), and the report's
+freshness is the max-age of a persisted GET (``gateway.http_cache``).
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from security.responses import (
     state,
 )
 from security.runtime import SecurityRuntime
+from upstreams.cache import CacheReport
 from upstreams.config import CallContext
 
 if TYPE_CHECKING:
@@ -232,17 +239,20 @@ class GraphQLEndpoint:
 
     def _context(self, scope: Scope) -> Context:
         request_state = state(scope)
+        principal = request_state.get("principal")
         call = CallContext(
             authorization=header(scope, b"authorization"),
             request_id=request_state.get("request_id"),
             deadline=time.monotonic() + self._request_timeout,
+            role=getattr(principal, "role", None),
+            cache=CacheReport(),
         )
         context = Context.create(
             self._runtime.upstreams,
             call,
             default_page_size=self._default_page_size,
             max_page_size=self._max_page_size,
-            principal=request_state.get("principal"),
+            principal=principal,
             sessions=self._security.sessions,
             health=self._health,
         )
@@ -356,7 +366,12 @@ class GraphQLEndpoint:
             assert isinstance(result, ExecutionResult)
         except Exception as exc:
             return self._answer(None, [GraphQLError(str(exc), original_error=exc)])
-        return self._answer(result.data, result.errors)
+        answer = self._answer(result.data, result.errors)
+        report = context.call.cache
+        stale = report.extensions() if report is not None else None
+        if stale is not None:
+            answer["extensions"] = {"cache": stale}
+        return answer
 
     def _answer(self, data: Any, errors: Any) -> Answer:
         """The answer as the client sees it, its outcome and error codes on the request's

@@ -73,6 +73,14 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.settings import DEFAULT_REQUEST_TIMEOUT
 from security.runtime import RATE_LIMITS
+from upstreams.cache import (
+    CACHED_SERVICES,
+    ERROR,
+    MEMORY,
+    REDIS,
+    REVALIDATE,
+    STORE_OPERATIONS,
+)
 from upstreams.pipeline import ATTEMPT_OUTCOMES, CANCELLED, CLIENT_ERROR, OK
 
 disable_created_metrics()
@@ -393,6 +401,7 @@ class Metrics:
                 self.graphql_operations.labels("anonymous", kind, outcome)
         for limit in RATE_LIMITS:
             self.rate_limited.labels(limit)
+        self._declare_cache(r)
 
     # -- bounded label sets, from the start ----------------------------------------------
 
@@ -533,6 +542,79 @@ class Metrics:
     def rate_limit_rejected(self, limit: str) -> None:
         """For the rate limiter: one request refused by ``limit`` (a fixed policy name)."""
         self.rate_limited.labels(limit).inc()
+
+    # -- the response cache (upstreams.cache.CacheObserver) ------------------------------
+
+    def _declare_cache(self, r: CollectorRegistry) -> None:
+        """The cache's families, every bounded label set started at zero."""
+        self.cache_hits = Counter(
+            "tracseq_cache_hits",
+            "Reads served by the response cache, by service and tier (memory, redis); "
+            "an entry found expired counts as a miss.",
+            ["service", "tier"],
+            registry=r,
+        )
+        self.cache_misses = Counter(
+            "tracseq_cache_misses",
+            "Cached reads that found no fresh entry (absent or expired).",
+            ["service"],
+            registry=r,
+        )
+        self.cache_stale_served = Counter(
+            "tracseq_cache_stale_served",
+            "Expired entries served, by reason: revalidate (once, while a refresh runs), "
+            "error (the upstream failed).",
+            ["service", "reason"],
+            registry=r,
+        )
+        self.cache_evictions = Counter(
+            "tracseq_cache_evictions",
+            "Entries evicted from the in-process LRU to stay within TRACSEQ_CACHE_MEMORY_BYTES.",
+            ["tier"],
+            registry=r,
+        )
+        self.cache_size = Gauge(
+            "tracseq_cache_bytes",
+            "Bytes held by the response cache's in-process tier (summed over workers).",
+            ["tier"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.cache_store_errors = Counter(
+            "tracseq_cache_store_errors",
+            "Redis operations of the response cache that failed (the read went on without "
+            "Redis), by operation.",
+            ["operation"],
+            registry=r,
+        )
+        for service in CACHED_SERVICES:
+            self.cache_misses.labels(service)
+            for tier in (MEMORY, REDIS):
+                self.cache_hits.labels(service, tier)
+            for reason in (REVALIDATE, ERROR):
+                self.cache_stale_served.labels(service, reason)
+        self.cache_evictions.labels(MEMORY)
+        self.cache_size.labels(MEMORY)
+        for operation in STORE_OPERATIONS:
+            self.cache_store_errors.labels(operation)
+
+    def cache_hit(self, service: str, tier: str) -> None:
+        self.cache_hits.labels(service, tier).inc()
+
+    def cache_miss(self, service: str) -> None:
+        self.cache_misses.labels(service).inc()
+
+    def cache_stale(self, service: str, reason: str) -> None:
+        self.cache_stale_served.labels(service, reason).inc()
+
+    def cache_evicted(self, tier: str, count: int) -> None:
+        self.cache_evictions.labels(tier).inc(count)
+
+    def cache_bytes(self, tier: str, size: int) -> None:
+        self.cache_size.labels(tier).set(size)
+
+    def cache_store_error(self, operation: str) -> None:
+        self.cache_store_errors.labels(operation).inc()
 
     # -- exposition ----------------------------------------------------------------------
 

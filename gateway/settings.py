@@ -9,6 +9,7 @@ defaults point at the sandbox started by ``make run``.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,13 @@ from security.config import (
 )
 from security.jwt_secret import DEFAULT_JWT_SECRET
 from upstreams.auth import DirectoryAccount
+from upstreams.cache import (
+    CACHED_SERVICES,
+    DEFAULT_MAX_STALE,
+    DEFAULT_MEMORY_BYTES,
+    DEFAULT_TTL,
+    CacheConfig,
+)
 from upstreams.config import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_BACKOFF_MAX,
@@ -135,6 +143,8 @@ class Settings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     bulkhead: BulkheadPolicy = field(default_factory=BulkheadPolicy)
     instances: InstancePolicy = field(default_factory=InstancePolicy)
+    # The response cache of reference reads (TRACSEQ_CACHE_*; its Redis tier is REDIS_URL).
+    cache: CacheConfig = field(default_factory=CacheConfig)
     http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     default_page_size: int = DEFAULT_PAGE_SIZE
@@ -239,6 +249,7 @@ class Settings:
                 eject_base=r.seconds("INSTANCE_EJECT_BASE", DEFAULT_EJECT_BASE),
                 eject_max=r.seconds("INSTANCE_EJECT_MAX", DEFAULT_EJECT_MAX),
             ),
+            cache=_cache(r),
             http_max_connections=r.integer("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS),
             request_timeout=r.seconds("REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT),
             default_page_size=r.integer("DEFAULT_PAGE_SIZE", DEFAULT_PAGE_SIZE),
@@ -281,6 +292,30 @@ class Settings:
                 f"{PREFIX}MAX_PAGE_SIZE ({s.max_page_size})"
             )
         return s
+
+
+def _cache(r: _Reader) -> CacheConfig:
+    """``TRACSEQ_CACHE_*``: a TTL per cached service (0: not cached); a TTL variable for a
+    service without cached reads is refused rather than silently ignored."""
+    known = {f"CACHE_TTL_{name.upper()}": name for name in CACHED_SERVICES}
+    for name in r.names("CACHE_TTL_"):
+        if name not in known:
+            raise SettingsError(
+                f"{PREFIX}{name} names no service with cached reads: a cache TTL applies to "
+                + ", ".join(f"{PREFIX}{k}" for k in known)
+            )
+    ttls = {
+        service: r.seconds(name, DEFAULT_TTL, allow_zero=True, finite=True)
+        for name, service in known.items()
+    }
+    return r.build(
+        "CACHE_*",
+        CacheConfig,
+        enabled=r.boolean("CACHE_ENABLED", True),
+        ttls=ttls,
+        memory_bytes=r.integer("CACHE_MEMORY_BYTES", DEFAULT_MEMORY_BYTES),
+        max_stale=r.seconds("CACHE_MAX_STALE", DEFAULT_MAX_STALE, allow_zero=True, finite=True),
+    )
 
 
 def _directory(r: _Reader) -> DirectoryAccount | None:
@@ -414,7 +449,9 @@ class _Reader:
             raise self._fail(name, value, f"an integer of at least {minimum}{bound}")
         return number
 
-    def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
+    def seconds(
+        self, name: str, default: float, *, allow_zero: bool = False, finite: bool = False
+    ) -> float:
         value = self._raw(name)
         if value is None:
             return default
@@ -424,7 +461,14 @@ class _Reader:
             raise self._fail(name, value, "a number of seconds") from None
         if number != number or number < 0 or (number == 0 and not allow_zero):
             raise self._fail(name, value, "a positive number of seconds")
+        if finite and not math.isfinite(number):
+            raise self._fail(name, value, "a finite number of seconds")
         return number
+
+    def names(self, prefix: str) -> list[str]:
+        """The variables set whose names (without ``TRACSEQ_``) start with ``prefix``."""
+        start = PREFIX + prefix
+        return sorted(k[len(PREFIX) :] for k in self._environ if k.startswith(start))
 
     def fraction(self, name: str, default: float) -> float:
         value = self._raw(name)

@@ -26,6 +26,7 @@ from sandbox.options import EXTENSIONS, Options
 from sandbox.runner import SandboxProcess
 from sandbox.tokens import mint_token
 from security.config import RateLimitConfig
+from upstreams.cache import CacheConfig
 
 REDIS_URL = os.environ.get("TRACSEQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -79,8 +80,10 @@ def sandbox_settings(
     sb: SandboxProcess, *, rate_limit: RateLimitConfig | None = None, **overrides: Any
 ) -> Settings:
     """Gateway settings pointing at the test sandbox. Rate limiting is off unless a test
-    passes its own ``rate_limit``: most tests run many costly queries as one principal."""
-    base = Settings(upstream_urls=dict(sb.urls), env="test")
+    passes its own ``rate_limit``: most tests run many costly queries as one principal.
+    The response cache is off unless a test passes its own ``cache``: many tests count the
+    upstream calls a query makes."""
+    base = Settings(upstream_urls=dict(sb.urls), env="test", cache=CacheConfig(enabled=False))
     security = dataclasses.replace(
         base.security, rate_limit=rate_limit or RateLimitConfig(enabled=False)
     )

@@ -68,12 +68,15 @@ PRODUCTION = {
 @contextmanager
 def gateway_process(sandbox: Any, **env: str) -> Iterator[GatewayProcess]:
     """``tracseq-gateway serve`` on a free port in front of the sandbox, until the block
-    ends (then SIGTERM, SIGKILL if it hangs; nothing is left behind)."""
+    ends (then SIGTERM, SIGKILL if it hangs; nothing is left behind). The response cache
+    is off unless ``env`` turns it on, as in ``sandbox_settings``: tests count upstream
+    calls."""
     port = free_port()
     environ = {
         **os.environ,
         "TRACSEQ_PORT": str(port),
         "TRACSEQ_READY_INTERVAL": "60",
+        "TRACSEQ_CACHE_ENABLED": "false",
         **{f"TRACSEQ_{name.upper()}_URL": url for name, url in sandbox.urls.items()},
         **env,
     }

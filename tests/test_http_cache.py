@@ -61,7 +61,8 @@ async def test_a_persisted_get_carries_a_strong_etag_of_its_body_and_private_cac
     tag = response.headers["etag"]
     assert tag == f'"{hashlib.sha256(response.content).hexdigest()}"'
     assert not tag.startswith("W/")
-    # No cache report on the context yet: the browser must revalidate every time.
+    # The response cache is off in the test settings: every read went to the upstream, so
+    # the browser must revalidate every time (tests/test_cache.py has the warm cache's).
     assert response.headers["cache-control"] == "private, max-age=0"
     vary = {v.strip().lower() for v in response.headers["vary"].split(",")}
     assert {"authorization", "accept"} <= vary

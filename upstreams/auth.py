@@ -9,6 +9,10 @@ People's profiles: auth has no public profile route, and lets only administrator
 other users (``/admin/users``). A deployment may configure a *directory account*: an
 administrator account the gateway logs in with (``Directory``), used only to read the
 users behind the small profiles (id, name, role) that every lab role sees.
+
+Users by id (``get_user``, ``get_many``, and through it ``directory_get_many``) are reference
+reads, through the response cache: auth answers them for the caller's token, so their cache
+keys hold the caller's role (``upstreams.cache.BY_ROLE``).
 """
 
 from __future__ import annotations
@@ -28,9 +32,12 @@ from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound, UpstreamStatusError, UpstreamUnavailable
 from upstreams.services import (
     MaybeRecords,
+    RawRead,
     Record,
     Records,
     Service,
+    cached,
+    cached_many,
     canonical_id,
     fan_out_ids,
     list_of,
@@ -117,16 +124,29 @@ class AuthClient(Service):
         return list_of(await self.client.request(ctx, "GET", "/admin/users"), "users")
 
     async def get_user(self, ctx: CallContext, user_id: str) -> Record:
-        try:
-            return await self.client.request(ctx, "GET", f"/admin/users/{seg(user_id)}")
-        except UpstreamNotFound as exc:
-            if exc.code != USER_NOT_FOUND:
-                raise _caller_refused(exc) from None
-            raise
+        return await cached(
+            self.client, ctx, "user", canonical_id(user_id), self._raw_user(user_id)
+        )
 
     async def get_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
-        # auth has no batch filter: always a fan-out.
-        return await fan_out_ids(self.client, ids, lambda i: self.get_user(ctx, i))
+        async def fetch(call: CallContext, distinct: list[str]) -> list[Any]:
+            # auth has no batch filter: always a fan-out.
+            return await fan_out_ids(self.client, distinct, lambda i: self._raw_user(i)(call))
+
+        return await cached_many(self.client, ctx, "user", ids, fetch)
+
+    def _raw_user(self, user_id: str) -> RawRead:
+        async def read(call: CallContext) -> Any:
+            try:
+                return await self.client.request(
+                    call, "GET", f"/admin/users/{seg(user_id)}", raw=True
+                )
+            except UpstreamNotFound as exc:
+                if exc.code != USER_NOT_FOUND:
+                    raise _caller_refused(exc) from None
+                raise
+
+        return read
 
     async def own_profile(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
         """Batch function: the caller's own user (``/auth/me``, one call) for its own id,

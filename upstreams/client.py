@@ -10,6 +10,12 @@ counts there.
 
 An optional ``CallObserver`` (metrics, logs and spans live in ``gateway/``; this package
 imports none of them) hears of every call, attempt and refusal.
+
+With a ``ResponseCache`` (``upstreams.cache``), every write (any method but GET, HEAD and
+OPTIONS) bumps the service's cache generation once it was tried, whatever its outcome (a
+timeout or a 5xx may have changed the service's state), before its answer returns; a read
+is noted on the request's cache report as one the cache did not serve (the service
+clients send their cached reads through the cache, which reads without a report).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import aiohttp
 import orjson
 
 from upstreams.breaker import Breakers, CircuitBreaker, RouteTransitionHook, TransitionHook
+from upstreams.cache import READ_METHODS, ResponseCache
 from upstreams.config import CallContext, UpstreamConfig
 from upstreams.errors import (
     UpstreamError,
@@ -70,8 +77,10 @@ class UpstreamClient:
         on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
         instance_observer: InstanceObserver | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.config = config
+        self.cache = cache
         self.policy = CallPolicy(
             config,
             http,
@@ -138,8 +147,11 @@ class UpstreamClient:
         json: Any = None,
         files: Files | None = None,
         idempotent: bool | None = None,
+        raw: bool = False,
     ) -> Any:
-        """Send one call and return its payload, unwrapped and normalised.
+        """Send one call and return its payload, unwrapped and normalised (``raw``: not
+        normalised, as JSON parsed it; what the response cache stores, since it
+        round-trips through orjson).
 
         Raises ``UpstreamUnavailable``, ``UpstreamTimeout``, ``UpstreamNotFound`` or
         ``UpstreamStatusError``; nothing else escapes except cancellation.
@@ -148,12 +160,20 @@ class UpstreamClient:
         policy = self.policy
         request = self._request(ctx, method, path, params, json, files)
         deadline = policy.deadline(ctx.deadline)
-        async with policy.call(deadline):
-            body, status, admission = await policy.attempts(
-                request, deadline, may_retry(method, idempotent), _read
-            )
+        write = method not in READ_METHODS
+        if not write and ctx.cache is not None:
+            ctx.cache.note_uncached()
+        try:
+            async with policy.call(deadline):
+                body, status, admission = await policy.attempts(
+                    request, deadline, may_retry(method, idempotent), _read
+                )
+        finally:
+            if write and self.cache is not None:
+                await self.cache.bump(self.name, ctx.cache)
         admission.answered(status)
-        return self._payload(status, body)
+        payload = self._payload(status, body)
+        return payload if raw else normalize(payload, self.name)
 
     async def health(self) -> dict[str, Any]:
         """One probe of the service's health route on each of its instances: outside the
@@ -241,7 +261,7 @@ class UpstreamClient:
                 self._clock,
                 _read,
             )
-            payload = self._payload(status, body)
+            payload = normalize(self._payload(status, body), self.name)
         except (UpstreamUnavailable, UpstreamTimeout) as exc:
             reachable = False
             found.update(healthy=False, status=_error_kind(exc), error=exc.message)
@@ -291,7 +311,7 @@ class UpstreamClient:
         return Request(method, target, path, headers, body)
 
     def _payload(self, status: int, body: bytes) -> Any:
-        """An answer's payload, or the error it stands for."""
+        """An answer's payload (unwrapped, not normalised), or the error it stands for."""
         name = self.name
         if status >= 400:
             raise parse_error(name, status, body)
@@ -306,7 +326,7 @@ class UpstreamClient:
         failure = envelope_failure(name, payload)
         if failure is not None:
             raise UpstreamStatusError(name, status, failure)
-        return normalize(unwrap(name, payload), name)
+        return unwrap(name, payload)
 
 
 async def _read(response: aiohttp.ClientResponse) -> bytes:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from upstreams.cache import CacheReport
 
 DEFAULT_CONNECT_TIMEOUT = 1.0
 DEFAULT_READ_TIMEOUT = 5.0
@@ -136,9 +140,13 @@ class CallContext:
     """What a single call carries from the incoming request.
 
     ``deadline`` is an absolute ``time.monotonic()`` value: no attempt or retry of the call
-    runs past it.
+    runs past it. ``role`` is the caller's (part of the cache key of the reads whose
+    answer differs by caller); ``cache`` the request's ``upstreams.cache.CacheReport``:
+    without one (the REST passthrough, the gateway's own calls) no read is cached.
     """
 
     authorization: str | None = None
     request_id: str | None = None
     deadline: float | None = None
+    role: str | None = None
+    cache: CacheReport | None = None

@@ -10,6 +10,7 @@ from typing import Any
 
 from upstreams.auth import AuthClient
 from upstreams.breaker import RouteTransitionHook, TransitionHook
+from upstreams.cache import ResponseCache
 from upstreams.client import CallObserver, UpstreamClient
 from upstreams.config import UpstreamConfig
 from upstreams.instances import InstanceObserver
@@ -40,6 +41,7 @@ class Upstreams:
         on_route_transition: RouteTransitionHook | None = None,
         observer: CallObserver | None = None,
         instance_observer: InstanceObserver | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         missing = [name for name in SERVICES if name not in configs]
         if missing:
@@ -56,8 +58,10 @@ class Upstreams:
                 on_route_transition=on_route_transition,
                 observer=observer,
                 instance_observer=instance_observer,
+                cache=cache,
             )
 
+        self.cache = cache
         self.clients: dict[str, UpstreamClient] = {name: build(name) for name in SERVICES}
         self.auth = AuthClient(self.clients["auth"])
         self.samples = SamplesClient(self.clients["samples"])

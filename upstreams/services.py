@@ -6,6 +6,11 @@ canonical, timestamps parsed) and raises the ``upstreams.errors`` tree.
 ``get_many`` answers a list aligned with the ids asked for (None where there is none): one
 call through the batch filter when the config allows it, else a de-duplicated fan-out of
 single GETs whose concurrency the bulkhead caps.
+
+Reference reads (templates, their fields, storage locations, users by id) go through the
+response cache (``upstreams.cache``) with ``cached`` and ``cached_many``: the client's
+route is read raw (``UpstreamClient.request(raw=True)``), through the cache when it covers the
+read, and normalised once it is out.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from upstreams.client import UpstreamClient
+from upstreams.config import CallContext
 from upstreams.errors import UpstreamNotFound, UpstreamUnsupported
-from upstreams.normalize import OPAQUE_KEYS, to_pascal
+from upstreams.normalize import OPAQUE_KEYS, normalize, to_pascal
 
 # The batch filters take at most this many ids per request (UPSTREAMS.md).
 MAX_BATCH_IDS = 1000
@@ -31,6 +37,8 @@ Records = list[Record]
 MaybeRecords = list[Record | None]
 Ids = list[str]
 JobsPerSample = list[Records]
+# One raw (un-normalised) read, given the call context it is sent with.
+RawRead = Callable[[CallContext], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +202,46 @@ async def batched(
         for r in page
         if isinstance(r, dict) and (k := canonical_id(r.get(key))) is not None
     }
+    return aligned(ids, found)
+
+
+async def cached(
+    client: UpstreamClient,
+    ctx: CallContext,
+    kind: str,
+    key: str | None,
+    fetch: RawRead,
+) -> Any:
+    """``fetch``'s raw payload, normalised: through the response cache under ``kind`` and
+    ``key`` when the cache covers this read (``key`` None: not a key that can exist)."""
+    cache = client.cache
+    if key is None or cache is None or not cache.covers(ctx, client.name):
+        raw = await fetch(ctx)
+    else:
+        raw = await cache.read(ctx, client.name, kind, key, fetch)
+    return normalize(raw, client.name)
+
+
+async def cached_many(
+    client: UpstreamClient,
+    ctx: CallContext,
+    kind: str,
+    ids: Sequence[str],
+    fetch: Callable[[CallContext, list[str]], Awaitable[Sequence[Any]]],
+) -> list[Any]:
+    """Records by id, normalised and aligned with ``ids`` (None where there is none):
+    each distinct id through the response cache when it covers the read, the missing ones
+    in one call of ``fetch`` (over distinct canonical ids, aligned, raw)."""
+    distinct = unique_ids(ids)
+    if not distinct:
+        return [None] * len(ids)
+    cache = client.cache
+    if cache is None or not cache.covers(ctx, client.name):
+        values = await fetch(ctx, distinct)
+    else:
+        values = await cache.read_many(ctx, client.name, kind, distinct, fetch)
+    name = client.name
+    found = {k: normalize(v, name) for k, v in zip(distinct, values, strict=True) if v is not None}
     return aligned(ids, found)
 
 

@@ -1,4 +1,7 @@
-"""The storage service's client (UPSTREAMS.md, "## storage")."""
+"""The storage service's client (UPSTREAMS.md, "## storage").
+
+The location list and locations by id are reference reads, through the response cache.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,13 @@ from upstreams.services import (
     Ids,
     MaybeRecords,
     Page,
+    RawRead,
     Record,
     Records,
     Service,
     batched,
+    cached,
+    canonical_id,
     fan_out_ids,
     list_of,
     paged,
@@ -33,11 +39,24 @@ MAX_CONTAINERS = 10_000
 class StorageClient(Service):
     async def locations(self, ctx: CallContext) -> Records:
         """Every location, by name (the release ignores page, per_page and the filters)."""
-        return list_of(await self.client.request(ctx, "GET", "/storage/locations"), "locations")
+
+        async def read(call: CallContext) -> Any:
+            payload = await self.client.request(call, "GET", "/storage/locations", raw=True)
+            return list_of(payload, "locations")
+
+        return await cached(self.client, ctx, "locations", "all", read)
 
     async def location(self, ctx: CallContext, location_id: str) -> Record:
-        path = f"/storage/locations/{seg(location_id)}"
-        return await self.client.request(ctx, "GET", path)
+        return await cached(
+            self.client, ctx, "location", canonical_id(location_id), self._raw_location(location_id)
+        )
+
+    def _raw_location(self, location_id: str) -> RawRead:
+        async def read(call: CallContext) -> Any:
+            path = f"/storage/locations/{seg(location_id)}"
+            return await self.client.request(call, "GET", path, raw=True)
+
+        return read
 
     async def capacity(self, ctx: CallContext, location_id: str) -> Record:
         """CapacityInfo of a location."""

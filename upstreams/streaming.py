@@ -16,6 +16,9 @@ deadline, one send function); only the reading differs::
   breaks off are failures of the service; other answers are successes once their body is
   relayed; a relay abandoned by the caller (the client went away) releases the breakers
   without an outcome.
+- **Cache**: a write (any method but GET, HEAD and OPTIONS) bumps the service's cache
+  generation once it was tried, whatever its outcome, before its answer is relayed (the
+  passthrough reads nothing from the cache, but its writes invalidate it).
 - **Errors** are the ``upstreams.errors`` tree: ``UpstreamUnavailable`` with ``retry_after``
   set when the gateway refused to try (breaker open, bulkhead full), without it when the
   service could not be reached; ``UpstreamTimeout``. An error raised by the body source is
@@ -29,6 +32,7 @@ from contextlib import asynccontextmanager, suppress
 
 import aiohttp
 
+from upstreams.cache import READ_METHODS
 from upstreams.client import UpstreamClient
 from upstreams.errors import UpstreamUnavailable, translate
 from upstreams.pipeline import Request
@@ -103,7 +107,11 @@ async def open_stream(
         ) from None
     try:
         retryable = body is None and may_retry(method, None)
-        response, status, admission = await policy.attempts(request, deadline, retryable, _keep)
+        try:
+            response, status, admission = await policy.attempts(request, deadline, retryable, _keep)
+        finally:
+            if client.cache is not None and method.upper() not in READ_METHODS:
+                await client.cache.bump(client.name)
         stream = UpstreamStream(client.name, response)
         try:
             yield stream

@@ -5,6 +5,10 @@ replaces the stored metadata (where template_type, tags and is_public live), its
 stub, its field PUT cannot clear a value, and every error is a bare status. The client
 therefore exposes the routes as they are (``list`` sends no parameters, ``data`` is the one
 view of the stored metadata); resolvers compose what the release cannot do in one call.
+
+Templates by id (``get``, ``get_many``, ``data``, ``data_many``) and each template's fields
+(``fields``, ``fields_many``) are reference reads, through the response cache; the list is
+not (it is the newest templates, not a record).
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from upstreams.services import (
     Ids,
     MaybeRecords,
     Page,
+    RawRead,
     Record,
     Records,
     Service,
     batched,
+    cached,
+    cached_many,
+    canonical_id,
     fan_out,
     fan_out_ids,
     list_of,
@@ -52,42 +60,82 @@ class TemplatesClient(Service):
         )
 
     async def get(self, ctx: CallContext, template_id: str) -> Record:
-        return await self.client.request(ctx, "GET", f"/templates/{seg(template_id)}")
+        return await cached(
+            self.client, ctx, "template", canonical_id(template_id), self._raw_get(template_id)
+        )
 
     async def data(self, ctx: CallContext, template_id: str) -> Record:
         """The template with its stored ``metadata`` (``GET /templates/{id}/data``)."""
-        payload = await self.client.request(ctx, "GET", f"/templates/{seg(template_id)}/data")
-        template = payload.get("template") if isinstance(payload, dict) else None
-        return template if isinstance(template, dict) else {}
+        return await cached(
+            self.client, ctx, "data", canonical_id(template_id), self._raw_data(template_id)
+        )
 
     async def get_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
+        return await cached_many(self.client, ctx, "template", ids, self._raw_get_many)
+
+    async def data_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
+        """``data`` for each id (None for an unknown one): the release has no batch form."""
+
+        async def fetch(call: CallContext, distinct: Ids) -> Sequence[Any]:
+            return await fan_out_ids(self.client, distinct, lambda i: self._raw_data(i)(call))
+
+        return await cached_many(self.client, ctx, "data", ids, fetch)
+
+    async def fields(self, ctx: CallContext, template_id: str) -> Records:
+        return await cached(
+            self.client, ctx, "fields", canonical_id(template_id), self._raw_fields(template_id)
+        )
+
+    async def fields_many(self, ctx: CallContext, template_ids: Sequence[str]) -> FieldLists:
+        """The fields of each template, one call per distinct template (no batch route)."""
+
+        async def fetch(call: CallContext, distinct: Ids) -> Sequence[Any]:
+            return await fan_out(
+                distinct,
+                lambda i: self._raw_fields(i)(call),
+                width=self.client.config.bulkhead.max_concurrency,
+            )
+
+        return await cached_many(self.client, ctx, "fields", template_ids, fetch)
+
+    # -- the raw reads the cache stores --------------------------------------------------
+
+    def _raw_get(self, template_id: str) -> RawRead:
+        async def read(call: CallContext) -> Any:
+            return await self.client.request(
+                call, "GET", f"/templates/{seg(template_id)}", raw=True
+            )
+
+        return read
+
+    def _raw_data(self, template_id: str) -> RawRead:
+        async def read(call: CallContext) -> Any:
+            path = f"/templates/{seg(template_id)}/data"
+            payload = await self.client.request(call, "GET", path, raw=True)
+            template = payload.get("template") if isinstance(payload, dict) else None
+            return template if isinstance(template, dict) else {}
+
+        return read
+
+    def _raw_fields(self, template_id: str) -> RawRead:
+        async def read(call: CallContext) -> Any:
+            path = f"/templates/{seg(template_id)}/fields"
+            return list_of(await self.client.request(call, "GET", path, raw=True), "fields")
+
+        return read
+
+    async def _raw_get_many(self, call: CallContext, ids: Ids) -> Sequence[Any]:
         if not self.client.config.batch:
-            return await fan_out_ids(self.client, ids, lambda i: self.get(ctx, i))
+            return await fan_out_ids(self.client, ids, lambda i: self._raw_get(i)(call))
 
         async def fetch(chunk: Ids) -> Records:
             # [extension] GET /templates?ids=: the release would answer the 50 newest.
             payload = await self.client.request(
-                ctx, "GET", "/templates", params={"ids": ",".join(chunk)}
+                call, "GET", "/templates", params={"ids": ",".join(chunk)}, raw=True
             )
             return list_of(payload, "templates")
 
         return await batched(self.client, ids, fetch)
-
-    async def data_many(self, ctx: CallContext, ids: Sequence[str]) -> MaybeRecords:
-        """``data`` for each id (None for an unknown one): the release has no batch form."""
-        return await fan_out_ids(self.client, ids, lambda i: self.data(ctx, i))
-
-    async def fields(self, ctx: CallContext, template_id: str) -> Records:
-        path = f"/templates/{seg(template_id)}/fields"
-        return list_of(await self.client.request(ctx, "GET", path), "fields")
-
-    async def fields_many(self, ctx: CallContext, template_ids: Sequence[str]) -> FieldLists:
-        """The fields of each template, one call per distinct template (no batch route)."""
-        return await fan_out(
-            list(template_ids),
-            lambda i: self.fields(ctx, i),
-            width=self.client.config.bulkhead.max_concurrency,
-        )
 
     async def create(self, ctx: CallContext, data: Mapping[str, Any]) -> Record:
         body = pascal(dict(data), self._ENUMS)
