@@ -60,7 +60,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) $(AUDIT_STAMP) $(PROMTOOL)
-	PROMTOOL=$(CURDIR)/$(PROMTOOL) $(BIN)/pytest -q
+	PROMTOOL=$(CURDIR)/$(PROMTOOL) $(BIN)/pytest -q -n 2
 
 schema: $(STAMP)
 	$(BIN)/tracseq-gateway export-schema

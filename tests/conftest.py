@@ -28,7 +28,9 @@ from sandbox.tokens import mint_token
 from security.config import RateLimitConfig
 from upstreams.cache import CacheConfig
 
-REDIS_URL = os.environ.get("TRACSEQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker (gw0, gw1) has a database of its own: 15, 14 (the bench uses 13).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("TRACSEQ_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 
 @pytest.fixture
