@@ -539,10 +539,11 @@ def instances(where: Placement, token: str, args: argparse.Namespace) -> dict[st
                 scenario = Scenario("Instances", title, "gateway", "/graphql", "POST", body)
                 auth = {"Authorization": f"Bearer {token}"}
                 bench = Bench(gateway, copies[0], where, probe, token, auth)
-                verify(bench, scenario)
+                upstream = verify(bench, scenario)
                 with _stage(scenario.title):
                     probe.reset_upstream()
                     run = bench.load(scenario, duration=args.duration)
+                    run["upstream_per_op"] = upstream
                     counts = probe.upstream_counts()
                     print(f"  {_line(run)}; calls {counts}", flush=True)
             finally:
