@@ -60,7 +60,10 @@ def configure_logging(
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        # One write per line, newline included: the workers share stderr, and unbuffered
+        # (PYTHONUNBUFFERED, as the image sets) print() writes a line and its newline apart,
+        # so another worker's line could land between them.
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=cache,
     )
     handler = logging.StreamHandler(out)

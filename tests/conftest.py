@@ -225,10 +225,22 @@ def control_ext(sandbox_ext: SandboxProcess) -> Iterator[SandboxControl]:
     yield from _control(sandbox_ext)
 
 
+class WriteCalls(io.StringIO):
+    """A text buffer that also keeps each ``write`` call as it was made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
 @pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
+def json_log() -> Iterator[WriteCalls]:
     """JSON log lines of this test, at debug level, in a buffer."""
-    stream = io.StringIO()
+    stream = WriteCalls()
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     configure_logging(Settings(log_format="json", log_level="debug"), stream=stream, cache=False)

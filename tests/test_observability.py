@@ -13,7 +13,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -25,7 +27,14 @@ from gateway.app import create_app
 from gateway.metrics import Metrics, OperationNames
 from gateway.observe import GatewayObserver
 from gateway.settings import Settings
-from tests.conftest import SandboxControl, auth_header, log_lines, sandbox_settings, started
+from tests.conftest import (
+    SandboxControl,
+    WriteCalls,
+    auth_header,
+    log_lines,
+    sandbox_settings,
+    started,
+)
 from tests.loopback import serve
 from upstreams.client import UpstreamClient
 from upstreams.config import BreakerPolicy, CallContext, RetryPolicy, UpstreamConfig
@@ -391,3 +400,14 @@ def test_malformed_operations_setting_is_named(name: str, value: str) -> None:
 
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_a_log_line_is_written_whole_with_its_newline_in_one_write(json_log: WriteCalls) -> None:
+    # Workers share stderr: a line and its newline written apart (as print() does on an
+    # unbuffered stream) let another worker's line land in between.
+    structlog.get_logger().info("one.line", detail="x" * 300)
+    assert len(json_log.calls) == 1
+    line = json_log.calls[0]
+    assert line.endswith("\n")
+    assert line.count("\n") == 1
+    assert orjson.loads(line)["event"] == "one.line"
