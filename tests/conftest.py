@@ -78,6 +78,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test: bound, never listening.
+    Held, not just picked, so that no other process (another pytest worker's server) takes
+    it in the meantime."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
+
+
+@pytest.fixture
+def closed_port_2() -> Iterator[int]:
+    """A second port like ``closed_port``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
+
+
 def sandbox_settings(
     sb: SandboxProcess, *, rate_limit: RateLimitConfig | None = None, **overrides: Any
 ) -> Settings:

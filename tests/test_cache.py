@@ -24,7 +24,6 @@ from sandbox.seed import DEMO_USERS
 from tests.conftest import (
     REDIS_URL,
     SandboxControl,
-    free_port,
     gateway_client,
     gql,
     log_lines,
@@ -435,10 +434,14 @@ async def test_a_replica_with_its_cache_off_still_invalidates_the_others(
 
 
 async def test_with_redis_down_reads_and_writes_still_answer_from_memory_and_upstream(
-    sandbox: SandboxProcess, control: SandboxControl, template: str, json_log: io.StringIO
+    sandbox: SandboxProcess,
+    control: SandboxControl,
+    template: str,
+    json_log: io.StringIO,
+    closed_port: int,
 ) -> None:
     settings = cached_settings(sandbox)
-    closed = f"redis://127.0.0.1:{free_port()}/0"
+    closed = f"redis://127.0.0.1:{closed_port}/0"
     settings = dataclasses.replace(
         settings, security=dataclasses.replace(settings.security, redis_url=closed)
     )

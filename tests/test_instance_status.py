@@ -5,11 +5,8 @@ and a port nothing listens on, which the probes eject."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
-
-import pytest
 
 from sandbox.runner import SandboxProcess
 from tests.conftest import SandboxControl, gateway_client, gql, sandbox_settings
@@ -20,13 +17,6 @@ STATUS = """{ gatewayStatus { upstreams {
   service healthyInstances totalInstances
   instances { id state inFlight ejections ejectedForSeconds }
 } } }"""
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _samples(body: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -118,13 +117,6 @@ async def http() -> AsyncIterator[HttpPool]:
     pool = create_http_pool(max_connections=50)
     yield pool
     await pool.aclose()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _client(sandbox: SandboxProcess, http: HttpPool, dead: int) -> UpstreamClient:
@@ -276,13 +268,10 @@ async def test_a_successful_probe_readmits_an_ejected_instance_at_once(
 
 
 async def test_failed_probes_reach_the_service_breaker_only_when_no_instance_is_healthy(
-    sandbox: SandboxProcess, http: HttpPool, closed_port: int
+    sandbox: SandboxProcess, http: HttpPool, closed_port: int, closed_port_2: int
 ) -> None:
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        second = other.getsockname()[1]
     client = _probed_client(
-        sandbox, http, f"http://127.0.0.1:{closed_port}", f"http://127.0.0.1:{second}"
+        sandbox, http, f"http://127.0.0.1:{closed_port}", f"http://127.0.0.1:{closed_port_2}"
     )
     await client.health()  # one failure each: both still healthy
     assert client.breaker.state is BreakerState.CLOSED

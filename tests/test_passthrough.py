@@ -38,7 +38,6 @@ from sandbox.seed import DEMO_USERS
 from security.proxies import TrustedProxies
 from tests.conftest import (
     auth_header,
-    free_port,
     gateway_client,
     log_lines,
     mint_token,
@@ -294,8 +293,10 @@ async def test_slow_upstream_is_504(sandbox: SandboxProcess, control: SandboxCon
     assert control.requests("samples") == 1  # a timeout is not retried
 
 
-async def test_refused_connection_is_502_without_the_address(sandbox: SandboxProcess) -> None:
-    port = free_port()  # nothing listens there
+async def test_refused_connection_is_502_without_the_address(
+    sandbox: SandboxProcess, closed_port: int
+) -> None:
+    port = closed_port
     urls = {**sandbox.urls, "storage": f"http://127.0.0.1:{port}"}
     settings = dataclasses.replace(sandbox_settings(sandbox), upstream_urls=urls)
     async with gateway_client(settings) as client:

@@ -112,9 +112,9 @@ async def test_a_non_critical_service_down_is_detailed_without_degrading_the_gat
 
 
 async def test_ready_stays_200_while_redis_is_unreachable_and_health_says_so(
-    sandbox: Any,
+    sandbox: Any, closed_port: int
 ) -> None:
-    port = free_port()
+    port = closed_port
     closed = f"redis://127.0.0.1:{port}/0"  # nothing listens there
     base = sandbox_settings(sandbox, ready_interval=600)
     settings = dataclasses.replace(

@@ -529,15 +529,13 @@ def test_auth_header_helper_mints_verifiable_tokens() -> None:
 
 
 async def test_an_unreachable_redis_degrades_to_this_process_memory_not_to_errors(
-    sandbox: Any, json_log: io.StringIO
+    sandbox: Any, json_log: io.StringIO, closed_port: int
 ) -> None:
-    from tests.conftest import free_port
-
     # Each operation spends the minimum (1) and its cost (1): two of them empty the bucket.
     base = _limited(sandbox, rate=0.01, burst=4)
     settings = dataclasses.replace(
         base,
-        security=dataclasses.replace(base.security, redis_url=f"redis://127.0.0.1:{free_port()}/0"),
+        security=dataclasses.replace(base.security, redis_url=f"redis://127.0.0.1:{closed_port}/0"),
     )
     document = "query Down { templates(first: 1) { totalCount } }"
     ext = {"persistedQuery": {"version": 1, "sha256Hash": _sha(document)}}

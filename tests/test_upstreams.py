@@ -395,13 +395,6 @@ async def test_a_dropped_connection_is_unavailable(
 
 
 @pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
 def unaccepting_port() -> Iterator[int]:
     """A listener that never accepts, its backlog filled by connections nobody serves."""
     server = socket.socket()
