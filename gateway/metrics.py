@@ -81,6 +81,7 @@ from upstreams.cache import (
     REVALIDATE,
     STORE_OPERATIONS,
 )
+from upstreams.instances import EJECTED, HEALTHY
 from upstreams.pipeline import ATTEMPT_OUTCOMES, CANCELLED, CLIENT_ERROR, OK
 
 disable_created_metrics()
@@ -498,7 +499,7 @@ class Metrics:
 
     def declare_instances(self, service: str) -> None:
         """Start a service's count of instances by state at zero."""
-        for state in ("healthy", "ejected"):
+        for state in (HEALTHY, EJECTED):
             self.instances_by_state.labels(service, state).set(0)
 
     def instance_added(self, service: str, instance: str, address: str) -> None:
@@ -506,11 +507,11 @@ class Metrics:
         self.instance_healthy.labels(service, instance, address).set(1)
         self.instance_ejections.labels(service, instance, address)
         self.instance_in_flight.labels(service, instance, address)
-        self.instances_by_state.labels(service, "healthy").inc()
+        self.instances_by_state.labels(service, HEALTHY).inc()
 
     def instance_removed(self, service: str, instance: str, address: str, healthy: bool) -> None:
         """An instance left the service: its series go (single process only)."""
-        self.instances_by_state.labels(service, "healthy" if healthy else "ejected").dec()
+        self.instances_by_state.labels(service, HEALTHY if healthy else EJECTED).dec()
         self._instance_children.pop((service, instance), None)
         if self.multiprocess:
             return
@@ -523,8 +524,8 @@ class Metrics:
         self.instance_healthy.labels(service, instance, address).set(1 if healthy else 0)
         if not healthy:
             self.instance_ejections.labels(service, instance, address).inc()
-        self.instances_by_state.labels(service, "healthy").inc(1 if healthy else -1)
-        self.instances_by_state.labels(service, "ejected").inc(-1 if healthy else 1)
+        self.instances_by_state.labels(service, HEALTHY).inc(1 if healthy else -1)
+        self.instances_by_state.labels(service, EJECTED).inc(-1 if healthy else 1)
 
     def instance_load(self, service: str, instance: str, address: str, delta: int) -> None:
         """One attempt on the instance started (+1) or ended (-1)."""

@@ -192,7 +192,7 @@ class UpstreamClient:
         Each probe's outcome is its instance's (``InstanceSet.probed``): a success readmits
         an ejected instance at once, a failure counts toward ejection. The service's breaker
         hears a success when any instance was reachable, and a failure only when none was
-        and no instance is healthy (as for calls, ``CallPolicy._unreachable``). The service
+        and no instance is healthy (``InstanceSet.all_down``, as for calls). The service
         is ``healthy`` when an instance is; its other fields are those of the first healthy
         instance (else the first reachable, else the first). An open breaker is not probed
         (``not_probed``) until it turns half-open; then the round is the call that closes it
@@ -228,7 +228,7 @@ class UpstreamClient:
                 instances.probed(instance, reachable)
         if any(reachable for reachable, _ in probes):
             breaker.record_success(generation)
-        elif len(targets) == 1 or not instances.healthy():
+        elif instances.all_down():
             breaker.record_failure(generation)
         else:
             breaker.release(generation)

@@ -150,13 +150,16 @@ class InstanceSet:
         healthy = []
         for instance in self.instances:
             until = instance.ejected_until
-            if until is None:
+            if until is None or now >= until:
                 healthy.append(instance)
-            elif now >= until:
-                healthy.append(instance)
-                if instance.reported == EJECTED:
+                if until is not None and instance.reported == EJECTED:
                     self._tell(instance, BACK)
         return healthy
+
+    def all_down(self) -> bool:
+        """Whether a failure that found no answer is the service's: with one instance
+        always (its breaker speaks for it), with several only when none is healthy."""
+        return self.single or not self.healthy()
 
     def choose(self, tried: Collection[Instance] = ()) -> Instance:
         """The instance for the next attempt: P2C over the healthy ones not yet tried."""
@@ -236,7 +239,8 @@ class InstanceSet:
             return False
         old = {i.base_url: i for i in self.instances}
         instances = [old.get(url) or Instance(url) for url in wanted]
-        dropped = [i for url, i in old.items() if url not in set(wanted)]
+        kept = set(wanted)
+        dropped = [i for url, i in old.items() if url not in kept]
         added = [i for i in instances if i.base_url not in old]
         self.instances = instances
         self.single = len(instances) == 1

@@ -278,8 +278,7 @@ class CallPolicy:
     def _unreachable(self, admission: Admission) -> None:
         """An attempt found no answer: the service's failure while no instance is healthy
         (with one instance, always); with a healthy instance left, the instance's alone."""
-        instances = self.instances
-        if instances.single or not instances.healthy():
+        if self.instances.all_down():
             admission.unreachable()
         else:
             admission.release()
