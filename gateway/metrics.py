@@ -397,6 +397,7 @@ class Metrics:
         # ``labels()`` calls (~10 us → ~2 us). Bounded, like the label values themselves.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         self._upstream_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._hit_children: dict[tuple[str, str], Any] = {}
         for kind in OPERATION_TYPES:
             for outcome in OPERATION_OUTCOMES:
                 self.graphql_operations.labels("anonymous", kind, outcome)
@@ -600,7 +601,11 @@ class Metrics:
             self.cache_store_errors.labels(operation)
 
     def cache_hit(self, service: str, tier: str) -> None:
-        self.cache_hits.labels(service, tier).inc()
+        key = (service, tier)
+        child = self._hit_children.get(key)
+        if child is None:
+            child = self._hit_children[key] = self.cache_hits.labels(service, tier)
+        child.inc()
 
     def cache_miss(self, service: str) -> None:
         self.cache_misses.labels(service).inc()

@@ -98,6 +98,17 @@ class _SampleSheets:
 
 
 @dataclass(frozen=True, slots=True)
+class _SheetSamples:
+    """Which samples each sheet lists, by sheet id (``SequencingClient.sheet_samples``:
+    cached)."""
+
+    sequencing: SequencingClient
+
+    async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[Record | None]:
+        return await self.sequencing.sheet_samples(call, ids)
+
+
+@dataclass(frozen=True, slots=True)
 class _JobsForSamples:
     """The full jobs whose sample sheet lists each sample, aligned with the samples asked.
 
@@ -146,7 +157,7 @@ async def _index_by_sheets(ctx: Context, jobs: Sequence[Record]) -> dict[str, li
     sheet_ids = list(
         dict.fromkeys(str(j["sample_sheet_id"]) for j in jobs if j.get("sample_sheet_id"))
     )
-    sheets = await ctx.loaders.of(_SampleSheets(ctx.upstreams.sequencing)).load_many(sheet_ids)
+    sheets = await ctx.loaders.of(_SheetSamples(ctx.upstreams.sequencing)).load_many(sheet_ids)
     samples_of: dict[str, list[str]] = {}
     for sheet_id, sheet in zip(sheet_ids, sheets, strict=True):
         entries = (sheet or {}).get("entries") or []

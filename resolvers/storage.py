@@ -5,7 +5,9 @@ What the release offers, and how each relation uses it:
 
 - A container by id is only served as ContainerWithChildren (``{container, children,
   samples, capacity_info}``): one detail call per distinct container gives its record, its
-  children (all of them, by name) and the samples directly in it.
+  children (all of them, by name) and the samples directly in it. The record alone (name,
+  kind, parent, location: the storage structure) is a reference read through the response
+  cache (``StorageClient.records``); children and samples are always read live.
 - Only the top of a container tree carries ``location_id``: a nested container's location is
   found by walking ``parent_container_id`` up through the same detail loader.
 - The container list has no location filter and its totals ignore its filters: a location's
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from resolvers.context import Context
@@ -69,6 +71,24 @@ class _Details:
         return await fan_out(
             ids, lambda i: self.storage.container(call, i), width=_width(self.storage)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Records:
+    """Containers' own records by id, through the response cache. A detail read for a miss
+    also serves the request's other reads of that container (its children, its samples)."""
+
+    storage: StorageClient
+    ctx: Context = field(compare=False, hash=False)
+
+    async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[Record | None]:
+        details: list[tuple[Any, Record]] = []
+        records = await self.storage.records(
+            call, ids, lambda i, detail: details.append((i, detail))
+        )
+        if details:
+            self.ctx.loaders.of(_Details(self.storage)).waiting.append(details)
+        return records
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +213,18 @@ async def location_containers(
 
 
 async def detail_of(ctx: Context, container_id: str) -> Record | None:
-    """ContainerWithChildren of one container; None when there is none."""
-    loader = ctx.loaders.of(_Details(ctx.upstreams.storage))
-    record: Record | None = await loader.load(_key(container_id))
-    return record
+    """ContainerWithChildren of one container (read live); None when there is none. Its
+    record then serves the request's reads of the container's own record."""
+    storage = ctx.upstreams.storage
+    key = _key(container_id)
+    detail: Record | None = await ctx.loaders.of(_Details(storage)).load(key)
+    if detail is not None and isinstance(detail.get("container"), dict):
+        ctx.loaders.of(_records(ctx)).waiting.append([(key, detail["container"])])
+    return detail
+
+
+def _records(ctx: Context) -> _Records:
+    return _Records(ctx.upstreams.storage, ctx)
 
 
 async def container(ctx: Context, container_id: str) -> Record | None:
@@ -205,17 +233,17 @@ async def container(ctx: Context, container_id: str) -> Record | None:
 
 
 async def container_of(ctx: Context, container_id: str) -> Record | None:
-    detail = await detail_of(ctx, container_id)
-    return None if detail is None else detail.get("container")
+    """A container's own record (``StorageClient.records``: cached); None when none."""
+    record: Record | None = await ctx.loaders.of(_records(ctx)).load(_key(container_id))
+    return record
 
 
 async def containers_by_id(ctx: Context, ids: Sequence[str]) -> list[Record | None]:
     """Containers by id, aligned with ``ids`` (None where there is none), for ``nodes``:
-    one detail call per id (the release has no batch look-up)."""
-    details = await ctx.loaders.of(_Details(ctx.upstreams.storage)).load_many(
-        [_key(i) for i in ids]
-    )
-    return [None if d is None else d.get("container") for d in details]
+    their records through the cache, one detail call per missing id (the release has no
+    batch look-up)."""
+    loader = ctx.loaders.of(_records(ctx))
+    return list(await loader.load_many([_key(i) for i in ids]))
 
 
 async def container_by_barcode(ctx: Context, barcode: str) -> Record | None:
@@ -460,7 +488,8 @@ def _placement_error(
 def _forget_reads(ctx: Context) -> None:
     """After a write, the occupancy and placements read before it are stale."""
     storage = ctx.upstreams.storage
-    for fetch in (_Details(storage), _Grids(storage), storage.sample_locations_many):
+    reads = (_Details(storage), _records(ctx), _Grids(storage), storage.sample_locations_many)
+    for fetch in reads:
         ctx.loaders.of(fetch).clear_all()
 
 

@@ -474,7 +474,8 @@ def test_cache_settings_default_to_on_with_five_minutes_per_service() -> None:
     assert cache.enabled is True
     assert cache.memory_bytes == DEFAULT_MEMORY_BYTES == 32 * 1024 * 1024
     assert cache.max_stale == DEFAULT_MAX_STALE == 3600
-    assert [cache.ttl(s) for s in ("auth", "storage", "templates")] == [DEFAULT_TTL] * 3
+    services = ("auth", "sequencing", "storage", "templates")
+    assert [cache.ttl(s) for s in services] == [DEFAULT_TTL] * 4
     assert DEFAULT_TTL == 300
     assert cache.ttl("samples") == 0  # nothing of samples is cached
 
@@ -491,7 +492,12 @@ def test_cache_settings_are_read_from_the_environment() -> None:
     ).cache
     assert cache.enabled is False
     assert cache.ttl("templates") == 0  # off anyway
-    assert dict(cache.ttls) == {"auth": 12.5, "storage": DEFAULT_TTL, "templates": 0.0}
+    assert dict(cache.ttls) == {
+        "auth": 12.5,
+        "sequencing": DEFAULT_TTL,
+        "storage": DEFAULT_TTL,
+        "templates": 0.0,
+    }
     assert cache.memory_bytes == 1024
     assert cache.max_stale == 0
     on = Settings.from_env({"TRACSEQ_CACHE_TTL_STORAGE": "0"}).cache
@@ -559,3 +565,113 @@ async def test_storage_locations_are_cached_until_a_write_to_storage(
     assert after["data"]["storageLocations"]["totalCount"] == total + 1
     names = {e["node"]["name"] for e in after["data"]["storageLocations"]["edges"]}
     assert name in names
+
+
+STORED_PATHS = """
+query CachedPaths($first: Int) {
+  samples(first: $first) { edges { node {
+    id storage { path containerChain { id name containerType } location { name } }
+  } } }
+}
+"""
+CONTAINER_WITH_CHILDREN = """
+query CachedContainer($id: ID!) {
+  container(id: $id) { id name children { edges { node { id name } } } }
+}
+"""
+DETAIL_ROUTE = "GET /storage/containers/{container_id}"
+
+
+def _stored_paths(body: dict[str, Any]) -> list[str]:
+    return [
+        e["node"]["storage"]["path"]
+        for e in body["data"]["samples"]["edges"]
+        if e["node"]["storage"] is not None
+    ]
+
+
+async def test_container_records_of_stored_paths_are_cached_until_a_write_to_storage(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as uncached:
+        expected = await gql(uncached, STORED_PATHS, first=50)
+    assert "errors" not in expected
+    assert len(_stored_paths(expected)) > 5
+    async with gateway(cached_settings(sandbox)) as (client, _):
+        cold = await gql(client, STORED_PATHS, first=50)
+        control.reset_stats()
+        warm = await gql(client, STORED_PATHS, first=50)
+        warm_routes = control.by_route("storage")
+        created = await client.post(
+            "/api/storage/locations",
+            json={
+                "name": f"Cache room {uuid.uuid4().hex[:8]}",
+                "location_type": "room",
+                "temperature_zone": "RT",
+                "max_capacity": 10,
+            },
+        )
+        assert created.status_code == 201, created.text
+        control.reset_stats()
+        after_write = await gql(client, STORED_PATHS, first=50)
+        after_routes = control.by_route("storage")
+    httpx.delete(f"{sandbox.urls['storage']}/storage/locations/{created.json()['data']['id']}")
+    assert cold == expected
+    assert warm == expected
+    assert after_write == expected
+    assert DETAIL_ROUTE not in warm_routes
+    assert after_routes[DETAIL_ROUTE] > 5  # the write dropped every storage entry
+
+
+async def test_a_container_s_children_are_read_live_in_the_same_call_as_its_record(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    listed = httpx.get(
+        f"{sandbox.urls['storage']}/storage/containers", params={"container_type": "freezer"}
+    ).json()["data"]["data"]
+    freezer = str(listed[0]["id"])
+    async with gateway(cached_settings(sandbox)) as (client, _):
+        control.reset_stats()
+        cold = await gql(client, CONTAINER_WITH_CHILDREN, id=freezer)
+        cold_routes = control.by_route("storage")
+        control.reset_stats()
+        warm = await gql(client, CONTAINER_WITH_CHILDREN, id=freezer)
+        warm_routes = control.by_route("storage")
+    assert "errors" not in cold
+    assert cold["data"]["container"]["children"]["edges"]
+    assert warm == cold
+    # Cold: one detail read serves the record (then cached) and the children.
+    assert cold_routes == {DETAIL_ROUTE: 1}
+    # Warm: the record from the cache, the children still from the service.
+    assert warm_routes == {DETAIL_ROUTE: 1}
+
+
+JOBS_OF_SAMPLES = """
+query CachedJobs($first: Int) {
+  samples(first: $first) { edges { node { id sequencingJobs { id name status } } } }
+}
+"""
+SHEET_ROUTE = "GET /sample-sheets/{id}"
+
+
+@pytest.mark.parametrize("sequencing_ttl", [TTL, 0.0], ids=["cached", "ttl-0"])
+async def test_which_samples_a_sheet_lists_is_cached_under_the_sequencing_ttl(
+    sandbox: SandboxProcess, control: SandboxControl, sequencing_ttl: float
+) -> None:
+    async with gateway_client(sandbox_settings(sandbox)) as uncached:
+        expected = await gql(uncached, JOBS_OF_SAMPLES, first=50)
+    assert "errors" not in expected
+    nodes = [e["node"] for e in expected["data"]["samples"]["edges"]]
+    assert any(n["sequencingJobs"] for n in nodes)
+    settings = cached_settings(sandbox, ttls={"sequencing": sequencing_ttl})
+    async with gateway(settings) as (client, _):
+        cold = await gql(client, JOBS_OF_SAMPLES, first=50)
+        control.reset_stats()
+        warm = await gql(client, JOBS_OF_SAMPLES, first=50)
+        warm_routes = control.by_route("sequencing")
+    assert cold == expected
+    assert warm == expected
+    if sequencing_ttl:
+        assert SHEET_ROUTE not in warm_routes
+    else:
+        assert warm_routes[SHEET_ROUTE] > 1

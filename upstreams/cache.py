@@ -1,15 +1,15 @@
-"""The response cache of reference reads: templates and their fields, storage locations,
-users by id. Two tiers: an in-process LRU bounded in bytes, then Redis when configured (the
-tier the replicas share).
+"""The response cache of reference reads: templates and their fields, storage locations and
+containers' records, which samples a sample sheet lists, users by id. Two tiers: an
+in-process LRU bounded in bytes, then Redis when configured (the tier the replicas share).
 
 **Entries.** One entry per record (a template by id, one template's fields, the location
-list, a user by id and caller's role), holding the *un-normalised* JSON the service
-answered and the wall-clock time it was stored, serialised with orjson; a hit is parsed and
-normalised afresh, so it is identical to the answer an uncached read would give (and no two
-readers share mutable records). Its size in the LRU is the length of those bytes; in Redis
-it expires ``ttl + max_stale`` after it was stored. A batch read (``read_many``) looks up
-each key, fetches the missing ones in one call of its batch function, and stores each.
-Absent records (None, a 404) and errors are never stored.
+list, a container's record, a sheet's samples, a user by id and caller's role), holding the
+*un-normalised* JSON the service answered and the wall-clock time it was stored, serialised
+with orjson; a hit is parsed and normalised afresh, so it is identical to the answer an
+uncached read would give (and no two readers share mutable records). Its size in the LRU is
+the length of those bytes; in Redis it expires ``ttl + max_stale`` after it was stored. A
+batch read (``read_many``) looks up each key, fetches the missing ones in one call of its
+batch function, and stores each. Absent records (None, a 404) and errors are never stored.
 
 **Keys** are ``service : generation : kind : role : id``. The role is the caller's for the
 services whose answers differ by caller (``BY_ROLE``: auth reads answer for the caller's
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 # The services with cached reads, and those whose answers differ by caller.
-CACHED_SERVICES = ("auth", "storage", "templates")
+CACHED_SERVICES = ("auth", "sequencing", "storage", "templates")
 BY_ROLE = frozenset({"auth"})
 DEFAULT_TTL = 300.0
 DEFAULT_MEMORY_BYTES = 32 * 1024 * 1024

@@ -8,6 +8,10 @@ detail, status change and cancel answer the full job. A sample sheet answers the
 flattens it to the sheet with ``entries`` beside its own keys. The sample-sheet and
 workflow lists answer 500 to any filter: ``sample_sheets`` and ``workflows`` send only
 ``page`` and ``page_size``.
+
+Which samples a sheet lists (``sheet_samples``) is a reference read through the response
+cache: the only link from a job to its samples, read for every list of samples with their
+jobs. The sheets themselves (status, validation) are read live.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from upstreams.services import (
     Records,
     Service,
     batched,
+    cached_many,
     chunks,
     fan_out_ids,
     list_of,
@@ -131,6 +136,26 @@ class SequencingClient(Service):
         params = {"page": page, "page_size": max(1, page_size)}
         payload = await self.client.request(ctx, "GET", "/sample-sheets", params=params)
         return _data_page(payload, "sample_sheets", page=page, page_size=max(1, page_size))
+
+    async def sheet_samples(self, ctx: CallContext, sheet_ids: Sequence[str]) -> MaybeRecords:
+        """For each sheet, aligned (None for an unknown one), ``{"entries": [{"sample_id"}]}``:
+        the samples it lists, in its order, through the response cache (no batch route: one
+        sheet read per missing id)."""
+
+        async def fetch(call: CallContext, distinct: Ids) -> Sequence[Any]:
+            return await fan_out_ids(self.client, distinct, lambda i: self._raw_entries(call, i))
+
+        return await cached_many(self.client, ctx, "sheet_samples", sheet_ids, fetch)
+
+    async def _raw_entries(self, ctx: CallContext, sheet_id: str) -> Any:
+        path = f"/sample-sheets/{seg(sheet_id)}"
+        data = _data(await self.client.request(ctx, "GET", path, raw=True))
+        if not isinstance(data.get("sample_sheet"), dict):
+            raise UpstreamBadResponse(self.name, "The sample sheet answer has no sample_sheet")
+        entries = data.get("entries")
+        listed = entries if isinstance(entries, list) else []
+        samples = [{"sample_id": e.get("sample_id")} for e in listed if isinstance(e, dict)]
+        return {"entries": samples}
 
     async def create_sample_sheet(self, ctx: CallContext, data: Mapping[str, Any]) -> Record:
         """``POST /sample-sheets``; answers the new sheet (without entries)."""

@@ -16,6 +16,7 @@ read, and normalised once it is out.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,8 +77,14 @@ def pascal(data: Any, keys: frozenset[str]) -> Any:
     }
 
 
+# A UUID already in its canonical form (what the services send): no need to parse it.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def canonical_id(value: object) -> str | None:
     """The canonical form of an id, or None when it is not a UUID (and so cannot exist)."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:

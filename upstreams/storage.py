@@ -1,14 +1,19 @@
 """The storage service's client (UPSTREAMS.md, "## storage").
 
-The location list and locations by id are reference reads, through the response cache.
+The location list, locations by id and containers' own records (the lab's storage
+structure) are reference reads, through the response cache; a container's children and
+samples are read live.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from upstreams.config import CallContext
+from upstreams.normalize import normalize
 from upstreams.services import (
     Ids,
     MaybeRecords,
@@ -19,6 +24,7 @@ from upstreams.services import (
     Service,
     batched,
     cached,
+    cached_many,
     canonical_id,
     fan_out_ids,
     list_of,
@@ -105,6 +111,39 @@ class StorageClient(Service):
         SamplePositions in this very container), capacity_info}``."""
         path = f"/storage/containers/{seg(container_id)}"
         return await self.client.request(ctx, "GET", path)
+
+    async def records(
+        self,
+        ctx: CallContext,
+        ids: Sequence[str],
+        read: Callable[[str, Record], None] | None = None,
+    ) -> MaybeRecords:
+        """Containers' own records (the ``container`` of each detail: name, kind, parent,
+        location), aligned with ``ids``, None for an unknown one: the storage structure,
+        through the response cache (no batch route: one detail read per missing id). Their
+        children and samples are not in them: ``container`` reads those live. ``read`` is
+        handed each detail read on the way (normalised), for the caller to keep."""
+
+        async def fetch(call: CallContext, distinct: Ids) -> Sequence[Any]:
+            return await fan_out_ids(
+                self.client, distinct, lambda i: self._raw_record(call, i, read)
+            )
+
+        return await cached_many(self.client, ctx, "container", ids, fetch)
+
+    async def _raw_record(
+        self, ctx: CallContext, container_id: str, read: Callable[[str, Record], None] | None
+    ) -> Any:
+        path = f"/storage/containers/{seg(container_id)}"
+        payload = await self.client.request(ctx, "GET", path, raw=True)
+        if not isinstance(payload, dict):
+            return None
+        record = payload.get("container")
+        if read is not None:
+            # The raw record goes to the cache as it is: the caller's copy is its own.
+            own = orjson.loads(orjson.dumps(record))
+            read(container_id, normalize({**payload, "container": own}, self.name))
+        return record
 
     async def hierarchy(
         self, ctx: CallContext, container_id: str, *, max_depth: int | None = None
