@@ -34,6 +34,7 @@ from gateway.rest_guard import JobStatusTap, make_guard
 from gateway.rest_sessions import SessionTap
 from gateway.runtime import Runtime
 from gateway.settings import Settings
+from gateway.shortcuts import Shortcuts
 from gateway.tracing import Tracing, create_tracing
 from graph.schema import create_schema
 from security.authentication import Authentication
@@ -162,12 +163,14 @@ def create_app(
             body_idle_timeout=settings.body_idle_timeout,
         ),
     )
+    graphql_route = Route("/graphql", graphql, methods=["GET", "POST"])
+    api_mount = Mount("/api", app=passthrough, name="rest-passthrough")
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        graphql_route,
         Route("/health", monitor.health, methods=["GET"]),
         Route("/ready", monitor.endpoint, methods=["GET"]),
         Mount(ASSETS_PATH, graphiql_assets(), name="graphiql-assets"),
-        Mount("/api", app=passthrough, name="rest-passthrough"),
+        api_mount,
     ]
     if settings.metrics_port is None:
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
@@ -188,6 +191,7 @@ def create_app(
             steps=steps,
             tracing=tracing,
             cors=_cors(settings.security.cors_origins),
+            shortcuts=Shortcuts(graphql_route, api_mount),
         )
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -11,7 +11,8 @@ For every HTTP request, in this order:
    (it answers preflights itself, before anything below is spent on them);
 5. the security steps (``security.steps``): authentication, the minimum spend, the body
    limit, CSRF, each refusing with ``Refused`` or letting the request on;
-6. the app (the routes).
+6. the app: a hot route straight to its endpoint (``gateway.shortcuts``), any other
+   request through the routes.
 
 Its one ``send`` wrapper records the status and adds the security headers and the request
 id to the response. Once the response is done (or the request failed or was cancelled:
@@ -32,6 +33,7 @@ from gateway.access_log import log_request, route_template
 from gateway.metrics import CLIENT_CLOSED, Metrics
 from gateway.observe import begin_request, current_request, end_request
 from gateway.request_id import HEADER, accept_request_id
+from gateway.shortcuts import Shortcuts
 from gateway.tracing import Tracing
 from security.headers import with_security_headers
 from security.proxies import TrustedProxies
@@ -53,8 +55,10 @@ class Edge:
         steps: Sequence[Step] = (),
         tracing: Tracing | None = None,
         cors: Wrapper | None = None,
+        shortcuts: Shortcuts | None = None,
     ) -> None:
         self.app = app
+        self.shortcuts = shortcuts
         self.metrics = metrics
         self.trusted_proxies = trusted_proxies
         self.steps = tuple(steps)
@@ -128,7 +132,9 @@ class Edge:
         try:
             for step in self.steps:
                 receive = await step(scope, receive)
-            await self.app(scope, receive, send)
+            shortcuts = self.shortcuts
+            app = None if shortcuts is None else shortcuts.match(scope)
+            await (self.app if app is None else app)(scope, receive, send)
         except Refused as refusal:
             stats = current_request()
             if stats is None or not stats.status:
