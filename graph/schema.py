@@ -20,6 +20,7 @@ from graph import (
 )
 from graph.errors import ErrorCodes
 from graph.execution import GatewayExecutor
+from graph.inputs import compile_inputs
 from graph.scalars import SCALAR_OVERRIDES
 
 # Each domain module may define a root ``Query`` and a ``Mutation`` type; the graph's roots
@@ -45,8 +46,9 @@ def create_schema(*, hide_suggestions: bool = False) -> strawberry.Schema:
     """The gateway's schema: types, resolvers, SDL and introspection. The GraphQL endpoint
     executes it through prepared operations (``gateway.prepared``), which parse, validate,
     measure and classify errors themselves; the one schema extension, ``ErrorCodes``,
-    serves ``Schema.execute`` for tools and tests."""
-    return strawberry.Schema(
+    serves ``Schema.execute`` for tools and tests. Its input types build their values from
+    plans made once (``graph.inputs``)."""
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True),
@@ -54,3 +56,5 @@ def create_schema(*, hide_suggestions: bool = False) -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=GatewayExecutor,
     )
+    compile_inputs(schema)
+    return schema
