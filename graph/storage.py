@@ -15,6 +15,7 @@ is therefore not a ``Node`` (``node(id:)`` of that id answers the ``Sample``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
@@ -465,11 +466,20 @@ class SampleStorage:
     container_id: strawberry.Private[str]
     assigned_by_id: strawberry.Private[str | None]
     record: strawberry.Private[dict[str, Any]]
+    # The walk up from the position, shared by the fields that need it (path, location,
+    # containerChain): started by the first, awaited by all.
+    chain_walk: strawberry.Private[asyncio.Future[list[dict[str, Any]]] | None] = None
 
     async def _position(self, ctx: Context) -> dict[str, Any] | None:
         return await storage_resolvers.container_of(ctx, self.container_id)
 
     async def _chain(self, ctx: Context) -> list[dict[str, Any]]:
+        walk = self.chain_walk
+        if walk is None:
+            walk = self.chain_walk = asyncio.ensure_future(self._walk(ctx))
+        return await walk
+
+    async def _walk(self, ctx: Context) -> list[dict[str, Any]]:
         position = await self._position(ctx)
         return [] if position is None else await storage_resolvers.chain(ctx, position)
 
