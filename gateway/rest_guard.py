@@ -11,6 +11,7 @@ path names to tell. A job's status route is refused by what its body asks for:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -27,11 +28,16 @@ from upstreams.errors import UpstreamError
 
 _JOB_STATUS = "/api/sequencing/jobs/{id}/status"
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+# The methods the job status route's rule names (the tap sees no other).
+_JOB_STATUS_METHODS = next(r.methods for r in rbac.ROUTE_RULES if r.prefix == _JOB_STATUS)
+# A path that ``request.url.path`` spells as it came: printable ASCII without ``?``, ``#``
+# and a backslash (which the URL escapes), spaces and controls (which URL parsing strips).
+_PLAIN_PATH = re.compile(r"/(?!/)[\x21\x22\x24-\x3e\x40-\x5b\x5d-\x7e]*")
 
 
 def make_guard(runtime: Runtime) -> Guard:
     async def guard(request: Request, route: LegacyRoute) -> Response | None:
-        path, method = request.url.path, request.method
+        path, method = _path(request), request.method
         problem = bearer_problem(request.scope)
         if problem is not None:
             return legacy_error(401, "UNAUTHENTICATED", problem, _INVALID_TOKEN)
@@ -68,12 +74,14 @@ class JobStatusTap:
         self.runtime = runtime
 
     def wants(self, method: str, path: str) -> bool:
+        if method not in _JOB_STATUS_METHODS:
+            return False
         match = rbac.route_match(path, method)
         return match is not None and match.route.prefix == _JOB_STATUS
 
     async def before(self, request: Request, body: bytes) -> Response | None:
         principal = _principal(request)
-        path = request.url.path
+        path = _path(request)
         match = rbac.route_match(path, request.method)
         rule = rbac.job_status_rule(_statuses(body))
         if rbac.allows(rule, principal) or match is None:
@@ -103,6 +111,14 @@ def _statuses(body: bytes) -> list[Any]:
         return []
     # The outermost object is the last one closed.
     return [value for key, value in objects[-1] if key == "status"]
+
+
+def _path(request: Request) -> str:
+    """``request.url.path``, without building the URL when the path is plain."""
+    path: str = request.scope["path"]
+    if _PLAIN_PATH.fullmatch(path):
+        return path
+    return request.url.path
 
 
 def _principal(request: Request) -> Principal | None:

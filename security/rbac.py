@@ -212,43 +212,86 @@ ROUTE_RULES: tuple[RouteRule, ...] = (
 
 
 def _segments(path: str) -> tuple[str, ...]:
-    return tuple(s for s in path.split("/") if s)
+    return tuple(filter(None, path.split("/")))
 
 
 def _is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
-def _params(rule: RouteRule, segments: tuple[str, ...]) -> dict[str, str] | None:
-    """The ``{name}`` values when ``rule``'s prefix covers these segments, else None."""
-    prefix = rule.segments
-    if len(segments) < len(prefix):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(prefix, segments, strict=False):
-        if _is_param(want):
-            params[want[1:-1]] = got
-        elif want != got:
+# One route of the compiled table: its segments (None where a ``{name}`` matches any),
+# the names of its parameters by position, and the rule.
+_Compiled = tuple[tuple[str | None, ...], tuple[tuple[int, str], ...], RouteRule]
+
+
+class _RouteTable:
+    """``ROUTE_RULES`` compiled once: for each method a rule names (and for every other
+    method, the rules that take any), the candidate routes grouped by the leading segments
+    every route spells out, most specific first (ties keep the table's order). The first
+    candidate that covers a path is the one ``route_match``'s ranking picks."""
+
+    def __init__(self, rules: tuple[RouteRule, ...]) -> None:
+        compiled: list[tuple[tuple[int, int], int, _Compiled]] = []
+        for index, rule in enumerate(rules):
+            segments = rule.segments
+            names = tuple((i, s[1:-1]) for i, s in enumerate(segments) if _is_param(s))
+            pattern = tuple(None if _is_param(s) else s for s in segments)
+            rank = (len(segments), len(segments) - len(names))
+            compiled.append((rank, index, (pattern, names, rule)))
+        # Ranks descending; the table's order among equal ranks (the first one wins).
+        compiled.sort(key=lambda item: (-item[0][0], -item[0][1], item[1]))
+        self.depth = min((_literal_lead(pattern) for _, _, (pattern, _, _) in compiled), default=0)
+        methods = sorted({m for rule in rules for m in rule.methods})
+        self.by_method = {m: self._index(compiled, m) for m in methods}
+        self.any_method = self._index(compiled, None)
+
+    def _index(
+        self, compiled: list[tuple[tuple[int, int], int, _Compiled]], method: str | None
+    ) -> dict[tuple[str, ...], tuple[_Compiled, ...]]:
+        index: dict[tuple[str, ...], list[_Compiled]] = {}
+        for _, _, entry in compiled:
+            pattern, _, rule = entry
+            if rule.methods and method not in rule.methods:
+                continue
+            key = tuple(s for s in pattern[: self.depth] if s is not None)
+            index.setdefault(key, []).append(entry)
+        return {key: tuple(entries) for key, entries in index.items()}
+
+    def match(self, path: str, method: str) -> RouteMatch | None:
+        segments = _segments(path)
+        depth = self.depth
+        if len(segments) < depth:
             return None
-    return params
+        candidates = self.by_method.get(method, self.any_method).get(segments[:depth], ())
+        for pattern, names, rule in candidates:
+            if len(segments) < len(pattern):
+                continue
+            for want, got in zip(pattern, segments, strict=False):
+                if want is not None and want != got:
+                    break
+            else:
+                return RouteMatch(rule.rule, {name: segments[i] for i, name in names}, rule)
+        return None
+
+
+def _literal_lead(pattern: tuple[str | None, ...]) -> int:
+    """How many leading segments of a route are spelled out (no ``{name}``)."""
+    count = 0
+    for segment in pattern:
+        if segment is None:
+            break
+        count += 1
+    return count
+
+
+_TABLE = _RouteTable(ROUTE_RULES)
 
 
 def route_match(path: str, method: str) -> RouteMatch | None:
     """The rule for a legacy request and what its path parameters matched; None when no
-    route of the table covers it."""
-    segments = _segments(path)
-    best: RouteMatch | None = None
-    best_rank = (-1, -1)
-    for rule in ROUTE_RULES:
-        if rule.methods and method not in rule.methods:
-            continue
-        params = _params(rule, segments)
-        if params is None:
-            continue
-        rank = (len(rule.segments), len(rule.segments) - len(params))
-        if rank > best_rank:
-            best, best_rank = RouteMatch(rule.rule, params, rule), rank
-    return best
+    route of the table covers it. (The most specific route wins: the longest prefix, then
+    the one with fewer ``{name}`` parts, then the first in ``ROUTE_RULES``.)"""
+    return _TABLE.match(path, method)
 
 
 def route_rule(path: str, method: str) -> str | None:

@@ -27,8 +27,9 @@ deadline, one send function); only the reading differs::
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, AsyncIterable
+from contextlib import AbstractAsyncContextManager, suppress
+from types import TracebackType
 
 import aiohttp
 
@@ -73,65 +74,116 @@ async def _keep(response: aiohttp.ClientResponse) -> aiohttp.ClientResponse:
     return response
 
 
-@asynccontextmanager
-async def open_stream(
+def open_stream(
     client: UpstreamClient,
     method: str,
     target: bytes,
     headers: RawHeaders,
     body: AsyncIterable[bytes] | None,
-) -> AsyncIterator[UpstreamStream]:
+) -> AbstractAsyncContextManager[UpstreamStream]:
     """Send ``method target`` (``target``: the upstream path and query, already quoted) to
     ``client``'s service and yield its answer; see the module docstring for the policies.
 
     ``headers`` are sent as given (Host is the upstream's). ``body`` None sends no body.
     The client's ``observer`` (metrics, spans) hears of the call as of a buffered one.
     """
-    policy = client.policy
-    text = target.decode("ascii")
-    request = Request(
-        method,
-        text,
-        text.split("?", 1)[0],
-        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers],
-        body,
-        decompress=False,
+    return _OpenStream(client, method, target, headers, body)
+
+
+class _OpenStream:
+    """``open_stream``'s context: entering sends the call (bulkhead slot, attempts, the
+    cache bump of a write); leaving tells the breakers its outcome, closes the answer and
+    frees the slot. (A class rather than a generator: it runs once per relayed request.)"""
+
+    __slots__ = (
+        "_admission",
+        "_body",
+        "_call",
+        "_client",
+        "_headers",
+        "_method",
+        "_response",
+        "_status",
+        "_stream",
+        "_target",
     )
-    deadline = policy.deadline()
-    call = policy.call(deadline)
-    try:
-        await call.__aenter__()
-    except UpstreamUnavailable as exc:
-        raise UpstreamUnavailable(
-            client.name, exc.message, retry_after=BULKHEAD_RETRY_AFTER
-        ) from None
-    try:
-        retryable = body is None and may_retry(method, None)
+
+    def __init__(
+        self,
+        client: UpstreamClient,
+        method: str,
+        target: bytes,
+        headers: RawHeaders,
+        body: AsyncIterable[bytes] | None,
+    ) -> None:
+        self._client = client
+        self._method = method
+        self._target = target
+        self._headers = headers
+        self._body = body
+
+    async def __aenter__(self) -> UpstreamStream:
+        client, method, body = self._client, self._method, self._body
+        policy = client.policy
+        text = self._target.decode("ascii")
+        request = Request(
+            method,
+            text,
+            text.split("?", 1)[0],
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers],
+            body,
+            decompress=False,
+        )
+        deadline = policy.deadline()
+        call = policy.call(deadline)
         try:
-            response, status, admission = await policy.attempts(request, deadline, retryable, _keep)
-        finally:
-            if client.cache is not None and method.upper() not in READ_METHODS:
-                await client.cache.bump(client.name)
-        stream = UpstreamStream(client.name, response)
+            await call.__aenter__()
+        except UpstreamUnavailable as exc:
+            raise UpstreamUnavailable(
+                client.name, exc.message, retry_after=BULKHEAD_RETRY_AFTER
+            ) from None
         try:
-            yield stream
+            retryable = body is None and may_retry(method, None)
+            try:
+                response, status, admission = await policy.attempts(
+                    request, deadline, retryable, _keep
+                )
+            finally:
+                if client.cache is not None and method.upper() not in READ_METHODS:
+                    await client.cache.bump(client.name)
+            try:
+                stream = UpstreamStream(client.name, response)
+            except BaseException:
+                _close(response)
+                raise
         except BaseException:
-            if stream.broken:
-                admission.unreachable()
-            else:  # the caller gave up: that says nothing about the upstream
-                admission.release()
+            await call.__aexit__(None, None, None)
             raise
-        else:
+        self._call, self._response, self._status = call, response, status
+        self._admission, self._stream = admission, stream
+        return stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stream, admission = self._stream, self._admission
+        try:
             if stream.broken:
                 admission.unreachable()
-            elif status >= 500 or stream.complete:
-                admission.answered(status)
+            elif exc_type is not None:  # the caller gave up: that says nothing of the upstream
+                admission.release()
+            elif self._status >= 500 or stream.complete:
+                admission.answered(self._status)
             else:
                 admission.release()
         finally:
-            _close(response)
-    finally:
-        await call.__aexit__(None, None, None)
+            try:
+                _close(self._response)
+            finally:
+                await self._call.__aexit__(None, None, None)
 
 
 def _close(response: aiohttp.ClientResponse) -> None:
