@@ -15,6 +15,7 @@ propagated in the request's headers.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -131,7 +132,12 @@ class GatewayObserver:
             metrics.observe_upstream(service, method, outcome, elapsed)
             if span is not None and tracing is not None:
                 tracing.end_upstream_span(span, outcome, status)
-            emit = log.warning if outcome in _FAILED else log.debug
+            if outcome in _FAILED:
+                emit = log.warning
+            elif log.is_enabled_for(logging.DEBUG):
+                emit = log.debug
+            else:
+                return
             emit(
                 "upstream.request",
                 service=service,

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
@@ -179,27 +178,10 @@ class CallPolicy:
         own = self.clock() + self.config.timeouts.total
         return own if deadline is None or own < deadline else deadline
 
-    @asynccontextmanager
-    async def call(self, deadline: float) -> AsyncIterator[None]:
+    def call(self, deadline: float) -> PolicyCall:
         """Hold a bulkhead slot for the block (waiting at most until ``deadline``); the
         observer hears of the call's start, end and of a full bulkhead."""
-        observer = self.observer
-        if observer is None:
-            async with self.bulkhead.slot(wait=deadline - self.clock()):
-                yield
-            return
-        observer.call_started(self.name)
-        admitted = False
-        try:
-            async with self.bulkhead.slot(wait=deadline - self.clock()):
-                admitted = True
-                yield
-        except UpstreamUnavailable:
-            if not admitted:
-                observer.rejected(self.name, "bulkhead_full")
-            raise
-        finally:
-            observer.call_finished(self.name)
+        return PolicyCall(self, deadline)
 
     async def attempts(
         self, request: Request, deadline: float, retryable: bool, read: Read[T]
@@ -431,3 +413,38 @@ class _Body:
             self.error = exc
             raise
         self._on_done()
+
+
+class PolicyCall:
+    """``CallPolicy.call``'s context: a bulkhead slot held for the block, told to the
+    observer (start, end, and a full bulkhead)."""
+
+    __slots__ = ("_deadline", "_observer", "_policy")
+
+    def __init__(self, policy: CallPolicy, deadline: float) -> None:
+        self._policy = policy
+        self._deadline = deadline
+        self._observer: CallObserver | None = None
+
+    async def __aenter__(self) -> None:
+        policy = self._policy
+        observer = self._observer = policy.observer
+        if observer is None:
+            await policy.bulkhead.acquire(self._deadline - policy.clock())
+            return
+        observer.call_started(policy.name)
+        try:
+            await policy.bulkhead.acquire(self._deadline - policy.clock())
+        except UpstreamUnavailable:
+            observer.rejected(policy.name, "bulkhead_full")
+            observer.call_finished(policy.name)
+            raise
+        except BaseException:
+            observer.call_finished(policy.name)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._policy.bulkhead.release()
+        observer = self._observer
+        if observer is not None:
+            observer.call_finished(self._policy.name)

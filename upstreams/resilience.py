@@ -15,8 +15,7 @@ slow upstream cannot absorb every task of the gateway.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 from upstreams.config import BulkheadPolicy, RetryPolicy
 from upstreams.errors import UpstreamUnavailable
@@ -51,22 +50,47 @@ class Bulkhead:
         self.in_flight = 0
         self.max_in_flight = 0  # high-water mark, for tests and metrics
 
-    @asynccontextmanager
-    async def slot(self, wait: float | None = None) -> AsyncIterator[None]:
+    def slot(self, wait: float | None = None) -> BulkheadSlot:
         """Hold one slot for the body. ``wait`` caps the queue wait below ``queue_timeout``
         (the caller's remaining deadline)."""
-        timeout = (
-            self.policy.queue_timeout if wait is None else min(wait, self.policy.queue_timeout)
-        )
-        try:
-            async with asyncio.timeout(max(0.0, timeout)):
-                await self._semaphore.acquire()
-        except TimeoutError:
-            raise UpstreamUnavailable(self.name, "bulkhead full") from None
+        return BulkheadSlot(self, wait)
+
+    async def acquire(self, wait: float | None = None) -> None:
+        """Take one slot (see ``slot``); raises ``UpstreamUnavailable`` when none came free
+        in time. A free slot is taken at once, with no timer to arm."""
+        semaphore = self._semaphore
+        if semaphore.locked():
+            timeout = (
+                self.policy.queue_timeout if wait is None else min(wait, self.policy.queue_timeout)
+            )
+            try:
+                async with asyncio.timeout(max(0.0, timeout)):
+                    await semaphore.acquire()
+            except TimeoutError:
+                raise UpstreamUnavailable(self.name, "bulkhead full") from None
+        else:
+            await semaphore.acquire()  # returns without suspending
         self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            self._semaphore.release()
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+
+    def release(self) -> None:
+        """Give back a slot taken by ``acquire``."""
+        self.in_flight -= 1
+        self._semaphore.release()
+
+
+class BulkheadSlot:
+    """``Bulkhead.slot``'s context: one slot held for the block."""
+
+    __slots__ = ("_bulkhead", "_wait")
+
+    def __init__(self, bulkhead: Bulkhead, wait: float | None) -> None:
+        self._bulkhead = bulkhead
+        self._wait = wait
+
+    async def __aenter__(self) -> None:
+        await self._bulkhead.acquire(self._wait)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._bulkhead.release()

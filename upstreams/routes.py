@@ -10,6 +10,7 @@ clients send through the passthrough.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -137,6 +138,7 @@ def _compile(templates: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ..
 _COMPILED = {service: _compile(templates) for service, templates in ROUTES.items()}
 
 
+@functools.lru_cache(maxsize=4096)
 def route_key(service: str, method: str, path: str) -> str:
     """``"GET /samples/{id}"`` for ``GET /samples/3f2c…``; ``"GET (other)"`` for a path that
     is no route of ``service``. ``path`` may carry a query string; it is ignored."""
