@@ -63,14 +63,24 @@ def _width(storage: StorageClient) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Details:
-    """ContainerWithChildren by container id (no batch endpoint: a fan-out)."""
+    """ContainerWithChildren by container id, read live (no batch endpoint: a fan-out).
+    Each record read also serves the request's reads of that container's own record."""
 
     storage: StorageClient
+    ctx: Context = field(compare=False, hash=False)
 
     async def __call__(self, call: CallContext, ids: Sequence[str]) -> list[Record | None]:
-        return await fan_out(
+        details = await fan_out(
             ids, lambda i: self.storage.container(call, i), width=_width(self.storage)
         )
+        records = [
+            (i, d["container"])
+            for i, d in zip(ids, details, strict=True)
+            if d is not None and isinstance(d.get("container"), dict)
+        ]
+        if records:
+            self.ctx.loaders.of(_records(self.ctx)).waiting.append(records)
+        return details
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,7 @@ class _Records:
             call, ids, lambda i, detail: details.append((i, detail))
         )
         if details:
-            self.ctx.loaders.of(_Details(self.storage)).waiting.append(details)
+            self.ctx.loaders.of(_details(self.ctx)).waiting.append(details)
         return records
 
 
@@ -213,14 +223,13 @@ async def location_containers(
 
 
 async def detail_of(ctx: Context, container_id: str) -> Record | None:
-    """ContainerWithChildren of one container (read live); None when there is none. Its
-    record then serves the request's reads of the container's own record."""
-    storage = ctx.upstreams.storage
-    key = _key(container_id)
-    detail: Record | None = await ctx.loaders.of(_Details(storage)).load(key)
-    if detail is not None and isinstance(detail.get("container"), dict):
-        ctx.loaders.of(_records(ctx)).waiting.append([(key, detail["container"])])
+    """ContainerWithChildren of one container (read live); None when there is none."""
+    detail: Record | None = await ctx.loaders.of(_details(ctx)).load(_key(container_id))
     return detail
+
+
+def _details(ctx: Context) -> _Details:
+    return _Details(ctx.upstreams.storage, ctx)
 
 
 def _records(ctx: Context) -> _Records:
@@ -488,7 +497,7 @@ def _placement_error(
 def _forget_reads(ctx: Context) -> None:
     """After a write, the occupancy and placements read before it are stale."""
     storage = ctx.upstreams.storage
-    reads = (_Details(storage), _records(ctx), _Grids(storage), storage.sample_locations_many)
+    reads = (_details(ctx), _records(ctx), _Grids(storage), storage.sample_locations_many)
     for fetch in reads:
         ctx.loaders.of(fetch).clear_all()
 

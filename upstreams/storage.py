@@ -109,8 +109,7 @@ class StorageClient(Service):
     async def container(self, ctx: CallContext, container_id: str) -> Record:
         """ContainerWithChildren: ``{container, children (by name), samples (the active
         SamplePositions in this very container), capacity_info}``."""
-        path = f"/storage/containers/{seg(container_id)}"
-        return await self.client.request(ctx, "GET", path)
+        return await self.client.request(ctx, "GET", _container_path(container_id))
 
     async def records(
         self,
@@ -134,8 +133,7 @@ class StorageClient(Service):
     async def _raw_record(
         self, ctx: CallContext, container_id: str, read: Callable[[str, Record], None] | None
     ) -> Any:
-        path = f"/storage/containers/{seg(container_id)}"
-        payload = await self.client.request(ctx, "GET", path, raw=True)
+        payload = await self.client.request(ctx, "GET", _container_path(container_id), raw=True)
         if not isinstance(payload, dict):
             return None
         record = payload.get("container")
@@ -207,3 +205,7 @@ class StorageClient(Service):
             return list_of(payload, "locations")
 
         return await batched(self.client, sample_ids, fetch, key="sample_id")
+
+
+def _container_path(container_id: str) -> str:
+    return f"/storage/containers/{seg(container_id)}"
