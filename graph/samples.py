@@ -32,7 +32,7 @@ from graph.sequencing import SequencingJob
 from graph.storage import SampleStorage
 from graph.templates import Template
 from graph.users import Person, person
-from graph.values import member, required
+from graph.values import built, fields_of, member, required
 from resolvers import samples as sample_resolvers
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
@@ -177,36 +177,24 @@ class Sample(Node):
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> Sample:
-        get = r.get
-
-        def always(key: str) -> Any:
-            value = get(key)
-            return value if value is not None else required(r, key, service="samples")
-
-        return cls(
-            id=strawberry.ID(r["id"]),
-            name=always("name"),
-            barcode=always("barcode"),
-            sample_type=member(
-                SampleType, always("sample_type"), service="samples", field="sample_type"
-            ),
-            status=member(SampleStatus, always("status"), service="samples", field="status"),
-            template_id=get("template_id"),
-            source_type=get("source_type"),
-            source_identifier=get("source_identifier"),
-            collection_date=get("collection_date"),
-            collection_location=get("collection_location"),
-            collector=get("collector"),
-            concentration=get("concentration"),
-            volume=get("volume"),
-            unit=get("unit"),
-            quality_score=get("quality_score"),
-            metadata=get("metadata"),
-            notes=get("notes"),
-            created_at=always("created_at"),
-            updated_at=always("updated_at"),
-            created_by_id=get("created_by"),
+        # The record's keys are the attributes' names (but created_by), so the object is a
+        # copy of the record over every field's None (see graph.values.built).
+        values = {**_SAMPLE_FIELDS, **r}
+        values["id"] = strawberry.ID(r["id"])
+        values["created_by_id"] = values.pop("created_by", None)
+        for key in _SAMPLE_ALWAYS:
+            if values[key] is None:
+                values[key] = required(r, key, service="samples")
+        values["sample_type"] = member(
+            SampleType, values["sample_type"], service="samples", field="sample_type"
         )
+        values["status"] = member(SampleStatus, values["status"], service="samples", field="status")
+        return built(cls, values)
+
+
+# The fields the samples service always sends (non-null in the graph).
+_SAMPLE_ALWAYS = ("name", "barcode", "sample_type", "status", "created_at", "updated_at")
+_SAMPLE_FIELDS = fields_of(Sample)
 
 
 async def _fetch(ctx: Context, ids: Sequence[str]) -> list[Sample | None]:
