@@ -5,6 +5,7 @@ types under both executors and the results are compared whole."""
 from __future__ import annotations
 
 import enum
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ class Item:
     colour: Colour
     note: str | None = None
     size: float | None = None
+    at: datetime | None = None
 
     @strawberry.field
     def shout(self) -> str:
@@ -55,6 +57,22 @@ def _items() -> list[Any]:
     bad_enum = Item(id=strawberry.ID("e"), name="bad enum", colour="green")  # type: ignore[arg-type]
     bad_float = Item(id=strawberry.ID("f"), name="bad float", colour=Colour.RED, size="big")  # type: ignore[arg-type]
     return [*good, null_name, bad_enum, bad_float]
+
+
+def _timed() -> list[Any]:
+    """DateTime values the readers print themselves, and ones they leave to the scalar."""
+    values: list[Any] = [
+        datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+        datetime(2026, 3, 1, 9, 30, 0, 120000, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 3, 1, 9, 30),  # naive
+        date(2026, 3, 1),
+        "yesterday",  # not a datetime: the scalar fails it
+        ValueError("a broken timestamp"),
+    ]
+    return [
+        Item(id=strawberry.ID(f"t{i}"), name="timed", colour=Colour.RED, at=value)
+        for i, value in enumerate(values)
+    ]
 
 
 class _Raising(Item):
@@ -84,6 +102,10 @@ class Query:
         ]
 
     @strawberry.field
+    def timed(self) -> list[Item | None]:
+        return _timed()
+
+    @strawberry.field
     def raising(self) -> Item:
         return _Raising(id=strawberry.ID("r"), name="raising", colour=Colour.BLUE)
 
@@ -110,6 +132,8 @@ DOCUMENTS = {
     "the same field twice": "{ items { name name id } }",
     "numbers where strings are declared": "{ numbered { id name } }",
     "an enum field holding another enum or a raw value": "{ foreign { id colour } }",
+    "datetimes, dates and values that are neither": "{ timed { id at } }",
+    "a datetime beside other leaves": "{ timed { id name colour at size } }",
 }
 
 
@@ -147,7 +171,7 @@ def test_fast_path_covers_plain_leaves_only() -> None:
     ours, _ = _schemas()
     item = ours._schema.type_map["Item"]
     plan = leaf_plan(item)  # type: ignore[arg-type]
-    assert sorted(plan) == ["colour", "id", "name", "note", "size"]
+    assert sorted(plan) == ["at", "colour", "id", "name", "note", "size"]
     assert plan["name"][0] == "name"
     assert plan["name"][2] is True
     assert plan["note"][2] is False
