@@ -19,7 +19,17 @@ from strawberry.types import Info
 
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection, sort_records
-from graph.pagination import After, Before, Edge, First999, Last999, PageInfo, connection_args
+from graph.pagination import (
+    After,
+    Before,
+    Edge,
+    First999,
+    Last999,
+    PageInfo,
+    connection_args,
+    edges_of,
+    page_info_of,
+)
 from graph.payloads import UserError, attempt, user_errors_field
 from graph.permissions import requires
 from graph.values import member, required
@@ -238,14 +248,12 @@ class NotificationConnection:
     @classmethod
     def of(cls, page: Slice[dict[str, Any]]) -> NotificationConnection:
         nodes = [Notification.from_record(r) for r in page.items]
-        edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
-        page_info = PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+        return cls(
+            edges=edges_of(page, nodes),
+            nodes=nodes,
+            page_info=page_info_of(page),
+            _total=page.total,
         )
-        return cls(edges=edges, nodes=nodes, page_info=page_info, _total=page.total)
 
 
 @strawberry.input(description="A notification to send now, or at `scheduledAt`.")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
+from graph.values import built
 from resolvers.pagination import (
     PAGE_SIZE_RULE,
     PageRequest,
@@ -39,6 +40,8 @@ __all__ = [
     "PageRequest",
     "Slice",
     "connection_args",
+    "edges_of",
+    "page_info_of",
     "page_request",
     "paginate",
     "whole",
@@ -69,6 +72,36 @@ class Edge(Generic[T]):
     )
     node: T = strawberry.field(description="The item.")
 
+    def __getattr__(self, name: str) -> Any:
+        # An edge of ``edges_of`` holds its page's cursors and its index, and names its
+        # cursor when it is first read (then as a plain attribute).
+        values = self.__dict__
+        if name != "cursor" or "_cursors" not in values:
+            raise AttributeError(name)
+        cursor: str = values["_cursors"][values["_index"]]
+        values["cursor"] = cursor
+        return cursor
+
+
+def edges_of(page: Slice[Any], nodes: list[T]) -> list[Edge[T]]:
+    """The edges of ``page`` (its nodes made): each cursor is made only if it is read."""
+    cursors = page.cursors
+    return [
+        built(Edge, {"node": node, "_cursors": cursors, "_index": index})
+        for index, node in enumerate(nodes)
+    ]
+
+
+def page_info_of(page: Slice[Any]) -> PageInfo:
+    """Where ``page`` sits in its list."""
+    cursors = page.cursors
+    return PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
 
 @strawberry.type(description="A page of a list, with cursors to move on.")
 class Connection(Generic[T]):
@@ -85,16 +118,10 @@ class Connection(Generic[T]):
         if page.total is None:
             raise TypeError("a Connection needs the list's total; count it or use its own type")
         nodes = [convert(item) for item in page.items]
-        edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)]
         return cls(
-            edges=edges,
+            edges=edges_of(page, nodes),
             nodes=nodes,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=page_info_of(page),
             total_count=page.total,
         )
 

@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from resolvers.errors import BadUserInput
 
@@ -102,7 +102,7 @@ class Slice(Generic[T]):
     """One page of a list: its items, each item's cursor, and where the page sits."""
 
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     total: int | None  # None: the list cannot count cheaply (see ``Read``)
     has_previous: bool
     has_next: bool
@@ -120,6 +120,35 @@ Key = Callable[[T], Any]
 def record_key(record: Any) -> Any:
     """The key of an upstream record: its ``id``."""
     return record.get("id") if isinstance(record, dict) else getattr(record, "id", None)
+
+
+class Cursors(Sequence[str]):
+    """The cursors of a page's items (the first at offset ``start``), each encoded when it
+    is read: most operations select a connection's nodes, and no cursor but the last."""
+
+    __slots__ = ("_items", "_key", "_start")
+
+    def __init__(self, start: int, items: Sequence[Any], key: Key[Any]) -> None:
+        self._start = start
+        self._items = items
+        self._key = key
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._items)))]
+        position = index + len(self._items) if index < 0 else index
+        if not 0 <= position < len(self._items):
+            raise IndexError("cursor index out of range")
+        return encode_cursor(self._start + position, str(self._key(self._items[position])))
 
 
 @dataclass(slots=True)
@@ -224,7 +253,7 @@ async def paginate(
     following = start + len(items) < total if total is not None else end in reader.seen
     return Slice(
         items=items,
-        cursors=[encode_cursor(start + i, str(key(item))) for i, item in enumerate(items)],
+        cursors=Cursors(start, items, key),
         total=total,
         has_previous=start > 0,
         has_next=following,

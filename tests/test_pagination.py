@@ -153,3 +153,16 @@ def test_a_range_a_steady_client_asks_for_is_one_page(start: int, end: int) -> N
     page, size = plan[0]
     assert (page - 1) * size <= start
     assert end <= page * size
+
+
+async def test_a_page_names_each_item_by_its_offset_and_key_when_its_cursor_is_read() -> None:
+    up = Upstream(100)
+    first = await paginate(_request(10), up.read)
+    page = await paginate(_request(5, first.cursors[-1]), up.read)
+    expected = [encode_cursor(10 + i, f"r{10 + i}") for i in range(5)]
+    assert list(page.cursors) == expected
+    assert page.cursors[-1] == expected[-1]
+    assert page.cursors[1:3] == expected[1:3]
+    assert len(page.cursors) == 5
+    with pytest.raises(IndexError):
+        page.cursors[5]
