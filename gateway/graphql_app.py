@@ -28,12 +28,11 @@ from urllib.parse import parse_qsl
 
 import orjson
 import strawberry
-from graphql import ExecutionResult, GraphQLError, execute
+from graphql import ExecutionResult, GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
-from strawberry.execution import optimized_is_awaitable
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http.parse_content_type import parse_content_type
 
@@ -49,7 +48,7 @@ from gateway.graphql_request import (
     query_string_request,
 )
 from gateway.observe import current_request
-from gateway.prepared import Preparer
+from gateway.prepared import Preparer, execute_prepared
 from gateway.runtime import Runtime
 from graph.errors import INTERNAL_SERVER_ERROR, RATE_LIMITED, client_errors
 from resolvers.context import Context, HealthReports
@@ -351,15 +350,14 @@ class GraphQLEndpoint:
                 return self._answer(None, [refusal])
             if registration is not None:
                 await registration.perform()
-            result = execute(
+            result = execute_prepared(
                 self._schema,
+                self._executor_class,
                 prepared.document,
-                context_value=context,
-                variable_values=request.variables,
+                context=context,
+                variables=request.variables,
                 operation_name=request.operation_name,
-                executor_class=self._executor_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                operation_extensions=request.extensions,
+                extensions=request.extensions,
             )
             if isawaitable(result):
                 result = await result

@@ -20,14 +20,19 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
+    Executor,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    execute,
     parse,
     specified_rules,
     validate,
 )
+from graphql.pyutils import AwaitableOrValue
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -151,6 +156,30 @@ class Preparer:
             public=all_public(self.schema, selected, is_public),
             measure=cost,
         )
+
+
+def execute_prepared(
+    schema: GraphQLSchema,
+    executor_class: type[Executor],
+    document: DocumentNode,
+    *,
+    context: Any,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    extensions: dict[str, Any] | None = None,
+) -> AwaitableOrValue[ExecutionResult]:
+    """Execute a prepared ``document``: graphql-core's ``execute`` with the graph's
+    executor (``graph.execution``), nothing parsed or validated again."""
+    return execute(
+        schema,
+        document,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        executor_class=executor_class,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        operation_extensions=extensions,
+    )
 
 
 def _unparsed(error: GraphQLError) -> Prepared:
