@@ -211,7 +211,12 @@ class GraphQLEndpoint:
         try:
             context = self._context(scope)
             reply = _Reply()
-            answers = await self._traced(self._operations(requests, scope, method, context, reply))
+            try:
+                answers = await self._traced(
+                    self._operations(requests, scope, method, context, reply)
+                )
+            finally:
+                context.loaders.release()
         finally:
             if form is not None:
                 await form.close()

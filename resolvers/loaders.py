@@ -54,29 +54,50 @@ class _Loader(DataLoader):
 
 class Loaders:
     """The loaders of one request, keyed by the batch method they call and created on first
-    use, so a query pays only for the relations it asks for."""
+    use, so a query pays only for the relations it asks for.
 
-    __slots__ = ("_call", "_loaders", "on_batch")
+    Nothing a loader holds refers back to its ``Loaders`` (the hook lives in a cell of its
+    own): a cycle would keep the request's records (a page primes 1,000) alive after the
+    request, until the cyclic collector finds them, by then in the older generations that
+    it scans whole, and rarely."""
+
+    __slots__ = ("_call", "_hook", "_loaders")
 
     def __init__(self, call: CallContext, on_batch: BatchHook | None = None) -> None:
         self._call = call
         self._loaders: dict[BatchFn, _Loader] = {}
-        self.on_batch = on_batch
+        self._hook: list[BatchHook | None] = [on_batch]
+
+    @property
+    def on_batch(self) -> BatchHook | None:
+        return self._hook[0]
+
+    @on_batch.setter
+    def on_batch(self, hook: BatchHook | None) -> None:
+        self._hook[0] = hook
 
     def of(self, fetch: BatchFn) -> _Loader:
         """The request's loader over ``fetch`` (e.g. ``upstreams.templates.get_many``)."""
         loader = self._loaders.get(fetch)
         if loader is None:
-            call = self._call
+            call, cell = self._call, self._hook
             name = getattr(fetch, "__qualname__", "loader")
 
             async def batch(keys: list[str]) -> list[Any]:
-                if self.on_batch is not None:
-                    self.on_batch(name, len(keys))
+                hook = cell[0]
+                if hook is not None:
+                    hook(name, len(keys))
                 return list(await fetch(call, keys))
 
             loader = self._loaders[fetch] = _Loader(batch_load_fn=batch)
         return loader
+
+    def release(self) -> None:
+        """Drop every loader (their caches and waiting records): the request is answered.
+        Its executor ends in a reference cycle (graphql-core's), which holds the context
+        and so these loaders until the cyclic collector runs; without this, a page's
+        records would live that long too (see the class doc)."""
+        self._loaders.clear()
 
     def prime(self, fetch: BatchFn, records: Sequence[dict[str, Any]], key: str = "id") -> None:
         """Seed ``fetch``'s loader with records a list call already returned (applied
