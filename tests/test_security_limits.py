@@ -63,6 +63,54 @@ async def test_redis_bucket_is_one_budget_for_every_replica(redis_client: Any) -
     await redis_client.delete(f"tracseq:ratelimit:{key}")
 
 
+async def _tokens(redis_client: Any, key: str) -> float:
+    return float(await redis_client.hget(f"tracseq:ratelimit:{key}", "tokens"))
+
+
+async def test_a_busy_key_spends_from_its_lease_without_touching_the_shared_bucket(
+    redis_client: Any,
+) -> None:
+    key = f"test-{uuid.uuid4()}"
+    buckets = RedisBuckets(redis_client)
+    first = await buckets.spend(key, 1, 0.001, 1000)
+    assert first.allowed
+    # 999 left after the spend; an eighth of them (124) leased to this process.
+    after_first = await _tokens(redis_client, key)
+    assert after_first == pytest.approx(999 - 124, abs=0.01)
+    spent = [await buckets.spend(key, 2, 0.001, 1000) for _ in range(62)]
+    assert all(d.allowed for d in spent)
+    assert spent[-1].remaining == 0
+    assert await _tokens(redis_client, key) == pytest.approx(after_first, abs=0.01)
+    # The lease is empty: the next spend goes to the bucket (and takes a new lease).
+    assert (await buckets.spend(key, 2, 0.001, 1000)).allowed
+    assert await _tokens(redis_client, key) < after_first - 2
+    await redis_client.delete(f"tracseq:ratelimit:{key}")
+
+
+async def test_an_ended_lease_gives_its_unspent_tokens_back(redis_client: Any) -> None:
+    key = f"test-{uuid.uuid4()}"
+    now = [0.0]
+    buckets = RedisBuckets(redis_client, clock=lambda: now[0])
+    await buckets.spend(key, 1, 0.001, 1000)  # 999 left, 124 of them leased
+    await buckets.spend(key, 4, 0.001, 1000)  # from the lease: 120 left in it
+    now[0] = 5.0  # the lease has ended
+    await buckets.spend(key, 1, 0.001, 1000)
+    # 120 back, 1 spent: 994 in all, of which an eighth (124) is leased again.
+    assert await _tokens(redis_client, key) == pytest.approx(994 - 124, abs=0.05)
+    await redis_client.delete(f"tracseq:ratelimit:{key}")
+
+
+async def test_leases_never_let_replicas_spend_more_than_the_budget(redis_client: Any) -> None:
+    key = f"test-{uuid.uuid4()}"
+    replica_a, replica_b = RedisBuckets(redis_client), RedisBuckets(redis_client)
+    allowed = 0
+    for i in range(400):
+        decision = await (replica_a if i % 2 else replica_b).spend(key, 1, 0.001, 200)
+        allowed += decision.allowed
+    assert allowed == 200
+    await redis_client.delete(f"tracseq:ratelimit:{key}")
+
+
 def _measure(document: str, variables: dict[str, Any] | None = None) -> Any:
     schema = create_schema()._schema
     doc = parse(document)
