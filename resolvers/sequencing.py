@@ -18,7 +18,7 @@ bulkhead's width.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,8 +152,12 @@ class _SampleIndex:
         return [index for _ in keys]
 
 
-async def _index_by_sheets(ctx: Context, jobs: Sequence[Record]) -> dict[str, list[Record]]:
-    """Sample id → the jobs (in the given order) whose sheet lists it, from the sheets."""
+async def _index_by_sheets(
+    ctx: Context, jobs: Sequence[Record], wanted: Collection[str] | None = None
+) -> dict[str, list[Record]]:
+    """Sample id (canonical) → the jobs (in the given order) whose sheet lists it, from
+    the sheets; only the samples ``wanted`` (canonical ids) when given. Each sheet's ids
+    are made canonical once, however many jobs share the sheet."""
     sheet_ids = list(
         dict.fromkeys(str(j["sample_sheet_id"]) for j in jobs if j.get("sample_sheet_id"))
     )
@@ -161,22 +165,27 @@ async def _index_by_sheets(ctx: Context, jobs: Sequence[Record]) -> dict[str, li
     samples_of: dict[str, list[str]] = {}
     for sheet_id, sheet in zip(sheet_ids, sheets, strict=True):
         entries = (sheet or {}).get("entries") or []
-        samples_of[sheet_id] = list(dict.fromkeys(str(e.get("sample_id")) for e in entries))
+        listed = dict.fromkeys(str(e.get("sample_id")) for e in entries)
+        canonical = (canonical_id(sample_id) or sample_id for sample_id in listed)
+        samples_of[sheet_id] = [
+            key for key in dict.fromkeys(canonical) if wanted is None or key in wanted
+        ]
     index: dict[str, list[Record]] = {}
     for job_record in jobs:
-        for sample_id in samples_of.get(str(job_record.get("sample_sheet_id")), []):
-            index.setdefault(canonical_id(sample_id) or sample_id, []).append(job_record)
+        for sample_id in samples_of.get(str(job_record.get("sample_sheet_id")), ()):
+            index.setdefault(sample_id, []).append(job_record)
     return index
 
 
 async def _index_by_extension(ctx: Context, sample_ids: Sequence[str]) -> dict[str, list[Record]]:
     jobs = await ctx.upstreams.sequencing.jobs_with_samples(ctx.call, sample_ids)
     _prime(ctx, jobs)
-    distinct = {canonical_id(s) for s in sample_ids} - {None}
+    distinct = {key for s in sample_ids if (key := canonical_id(s)) is not None}
     if len(distinct) == 1:
         # One sample asked: every job answered holds it, no sheet needed to tell.
         return {str(next(iter(distinct))): jobs}
-    return await _index_by_sheets(ctx, jobs)
+    # The keys _JobsForSamples looks its samples up by.
+    return await _index_by_sheets(ctx, jobs, {canonical_id(s) or str(s) for s in sample_ids})
 
 
 def _prime(ctx: Context, jobs: Sequence[Record]) -> None:
