@@ -16,6 +16,7 @@ read, and normalised once it is out.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
@@ -83,8 +84,24 @@ _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 def canonical_id(value: object) -> str | None:
     """The canonical form of an id, or None when it is not a UUID (and so cannot exist)."""
-    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
-        return value
+    if type(value) is str and len(value) <= _MAX_ID_TEXT:
+        return _canonical_text(value)
+    return _canonical(value)
+
+
+# Cached: the same ids come back in every answer (a sequencing scan reads every sheet's
+# sample ids on every request), and a dictionary lookup costs a third of the match. Only
+# texts as long as a UUID's longest spelling (``urn:uuid:`` and 36): a client's long
+# strings are never kept.
+_MAX_ID_TEXT = 45
+
+
+@functools.lru_cache(maxsize=16384)
+def _canonical_text(value: str) -> str | None:
+    return value if _CANONICAL_UUID.fullmatch(value) else _canonical(value)
+
+
+def _canonical(value: object) -> str | None:
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
