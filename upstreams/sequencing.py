@@ -140,12 +140,12 @@ class SequencingClient(Service):
     async def sheet_samples(self, ctx: CallContext, sheet_ids: Sequence[str]) -> MaybeRecords:
         """For each sheet, aligned (None for an unknown one), ``{"entries": [{"sample_id"}]}``:
         the samples it lists, in its order, through the response cache (no batch route: one
-        sheet read per missing id)."""
+        sheet read per missing id). Only ids: nothing in it to normalise."""
 
         async def fetch(call: CallContext, distinct: Ids) -> Sequence[Any]:
             return await fan_out_ids(self.client, distinct, lambda i: self._raw_entries(call, i))
 
-        return await cached_many(self.client, ctx, "sheet_samples", sheet_ids, fetch)
+        return await cached_many(self.client, ctx, "sheet_samples", sheet_ids, fetch, plain=True)
 
     async def _raw_entries(self, ctx: CallContext, sheet_id: str) -> Any:
         path = f"/sample-sheets/{seg(sheet_id)}"

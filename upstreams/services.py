@@ -252,10 +252,14 @@ async def cached_many(
     kind: str,
     ids: Sequence[str],
     fetch: Callable[[CallContext, list[str]], Awaitable[Sequence[Any]]],
+    *,
+    plain: bool = False,
 ) -> list[Any]:
     """Records by id, normalised and aligned with ``ids`` (None where there is none):
     each distinct id through the response cache when it covers the read, the missing ones
-    in one call of ``fetch`` (over distinct canonical ids, aligned, raw)."""
+    in one call of ``fetch`` (over distinct canonical ids, aligned, raw). ``plain``: the
+    values are the gateway's own extracts holding no enum or timestamp (normalising them
+    would change nothing), left as they are."""
     distinct = unique_ids(ids)
     if not distinct:
         return [None] * len(ids)
@@ -265,7 +269,11 @@ async def cached_many(
     else:
         values = await cache.read_many(ctx, client.name, kind, distinct, fetch)
     name = client.name
-    found = {k: normalize(v, name) for k, v in zip(distinct, values, strict=True) if v is not None}
+    found = {
+        k: v if plain else normalize(v, name)
+        for k, v in zip(distinct, values, strict=True)
+        if v is not None
+    }
     return aligned(ids, found)
 
 
