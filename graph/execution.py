@@ -285,18 +285,16 @@ def _code(source: str) -> CodeType:
     return compile(source, "<gateway reader>", "exec")
 
 
-# Each leaf's reader, compiled once (by the leaf's identity: leaves live in _PLANS, and
-# each entry keeps its leaf alive so that no id is reused).
-_LEAF_READERS: dict[int, tuple[_Leaf, Reader]] = {}
+# Each plain leaf's reader, compiled once, by its object type and field name (as _PLANS).
+_LEAF_READERS: WeakKeyDictionary[GraphQLObjectType, dict[str, Reader]] = WeakKeyDictionary()
 
 
-def _leaf_reader(leaf: _Leaf) -> Reader:
-    found = _LEAF_READERS.get(id(leaf))
-    if found is not None:
-        return found[1]
-    read = _compiled([("", leaf)], whole=False)
-    setattr(read, _SPEC, leaf)
-    _LEAF_READERS[id(leaf)] = (leaf, read)
+def _leaf_reader(parent_type: GraphQLObjectType, name: str, leaf: _Leaf) -> Reader:
+    readers = _LEAF_READERS.setdefault(parent_type, {})
+    read = readers.get(name)
+    if read is None:
+        read = readers[name] = _compiled([("", leaf)], whole=False)
+        setattr(read, _SPEC, leaf)
     return read
 
 
@@ -495,7 +493,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return _constant(parent_type.name)
         leaf = leaf_plan(parent_type).get(name)
         if leaf is not None:
-            return _leaf_reader(leaf)
+            return _leaf_reader(parent_type, name, leaf)
         field_def = parent_type.fields.get(name)
         definition = None if field_def is None else _is_plain(field_def)
         if definition is None:
