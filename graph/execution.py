@@ -24,6 +24,7 @@ with ``@defer``/``@stream`` in play, or field middleware, everything does.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from keyword import iskeyword
@@ -344,13 +345,31 @@ class _Selection:
             self.read = _object_reader(rows)
 
 
+# The readers of whole selections of leaves and constants only, which do not change from
+# one execution to the next: by response keys and the leaves' identities (each entry keeps
+# its leaves alive, so that no id is reused), the most recent _MAX_WHOLE_READERS.
+_WHOLE_READERS: OrderedDict[tuple[Any, ...], tuple[list[Any], Reader]] = OrderedDict()
+_MAX_WHOLE_READERS = 1024
+
+
 def _object_reader(rows: list[_Row]) -> Reader:
     """The reader of a whole selection (every row has a reader)."""
     specs: list[tuple[str, Reader | _Leaf | str]] = []
     for name, _, reader in rows:
         assert reader is not None
         specs.append((name, getattr(reader, _SPEC, reader)))
-    return _compiled(specs, whole=True)
+    if not all(isinstance(spec, str | tuple) for _, spec in specs):
+        return _compiled(specs, whole=True)  # it calls this execution's own readers
+    key = tuple((name, spec if isinstance(spec, str) else id(spec)) for name, spec in specs)
+    found = _WHOLE_READERS.get(key)
+    if found is not None:
+        _WHOLE_READERS.move_to_end(key)
+        return found[1]
+    read = _compiled(specs, whole=True)
+    _WHOLE_READERS[key] = (specs, read)
+    if len(_WHOLE_READERS) > _MAX_WHOLE_READERS:
+        _WHOLE_READERS.popitem(last=False)
+    return read
 
 
 def _field_reader(attribute: str, non_null: bool, item: Reader) -> Reader:
