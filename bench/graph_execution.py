@@ -8,9 +8,9 @@ Both sides execute it over the same 1,000 sample records, held in memory:
 - graphql-core alone: a hand-written GraphQLSchema of the same shape, the document parsed
   and validated once, `graphql.execute` per round (the floor: no framework at all);
 - the gateway: what its endpoint runs for the operation (``gateway.prepared``: the document
-  prepared once, then ``run`` with the graph's executor per round) over the real schema
-  and resolvers (records turned into `Sample` objects), with the samples client swapped
-  for one that answers from memory, so no I/O is timed.
+  prepared once, then ``execute_prepared`` with the graph's executor per round) over the
+  real schema and resolvers (records turned into `Sample` objects), with the samples
+  client swapped for one that answers from memory, so no I/O is timed.
 
 Rounds alternate between the two so that machine noise hits both alike; the report gives
 the median per-execution time of each and their ratio (target: at most 0.25, issue 14).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -119,14 +119,21 @@ async def http() -> AsyncIterator[HttpPool]:
     await pool.aclose()
 
 
-def _client(sandbox: SandboxProcess, http: HttpPool, dead: int) -> UpstreamClient:
+def _client(
+    sandbox: SandboxProcess,
+    http: HttpPool,
+    dead: int,
+    instances: InstancePolicy | None = None,
+    **options: Any,
+) -> UpstreamClient:
     config = UpstreamConfig(
         name="samples",
         base_url=f"http://127.0.0.1:{dead},{sandbox.urls['samples']}",
         timeouts=Timeouts(connect=0.5, read=5, total=10),
         retry=RetryPolicy(attempts=3, backoff_base=0.01, backoff_max=0.02),
+        instances=instances or InstancePolicy(),
     )
-    return UpstreamClient(config, http)
+    return UpstreamClient(config, http, **options)
 
 
 async def test_reads_fail_over_from_a_dead_instance_without_a_failure(
@@ -136,14 +143,7 @@ async def test_reads_fail_over_from_a_dead_instance_without_a_failure(
     # and ejected at its first failure: otherwise whether the balancer tries it again
     # depends on its failures' latency against the live one's, which a loaded machine
     # can turn either way.
-    config = UpstreamConfig(
-        name="samples",
-        base_url=f"http://127.0.0.1:{closed_port},{sandbox.urls['samples']}",
-        timeouts=Timeouts(connect=0.5, read=5, total=10),
-        retry=RetryPolicy(attempts=3, backoff_base=0.01, backoff_max=0.02),
-        instances=InstancePolicy(eject_after=1),
-    )
-    client = UpstreamClient(config, http, rng=lambda: 0.0)
+    client = _client(sandbox, http, closed_port, InstancePolicy(eject_after=1), rng=lambda: 0.0)
     for _ in range(20):
         await client.request(CTX, "GET", "/samples", params={"limit": 1})
     assert client.breaker.state.name == "CLOSED"
