@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.edge import Edge, Wrapper
 from gateway.graphiql import ASSETS_PATH, graphiql_assets
@@ -36,7 +36,9 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.shortcuts import Shortcuts
 from gateway.tracing import Tracing, create_tracing
+from gateway.websocket import GraphQLWebSocket
 from graph.schema import create_schema
+from resolvers.live import Live
 from security.authentication import Authentication
 from security.body_limit import BodyLimit
 from security.csrf import csrf
@@ -69,6 +71,12 @@ def create_app(
         settings.critical_upstreams, settings.ready_interval, workers=settings.workers
     )
     security = SecurityRuntime(settings.security, on_rate_limited=metrics.rate_limit_rejected)
+    live = Live(
+        lambda: runtime.upstreams,
+        poll_interval=settings.subscription_poll_interval,
+        observer=metrics,
+        timeout=settings.request_timeout,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -116,6 +124,12 @@ def create_app(
         if settings.security.redis_url is not None:
             redis = functools.partial(security.ping, settings.timeouts.connect)
         monitor.start(upstreams, redis)
+        live_redis = None
+        if redis_url is not None:
+            live_redis, live_errors = open_redis(redis_url, settings.timeouts.connect)
+            live.start(live_redis, live_errors)
+        else:
+            live.start()
         # With several workers the CLI serves the merged metrics port itself.
         stop_metrics = None
         if settings.metrics_port is not None and not metrics.multiprocess:
@@ -123,6 +137,10 @@ def create_app(
         try:
             yield
         finally:
+            await websocket.close_all()
+            await live.close()
+            if live_redis is not None:
+                await live_redis.aclose()
             await monitor.stop()
             await discovery.stop()
             if listener is not None:
@@ -153,6 +171,14 @@ def create_app(
         on_batch=observer.loader_batch,
         tracing=tracing,
         health=monitor,
+        live=live,
+    )
+    websocket = GraphQLWebSocket(
+        graphql,
+        security=security,
+        metrics=metrics,
+        limits=settings.sockets,
+        origins=settings.security.cors_origins,
     )
     passthrough = Passthrough(
         runtime,
@@ -167,6 +193,7 @@ def create_app(
     api_mount = Mount("/api", app=passthrough, name="rest-passthrough")
     routes = [
         graphql_route,
+        WebSocketRoute("/graphql", websocket),
         Route("/health", monitor.health, methods=["GET"]),
         Route("/ready", monitor.endpoint, methods=["GET"]),
         Mount(ASSETS_PATH, graphiql_assets(), name="graphiql-assets"),
@@ -201,6 +228,8 @@ def create_app(
     app.state.health = monitor
     app.state.security = security
     app.state.prepared = graphql.preparer
+    app.state.live = live
+    app.state.websocket = websocket
     return app
 
 

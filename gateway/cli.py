@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import dataclasses
 import gc
@@ -38,6 +39,8 @@ SCHEMA_FILE = "schema.graphql"
 
 # How often a serving process hands the memory freed since to the kernel (malloc_trim).
 TRIM_INTERVAL_S = 10.0
+# How long SIGTERM waits for the WebSocket close frames before uvicorn hears of it.
+SOCKET_CLOSE_TIMEOUT = 1.0
 # The allocator settings a serving process runs with (see use_system_allocator); an
 # operator's own values in the environment win.
 ALLOCATOR_ENV = {"PYTHONMALLOC": "malloc", "MALLOC_ARENA_MAX": "2"}
@@ -152,6 +155,7 @@ class _Drain:
 
     def __init__(self, app: Starlette, delay: float) -> None:
         self._monitor = app.state.health
+        self._sockets = app.state.websocket
         self._delay = delay
         self._loop = asyncio.get_running_loop()
         self._timer: threading.Timer | None = None
@@ -169,12 +173,21 @@ class _Drain:
         # Logged from the loop, not here: a signal handler runs between two bytecodes of
         # whatever the main thread was doing, possibly in the middle of writing a log line.
         self._loop.call_soon_threadsafe(self._log_draining)
+        # WebSocket clients are told at once to reconnect elsewhere (1001, going away);
+        # uvicorn's own shutdown would close them with 1012 later.
+        closing = asyncio.run_coroutine_threadsafe(self._close_sockets(), self._loop)
         if self._delay <= 0:
-            self._previous(sig, frame)
+            # uvicorn hears of the signal once the close frames are on their way.
+            closing.add_done_callback(lambda _: self._previous(sig, None))
             return
         self._timer = threading.Timer(self._delay, self._previous, (sig, None))
         self._timer.daemon = True
         self._timer.start()
+
+    async def _close_sockets(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(SOCKET_CLOSE_TIMEOUT):
+                await self._sockets.close_all()
 
     def _log_draining(self) -> None:
         structlog.get_logger().info("shutdown.draining", drain_delay_s=self._delay)
@@ -247,6 +260,10 @@ def _run(app: Any, settings: Settings, **extra: Any) -> None:
         # X-Forwarded-* is believed only from TRACSEQ_TRUSTED_PROXIES, by the gateway
         # itself: uvicorn must not rewrite the client address from it first.
         proxy_headers=False,
+        # Subscriptions' events are small: per-message deflate would cost each socket a
+        # compressor (~300 KB) and each event its CPU. And no message beyond a body's limit.
+        ws_per_message_deflate=False,
+        ws_max_size=settings.security.limits.max_body_bytes,
         **extra,
     )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from hashlib import sha256
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,7 +29,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 import strawberry
-from graphql import ExecutionResult, GraphQLError
+from graphql import DocumentNode, ExecutionResult, Executor, GraphQLError, GraphQLSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -52,6 +53,7 @@ from gateway.prepared import Preparer, execute_prepared
 from gateway.runtime import Runtime
 from graph.errors import INTERNAL_SERVER_ERROR, RATE_LIMITED, client_errors
 from resolvers.context import Context, HealthReports
+from resolvers.live import Live
 from resolvers.loaders import BatchHook
 from security import events
 from security.authentication import CHALLENGE, bearer_problem, bearer_refusal
@@ -81,10 +83,19 @@ if TYPE_CHECKING:
     from gateway.tracing import Tracing
 
 Answer = dict[str, Any]  # one GraphQL response: data, errors
+WEBSOCKET = "websocket"  # the "method" of an operation sent over the WebSocket
 _T = TypeVar("_T")
 
 # Which operation types each method may run (GraphQL over HTTP: no mutation over GET).
-_ALLOWED = {"GET": ("query", "subscription"), "POST": ("query", "mutation", "subscription")}
+_ALLOWED = {
+    "GET": ("query",),
+    "POST": ("query", "mutation"),
+    WEBSOCKET: ("query", "mutation", "subscription"),
+}
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "Subscriptions are served over a WebSocket on /graphql (the graphql-transport-ws "
+    "protocol), not over HTTP"
+)
 _PLURALS = {"query": "queries", "mutation": "mutations", "subscription": "subscriptions"}
 _HTML = b"text/html; charset=utf-8"
 
@@ -102,6 +113,15 @@ class _Reply:
     def unauthorized(self) -> None:
         self.status = 401
         self.headers[CHALLENGE[0]] = CHALLENGE[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """An operation cleared to run (``GraphQLEndpoint.admit``)."""
+
+    document: DocumentNode
+    operation_type: str
+    shared: bool  # a subscription whose subscribers of one role may share an execution
 
 
 class _Disconnected(Exception):
@@ -125,6 +145,7 @@ class GraphQLEndpoint:
         on_batch: BatchHook | None = None,
         tracing: Tracing | None = None,
         health: HealthReports | None = None,
+        live: Live | None = None,
     ) -> None:
         self._schema = schema._schema
         # The schema's executor (graph.execution.GatewayExecutor), so that a schema built
@@ -146,10 +167,19 @@ class GraphQLEndpoint:
         self._on_batch = on_batch
         self._tracing = tracing
         self._health = health
+        self._live = live
 
     @property
     def preparer(self) -> Preparer:
         return self._preparer
+
+    @property
+    def schema(self) -> GraphQLSchema:
+        return self._schema
+
+    @property
+    def executor_class(self) -> type[Executor]:
+        return self._executor_class
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GraphQL over HTTP: the answer's media type is negotiated from Accept (406 when
@@ -209,7 +239,7 @@ class GraphQLEndpoint:
                 )
             requests = body_requests(data, self._limits.max_batch)
         try:
-            context = self._context(scope)
+            context = self.context_of(scope)
             reply = _Reply()
             try:
                 answers = await self._traced(
@@ -241,7 +271,8 @@ class GraphQLEndpoint:
             headers.extend(validation.headers)
         await _send(send, status, payload, content_type_of(media_type), headers)
 
-    def _context(self, scope: Scope) -> Context:
+    def context_of(self, scope: Scope) -> Context:
+        """A request's (or a WebSocket operation's) context: its caller, deadline, loaders."""
         request_state = state(scope)
         principal = request_state.get("principal")
         call = CallContext(
@@ -259,6 +290,7 @@ class GraphQLEndpoint:
             principal=principal,
             sessions=self._security.sessions,
             health=self._health,
+            live=self._live,
         )
         context.loaders.on_batch = self._on_batch
         return context
@@ -307,25 +339,65 @@ class GraphQLEndpoint:
         """One GraphQL request: its answer, or ``RequestRefused`` for the whole HTTP
         request (no query, an operation name the document does not hold, a mutation over
         GET)."""
+        admitted = await self.admit(request, scope, method, reply)
+        if not isinstance(admitted, Admitted):
+            return admitted
+        try:
+            result = execute_prepared(
+                self._schema,
+                self._executor_class,
+                admitted.document,
+                context=context,
+                variables=request.variables,
+                operation_name=request.operation_name,
+                extensions=request.extensions,
+            )
+            if isawaitable(result):
+                result = await result
+            assert isinstance(result, ExecutionResult)
+        except Exception as exc:
+            return self.answer(None, [GraphQLError(str(exc), original_error=exc)])
+        return self.result_answer(result, context)
+
+    def result_answer(self, result: ExecutionResult, context: Context) -> Answer:
+        """An execution's answer, with the stale entries the cache served (the module
+        docstring)."""
+        answer = self.answer(result.data, result.errors)
+        report = context.call.cache
+        stale = report.extensions() if report is not None else None
+        if stale is not None:
+            answer["extensions"] = {"cache": stale}
+        return answer
+
+    async def admit(
+        self, request: GraphQLRequest, scope: Scope, method: str, reply: _Reply | None = None
+    ) -> Admitted | Answer:
+        """Everything before execution, for HTTP and WebSocket alike: the persisted query
+        resolved, the prepared operation, its type allowed for ``method``, the bearer
+        refusal (``reply`` says 401), its limits, the rate-limit spend and the registration
+        of a new persisted document. An ``Answer`` (errors) when it may not run;
+        ``RequestRefused`` for a request that is no operation."""
         security = self._security
         query = request.query
         try:
             resolved = await security.persisted.resolve(query, request.extensions)
         except PersistedQueryError as exc:
-            return self._answer(None, [GraphQLError(exc.message, extensions={"code": exc.code})])
+            return self.answer(None, [GraphQLError(exc.message, extensions={"code": exc.code})])
         query, registration = resolved.document, resolved.registration
         problem = query and document_violation(query, self._limits)
         if problem:
-            return self._answer(None, [GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})])
+            return self.answer(None, [GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})])
         if not query:
             raise RequestRefused(400, "No GraphQL query found in the request")
         digest = resolved.digest or sha256(query.encode("utf-8")).hexdigest()
         prepared = self._preparer.prepare(digest, query, request.operation_name)
         if prepared.document is None:
-            return self._answer(None, prepared.errors)
+            return self.answer(None, prepared.errors)
         operation_type = prepared.operation_type
         if operation_type is None:
             raise RequestRefused(400, prepared.unknown)
+        if operation_type == "subscription" and method != WEBSOCKET:
+            raise RequestRefused(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
         if operation_type not in _ALLOWED[method]:
             raise RequestRefused(
                 405,
@@ -339,44 +411,28 @@ class GraphQLEndpoint:
         try:
             problem = bearer_problem(scope)
             if problem is not None and not prepared.public:
-                reply.unauthorized()
-                return self._answer(None, [bearer_refusal(problem)])
+                if reply is not None:
+                    reply.unauthorized()
+                return self.answer(None, [bearer_refusal(problem)])
             if prepared.errors:
-                return self._answer(None, prepared.errors)
+                return self.answer(None, prepared.errors)
             if prepared.selected is None:
-                return self._answer(None, [ambiguity_error()])
+                return self.answer(None, [ambiguity_error()])
             measure, violation = self._preparer.measure(prepared, request.variables)
             if violation is not None:
                 events.emit(events.LIMIT_VIOLATION, problem=violation)
-                return self._answer(None, [limit_error(violation, measure.cost)])
+                return self.answer(None, [limit_error(violation, measure.cost)])
             decision = await security.spend(principal_of(scope), scope, measure.cost)
             refusal = spend_refusal(decision, measure.cost)
             if refusal is not None:
-                return self._answer(None, [refusal])
+                return self.answer(None, [refusal])
             if registration is not None:
                 await registration.perform()
-            result = execute_prepared(
-                self._schema,
-                self._executor_class,
-                prepared.document,
-                context=context,
-                variables=request.variables,
-                operation_name=request.operation_name,
-                extensions=request.extensions,
-            )
-            if isawaitable(result):
-                result = await result
-            assert isinstance(result, ExecutionResult)
         except Exception as exc:
-            return self._answer(None, [GraphQLError(str(exc), original_error=exc)])
-        answer = self._answer(result.data, result.errors)
-        report = context.call.cache
-        stale = report.extensions() if report is not None else None
-        if stale is not None:
-            answer["extensions"] = {"cache": stale}
-        return answer
+            return self.answer(None, [GraphQLError(str(exc), original_error=exc)])
+        return Admitted(prepared.document, operation_type, prepared.shared)
 
-    def _answer(self, data: Any, errors: Any) -> Answer:
+    def answer(self, data: Any, errors: Any) -> Answer:
         """The answer as the client sees it, its outcome and error codes on the request's
         stats (the access log and metrics)."""
         stats = current_request()

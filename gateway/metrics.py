@@ -72,6 +72,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.settings import DEFAULT_REQUEST_TIMEOUT
+from resolvers.live import POLL_OUTCOMES, SOURCES, TOPICS
 from security.runtime import RATE_LIMITS
 from upstreams.cache import (
     CACHED_SERVICES,
@@ -404,6 +405,7 @@ class Metrics:
         for limit in RATE_LIMITS:
             self.rate_limited.labels(limit)
         self._declare_cache(r)
+        self._declare_subscriptions(r)
 
     # -- bounded label sets, from the start ----------------------------------------------
 
@@ -544,6 +546,91 @@ class Metrics:
     def rate_limit_rejected(self, limit: str) -> None:
         """For the rate limiter: one request refused by ``limit`` (a fixed policy name)."""
         self.rate_limited.labels(limit).inc()
+
+    # -- subscriptions (gateway.websocket, resolvers.live.LiveObserver) ---------------------
+
+    def _declare_subscriptions(self, r: CollectorRegistry) -> None:
+        self.websockets_open = Gauge(
+            "tracseq_websockets_open",
+            "WebSocket connections open on /graphql.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.subscriptions_active = Gauge(
+            "tracseq_subscriptions_active",
+            "Subscriptions running, by topic (samples, jobs, notifications).",
+            ["topic"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.subscription_changes = Counter(
+            "tracseq_subscription_changes",
+            "Changes the gateway learnt of, by topic and source (mutation: a write through "
+            "this replica; replica: one another replica published; poll: the poller), each "
+            "counted once however many subscribers it reached.",
+            ["topic", "source"],
+            registry=r,
+        )
+        self.subscription_events = Counter(
+            "tracseq_subscription_events_delivered",
+            "Events sent to subscribers, by topic.",
+            ["topic"],
+            registry=r,
+        )
+        self.subscription_polls = Counter(
+            "tracseq_subscription_polls",
+            "Rounds of the pollers (one upstream call each), by topic and outcome.",
+            ["topic", "outcome"],
+            registry=r,
+        )
+        self.subscription_lag = Histogram(
+            "tracseq_subscription_delivery_lag_seconds",
+            "From the gateway learning of a change to its event sent, by topic.",
+            ["topic"],
+            buckets=(
+                0.001,
+                0.0025,
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.075,
+                0.1,
+                0.15,
+                0.25,
+                0.5,
+                1.0,
+                2.5,
+            ),
+            registry=r,
+        )
+        for topic in TOPICS:
+            self.subscriptions_active.labels(topic)
+            self.subscription_events.labels(topic)
+            self.subscription_lag.labels(topic)
+            for source in SOURCES:
+                self.subscription_changes.labels(topic, source)
+            for outcome in POLL_OUTCOMES:
+                self.subscription_polls.labels(topic, outcome)
+
+    def websocket_opened(self) -> None:
+        self.websockets_open.inc()
+
+    def websocket_closed(self) -> None:
+        self.websockets_open.dec()
+
+    def live_subscribers(self, topic: str, count: int) -> None:
+        self.subscriptions_active.labels(topic).set(count)
+
+    def live_poll(self, topic: str, outcome: str) -> None:
+        self.subscription_polls.labels(topic, outcome).inc()
+
+    def live_event(self, topic: str, source: str) -> None:
+        self.subscription_changes.labels(topic, source).inc()
+
+    def subscription_delivered(self, topic: str, lag: float) -> None:
+        self.subscription_events.labels(topic).inc()
+        self.subscription_lag.labels(topic).observe(max(0.0, lag))
 
     # -- the response cache (upstreams.cache.CacheObserver) ------------------------------
 

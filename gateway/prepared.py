@@ -6,9 +6,10 @@ and the operation name. It holds the parsed document (token-limited), its valida
 errors (a document that fails is kept too, so it is not parsed or validated again), the
 operation the name selects (``security.documents``: none when the document is ambiguous),
 the operation's type and name as the access log reports them, whether every root field it
-selects is public (``security.authentication.all_public``, the bearer refusal), and its
+selects is public (``security.authentication.all_public``, the bearer refusal), its
 limits and cost (``security.operation``) unless a ``first`` takes a variable, when
-``limits`` measures them per request.
+``limits`` measures them per request, and for a subscription whether its subscribers of
+one role may share one execution (``graph.live.caller_independent``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from graph.live import caller_independent
 from graph.permissions import is_public
 from security.authentication import all_public
 from security.config import OperationLimits
@@ -58,6 +60,9 @@ class Prepared:
     selected: Selected | None
     public: bool
     measure: Measure | None  # None: measured per request (a `first` takes a variable)
+    # A subscription whose events read alike for every caller of a role
+    # (graph.live.caller_independent): its subscribers of one role may share an execution.
+    shared: bool = False
 
 
 def validation_rules(introspection: bool) -> tuple[type[ASTValidationRule], ...]:
@@ -146,15 +151,23 @@ class Preparer:
             and not cost_depends_on_variables(selected.operation, selected.fragments)
         ):
             cost = self._measure(selected, None)
+        operation_type = None if operation is None else operation.operation.value
+        shared = (
+            operation_type == "subscription"
+            and not errors
+            and selected is not None
+            and caller_independent(self.schema, selected.operation, selected.fragments)
+        )
         return Prepared(
             document=document,
             errors=errors,
-            operation_type=None if operation is None else operation.operation.value,
+            operation_type=operation_type,
             operation_name=name,
             unknown=unknown,
             selected=selected,
             public=all_public(self.schema, selected, is_public),
             measure=cost,
+            shared=shared,
         )
 
 

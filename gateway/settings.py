@@ -125,6 +125,20 @@ DEFAULT_PRODUCTION_METRICS_PORT = 9090
 PUBLIC = "public"
 
 
+DEFAULT_SUBSCRIPTION_POLL_INTERVAL = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    """The WebSocket endpoint's limits and timers (``gateway.websocket``)."""
+
+    max_per_connection: int = 20  # TRACSEQ_MAX_SUBSCRIPTIONS_PER_CONNECTION
+    max_per_user: int = 100  # TRACSEQ_MAX_SUBSCRIPTIONS_PER_USER (per process)
+    keepalive: float = 15.0  # TRACSEQ_SUBSCRIPTION_KEEPALIVE: seconds between server pings
+    auth_check_interval: float = 30.0  # TRACSEQ_SUBSCRIPTION_AUTH_CHECK_INTERVAL
+    init_timeout: float = 10.0  # TRACSEQ_SUBSCRIPTION_INIT_TIMEOUT: for connection_init
+
+
 class SettingsError(ValueError):
     """A setting is malformed; the message names the environment variable."""
 
@@ -166,6 +180,9 @@ class Settings:
     # Security: tokens, rate limits, operation limits, CORS, persisted queries, Redis.
     security: SecurityConfig = field(default_factory=SecurityConfig)
     body_idle_timeout: float = DEFAULT_BODY_IDLE_TIMEOUT
+    # Subscriptions: the pollers' interval (resolvers.live) and the sockets' limits.
+    subscription_poll_interval: float = DEFAULT_SUBSCRIPTION_POLL_INTERVAL
+    sockets: SocketLimits = field(default_factory=SocketLimits)
     # People's profiles for every lab role: the administrator account the gateway reads
     # /admin/users with (TRACSEQ_DIRECTORY_EMAIL / TRACSEQ_DIRECTORY_PASSWORD); None: none.
     directory: DirectoryAccount | None = None
@@ -272,6 +289,16 @@ class Settings:
             trace_sample_ratio=r.fraction("TRACE_SAMPLE_RATIO", 1.0),
             security=_security(r, production=env == "production"),
             body_idle_timeout=r.seconds("PASSTHROUGH_BODY_IDLE_TIMEOUT", DEFAULT_BODY_IDLE_TIMEOUT),
+            subscription_poll_interval=r.seconds(
+                "SUBSCRIPTION_POLL_INTERVAL", DEFAULT_SUBSCRIPTION_POLL_INTERVAL
+            ),
+            sockets=SocketLimits(
+                max_per_connection=r.integer("MAX_SUBSCRIPTIONS_PER_CONNECTION", 20),
+                max_per_user=r.integer("MAX_SUBSCRIPTIONS_PER_USER", 100),
+                keepalive=r.seconds("SUBSCRIPTION_KEEPALIVE", 15.0),
+                auth_check_interval=r.seconds("SUBSCRIPTION_AUTH_CHECK_INTERVAL", 30.0),
+                init_timeout=r.seconds("SUBSCRIPTION_INIT_TIMEOUT", 10.0),
+            ),
             directory=_directory(r),
         )
         if s.production and (problems := s.security.production_problems()):

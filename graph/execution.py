@@ -453,6 +453,30 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         # A batched relation's value for one object of a list, by (id of the field group,
         # id of the object), with the object kept alive; taken when the object's fields run.
         self._prefetched: dict[tuple[int, int], tuple[Any, Any]] = {}
+        # A subscription's events: graphql-core copies this executor for each (sharing its
+        # dicts) and collects the root fields afresh, into new lists whose ids would miss
+        # every cache above, and keep them growing. The first collection serves them all:
+        # the operation, its fragments and variables are the same for every event.
+        self._root_fields: dict[int, Any] = {}
+
+    def build_per_event_executor(self, payload: Any) -> GatewayExecutor:
+        executor = super().build_per_event_executor(payload)
+        assert isinstance(executor, GatewayExecutor)
+        executor._prefetched = {}  # keyed by the event's objects: the event's alone
+        return executor
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: Any,
+        serially: bool,
+        new_defer_usages: Any,
+    ) -> Any:
+        first = self._root_fields.setdefault(id(root_type), grouped_field_set)
+        return super().execute_collected_root_fields(
+            root_type, root_value, first, serially, new_defer_usages
+        )
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any

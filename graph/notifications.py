@@ -8,7 +8,7 @@ whole (bounded by TRACSEQ_MAX_SCAN_ITEMS) and filters, sorts and pages it here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -36,6 +36,7 @@ from graph.values import member, required
 from resolvers import notifications as notification_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
+from resolvers.live import NOTIFICATIONS, Watch, changes
 from resolvers.notifications import NotificationFilter
 from resolvers.pagination import Slice
 from security import rbac
@@ -426,3 +427,22 @@ class Mutation:
             return SendNotificationPayload(notification=Notification.from_record(record))
 
         return await attempt(SendNotificationPayload, work())
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Each new notification addressed to the caller (a recipient that is its "
+        "user id or email): one sent through any gateway replica at once, one the "
+        "notifications service lists within TRACSEQ_SUBSCRIPTION_POLL_INTERVAL. (The TracSeq "
+        "release stores no notification it is sent: there, only those it lists appear.)",
+    )
+    async def notification_received(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[Notification, None]:
+        ctx = info.context
+        watch = Watch(recipients=notification_resolvers.caller_addresses(ctx))
+        return (
+            Notification.from_record({**c.record}) async for c in changes(ctx, NOTIFICATIONS, watch)
+        )

@@ -11,7 +11,7 @@ service, or another call) nullable, so that one failing service nulls only its o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Annotated, Any
@@ -23,6 +23,7 @@ from strawberry.types import Info
 from graph.enums import SampleStatus, SampleType
 from graph.errors import BadUserInput, parse_id
 from graph.execution import batched, converted, only
+from graph.live import watched_ids, watched_statuses
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection, sort_records
 from graph.pagination import After, Before, Connection, First, Last, connection_args
@@ -37,6 +38,7 @@ from resolvers import samples as sample_resolvers
 from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
+from resolvers.live import SAMPLES, Change, Watch, changes
 from resolvers.loaders import load_each
 from security import rbac
 
@@ -738,6 +740,60 @@ class Mutation:
             return DeleteSamplePayload(deleted_sample_id=strawberry.ID(sample_id))
 
         return await attempt(DeleteSamplePayload, work())
+
+
+@strawberry.type(description="A sample moved to another status.")
+class SampleStatusEvent:
+    sample: Sample | None = strawberry.field(
+        description="The sample as it is after the change (its relations read when the "
+        "event is delivered)."
+    )
+    previous_status: SampleStatus | None = strawberry.field(
+        description="The status before; null when the gateway did not know it (a sample "
+        "first seen in its new status)."
+    )
+    status: SampleStatus = strawberry.field(description="The status now.")
+    changed_at: datetime = strawberry.field(
+        description="When the sample changed (its `updatedAt`)."
+    )
+
+    @classmethod
+    def of(cls, change: Change) -> SampleStatusEvent:
+        def status(value: str | None) -> Any:
+            return member(SampleStatus, value, service=SAMPLES, field="status")
+
+        return cls(
+            sample=Sample.from_record({**change.record}),
+            previous_status=status(change.previous),
+            status=status(change.status),
+            changed_at=change.changed_at,
+        )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Each status change of the samples watched, as it happens: a change made "
+        "through any gateway replica at once, one made at the samples service directly "
+        "within TRACSEQ_SUBSCRIPTION_POLL_INTERVAL.",
+    )
+    async def sample_status_changed(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these samples; null: every sample."),
+        ] = None,
+        statuses: Annotated[
+            list[SampleStatus] | None,
+            strawberry.argument(description="Only moves to one of these statuses; null: any."),
+        ] = None,
+    ) -> AsyncGenerator[SampleStatusEvent, None]:
+        watch = Watch(ids=watched_ids(ids), statuses=watched_statuses(statuses))
+        return (
+            SampleStatusEvent.of(change) async for change in changes(info.context, SAMPLES, watch)
+        )
 
 
 def _result(o: sample_resolvers.ItemOutcome) -> CreateSampleResult:

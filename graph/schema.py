@@ -23,11 +23,14 @@ from graph.execution import GatewayExecutor
 from graph.inputs import compile_inputs
 from graph.scalars import SCALAR_OVERRIDES
 
-# Each domain module may define a root ``Query`` and a ``Mutation`` type; the graph's roots
-# are their union, in this order.
+# Each domain module may define a root ``Query``, ``Mutation`` and ``Subscription`` type;
+# the graph's roots are their union, in this order.
 DOMAINS = (samples, templates, storage, sequencing, users, rag, notifications, status, nodes)
 QUERIES: tuple[type, ...] = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
 MUTATIONS: tuple[type, ...] = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))
+SUBSCRIPTIONS: tuple[type, ...] = tuple(
+    m.Subscription for m in DOMAINS if hasattr(m, "Subscription")
+)
 
 Query = strawberry.type(
     type("Query", QUERIES, {}),
@@ -41,6 +44,13 @@ Mutation = strawberry.type(
     "transport, authorisation or an upstream are top-level errors.",
 )
 
+Subscription = strawberry.type(
+    type("Subscription", SUBSCRIPTIONS, {}),
+    description="What a client can watch, over a WebSocket on /graphql (the "
+    "graphql-transport-ws protocol): each event resolves as the query of its type would, "
+    "under the same permissions.",
+)
+
 
 def create_schema(*, hide_suggestions: bool = False) -> strawberry.Schema:
     """The gateway's schema: types, resolvers, SDL and introspection. The GraphQL endpoint
@@ -51,6 +61,7 @@ def create_schema(*, hide_suggestions: bool = False) -> strawberry.Schema:
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[partial(ErrorCodes, hide_suggestions=hide_suggestions)],
         scalar_overrides=SCALAR_OVERRIDES,

@@ -11,7 +11,7 @@ UPSTREAM_BAD_RESPONSE error, never a null.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +20,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graph.live import watched_ids
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection
 from graph.pagination import (
@@ -39,6 +40,7 @@ from resolvers import sequencing as sequencing_resolvers
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, parse_id
+from resolvers.live import JOBS, Change, Watch, changes
 from security import rbac
 
 if TYPE_CHECKING:
@@ -963,3 +965,46 @@ class Mutation:
             return CreateSampleSheetPayload(sample_sheet=SampleSheet.from_record(record))
 
         return await attempt(CreateSampleSheetPayload, work())
+
+
+@strawberry.type(description="A sequencing job moved to another status.")
+class SequencingJobEvent:
+    job: SequencingJob | None = strawberry.field(description="The job as it is after the change.")
+    previous_status: JobStatus | None = strawberry.field(
+        description="The status before; null when the gateway did not know it (a job first "
+        "seen in its new status)."
+    )
+    status: JobStatus = strawberry.field(description="The status now.")
+    changed_at: datetime = strawberry.field(description="When the job changed (its `updatedAt`).")
+
+    @classmethod
+    def of(cls, change: Change) -> SequencingJobEvent:
+        def status(value: str | None) -> Any:
+            return member(JobStatus, value, service=SERVICE, field="status")
+
+        return cls(
+            job=SequencingJob.from_record({**change.record}),
+            previous_status=status(change.previous),
+            status=status(change.status),
+            changed_at=change.changed_at,
+        )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[requires(rbac.READ_LIMS)],
+        description="Each status change of the sequencing jobs watched (QUEUED to RUNNING to "
+        "COMPLETED, ...): a change made through any gateway replica at once, one made at "
+        "the sequencing service directly within TRACSEQ_SUBSCRIPTION_POLL_INTERVAL.",
+    )
+    async def sequencing_job_updated(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these jobs; null: every job."),
+        ] = None,
+    ) -> AsyncGenerator[SequencingJobEvent, None]:
+        watch = Watch(ids=watched_ids(ids))
+        return (SequencingJobEvent.of(c) async for c in changes(info.context, JOBS, watch))

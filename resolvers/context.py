@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from resolvers.loaders import Loaders
+from upstreams.cache import CacheReport
 from upstreams.config import CallContext
 from upstreams.registry import Upstreams
+
+if TYPE_CHECKING:
+    from resolvers.live import Live
 
 
 class Caller(Protocol):
@@ -86,6 +92,8 @@ class Context:
     health: HealthReports | None = None
     request: Any = None
     response: Any = None
+    live: Live | None = None  # the live-changes hub (subscriptions, and writes announcing)
+    event: Any = None  # the ``resolvers.live.Change`` a subscription is delivering
 
     @property
     def actor(self) -> str | None:
@@ -105,6 +113,7 @@ class Context:
         health: HealthReports | None = None,
         request: Any = None,
         response: Any = None,
+        live: Live | None = None,
     ) -> Context:
         return cls(
             upstreams=upstreams,
@@ -118,4 +127,24 @@ class Context:
             health=health,
             request=request,
             response=response,
+            live=live,
         )
+
+    def renew(self, timeout: float) -> None:
+        """A fresh start for the next event of a subscription: a new deadline ``timeout``
+        seconds away, a new cache report and new loaders (what it reads is read now)."""
+        call = self.call
+        self.call = dataclasses.replace(
+            call,
+            deadline=time.monotonic() + timeout,
+            cache=None if call.cache is None else CacheReport(),
+        )
+        hook = self.loaders.on_batch
+        self.loaders.release()
+        self.loaders = Loaders(self.call, hook)
+
+    async def announce(self, topic: str, record: Mapping[str, Any]) -> None:
+        """A write changed ``record`` (``resolvers.live``: its subscribers, here and on
+        every replica, hear of it)."""
+        if self.live is not None:
+            await self.live.changed(topic, record)

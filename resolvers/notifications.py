@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from resolvers.context import Context
+from resolvers.live import NOTIFICATIONS
 from resolvers.pagination import PageRequest, Slice, paginate, paginate_list
 from upstreams.errors import UpstreamNotFound, UpstreamUnsupported
 
@@ -192,4 +193,5 @@ async def send(ctx: Context, data: Mapping[str, Any]) -> Record:
             f"The {service.name} service accepted the notification but did not store it "
             f"(receipt {receipt['id']}): it will not be sent",
         ) from None
+    await ctx.announce(NOTIFICATIONS, record)
     return record

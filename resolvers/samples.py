@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from resolvers import storage as storage_resolvers
 from resolvers.context import Context
 from resolvers.errors import (
@@ -29,6 +31,7 @@ from resolvers.errors import (
     NotFound,
     parse_id,
 )
+from resolvers.live import SAMPLES
 from resolvers.pagination import (
     PageRequest,
     Slice,
@@ -38,6 +41,7 @@ from resolvers.pagination import (
 )
 from upstreams.errors import (
     UpstreamBadResponse,
+    UpstreamError,
     UpstreamNotFound,
     UpstreamStatusError,
     UpstreamUnsupported,
@@ -46,6 +50,8 @@ from upstreams.normalize import canonical
 from upstreams.samples import MAX_BATCH, MAX_PAGE_SIZE
 
 Record = dict[str, Any]
+
+log = structlog.get_logger("tracseq.resolvers")
 
 
 async def sample(ctx: Context, sample_id: str) -> Record | None:
@@ -393,7 +399,11 @@ async def change_status(
     if reason is not None and len(reason) > 500:
         raise BadUserInput("`reason` must be at most 500 characters", field=["input", "reason"])
     try:
-        return await ctx.upstreams.samples.change_status(ctx.call, sample_id, status, reason=reason)
+        changed = await ctx.upstreams.samples.change_status(
+            ctx.call, sample_id, status, reason=reason
+        )
+        await ctx.announce(SAMPLES, changed)
+        return changed
     except UpstreamNotFound:
         raise NotFound(f"Sample {sample_id} does not exist", field=["input", "id"]) from None
     except UpstreamStatusError as exc:
@@ -420,6 +430,17 @@ async def delete_sample(ctx: Context, sample_id: str) -> None:
         if exc.code != "business_rule_violation":
             raise
         raise BadUserInput(exc.message, field=["input", "id"], user_code=CONFLICT) from None
+    if ctx.live is not None:
+        # The delete answers no record: the soft-deleted sample is read for its event.
+        try:
+            deleted = await fresh(ctx, sample_id)
+        except UpstreamError as exc:
+            log.warning(
+                "live.read_after_delete_failed", sample_id=sample_id, error=type(exc).__name__
+            )
+        else:
+            if deleted is not None:
+                await ctx.announce(SAMPLES, deleted)
 
 
 async def fresh(ctx: Context, sample_id: str) -> Record | None:

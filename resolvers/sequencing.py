@@ -30,6 +30,7 @@ from resolvers.errors import (
     NotFound,
     parse_id,
 )
+from resolvers.live import JOBS
 from resolvers.loaders import load_each
 from resolvers.pagination import (
     PageRequest,
@@ -421,6 +422,7 @@ async def _move(
             ) from exc
         raise
     _prime(ctx, [record])
+    await ctx.announce(JOBS, record)
     return record
 
 
@@ -452,6 +454,7 @@ async def cancel(ctx: Context, job_id: str) -> Record:
             ) from exc
         raise
     _prime(ctx, [record])
+    await ctx.announce(JOBS, record)
     return record
 
 

@@ -18,6 +18,7 @@ CSRF_REJECTED = "security.csrf_rejected"
 FORBIDDEN = "security.forbidden"
 BODY_TOO_LARGE = "security.body_too_large"
 PATH_REJECTED = "security.path_rejected"
+WEBSOCKET_ORIGIN_REFUSED = "security.websocket_origin_refused"
 STORE_UNAVAILABLE = "security.store_unavailable"
 
 

@@ -1,0 +1,439 @@
+"""GraphQL over WebSocket on /graphql: the graphql-transport-ws protocol (the ``graphql-ws``
+library's), over the same prepared operations as HTTP.
+
+**Handshake.** A browser's ``Origin`` must be the gateway's own (the ``Host`` it was asked
+at) or one of ``TRACSEQ_CORS_ORIGINS``; any other is refused before the upgrade (HTTP 403),
+so that a foreign page cannot ride a user's cookies or stored token into the socket
+(cross-site WebSocket hijacking). A client that does not offer the ``graphql-transport-ws``
+subprotocol is closed with 4406.
+
+**connection_init** must come within ``init_timeout`` (else 4408). Its payload's
+``authorization`` (``"Bearer <token>"``, or the token alone under ``token``), or else the
+upgrade request's Authorization header, is verified as a bearer token is on HTTP; an
+invalid, expired or revoked token closes the socket with 4403. Without a token the socket
+is anonymous, and what it may run is RBAC's decision. While the socket is open its token is
+checked again every ``auth_check_interval`` seconds and at its expiry: expired or revoked,
+the socket closes with 4403.
+
+**subscribe** runs through ``GraphQLEndpoint.admit``, as an HTTP request does: persisted
+queries, the operation limits and cost, and the rate-limit spend when it starts. A query or
+mutation answers one ``next`` and ``complete``; a subscription answers a ``next`` per event
+(``resolvers.live``), each executed with the graph's executor under the same permissions as
+the query of its type. At most ``max_per_connection`` operations run on one socket and
+``max_per_user`` on one process for one principal (``LIMIT_EXCEEDED`` error messages).
+
+**Close codes.** 4400 a malformed message, 4401 ``subscribe`` before ``connection_ack``,
+4403 a token refused, 4406 no graphql-transport-ws, 4408 no ``connection_init`` in time,
+4409 an id already running, 4429 a second ``connection_init``, 1001 the gateway shutting
+down (``close_all``, on SIGTERM). The server pings every ``keepalive`` seconds and answers
+pings with pongs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Mapping
+from inspect import isawaitable
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import structlog
+from graphql import ExecutionResult, GraphQLError
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.graphql_app import WEBSOCKET, Admitted, GraphQLEndpoint
+from gateway.graphql_request import GraphQLRequest, RequestRefused, body_requests
+from gateway.metrics import Metrics
+from gateway.prepared import execute_prepared
+from gateway.request_id import accept_request_id
+from gateway.settings import SocketLimits
+from gateway.streams import Streams
+from resolvers.context import Context
+from security import events
+from security.operation import LIMIT_EXCEEDED
+from security.principal import Principal
+from security.responses import header
+from security.runtime import SecurityRuntime
+from security.tokens import InvalidToken, bearer_token
+
+PROTOCOL = "graphql-transport-ws"
+BAD_MESSAGE = 4400
+UNAUTHORIZED = 4401
+FORBIDDEN = 4403
+NO_SUBPROTOCOL = 4406
+INIT_TIMEOUT = 4408
+DUPLICATE = 4409
+TOO_MANY_INITS = 4429
+GOING_AWAY = 1001
+
+log = structlog.get_logger("tracseq.access")
+
+
+class _Closed(Exception):
+    """The socket is closing with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class GraphQLWebSocket:
+    """The ASGI app of WebSocket connections to /graphql (see the module docstring)."""
+
+    def __init__(
+        self,
+        endpoint: GraphQLEndpoint,
+        *,
+        security: SecurityRuntime,
+        metrics: Metrics,
+        limits: SocketLimits,
+        origins: tuple[str, ...] = (),
+    ) -> None:
+        self._endpoint = endpoint
+        self._security = security
+        self._metrics = metrics
+        self.limits = limits
+        self._origins = frozenset(o.rstrip("/").lower() for o in origins)
+        self._sockets: set[_Socket] = set()
+        self._per_user: Counter[str] = Counter()
+        self.streams = Streams(endpoint, metrics)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        origin = header(scope, b"origin")
+        if origin is not None and not self._origin_allowed(scope, origin):
+            events.emit(events.WEBSOCKET_ORIGIN_REFUSED, origin=origin[:200])
+            await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+            return
+        socket = _Socket(self, scope, receive, send)
+        self._sockets.add(socket)
+        try:
+            await socket.serve()
+        finally:
+            self._sockets.discard(socket)
+
+    def _origin_allowed(self, scope: Scope, origin: str) -> bool:
+        origin = origin.rstrip("/").lower()
+        if origin in self._origins:
+            return True
+        host = (header(scope, b"host") or "").lower()
+        return bool(host) and urlsplit(origin).netloc == host
+
+    async def close_all(self) -> None:
+        """Close every socket with 1001 (the gateway is going away)."""
+        await asyncio.gather(
+            *(s.close(GOING_AWAY, "The gateway is shutting down") for s in list(self._sockets)),
+            return_exceptions=True,
+        )
+
+    @property
+    def open_sockets(self) -> int:
+        return len(self._sockets)
+
+
+class _Socket:
+    """One connection: its reader loop, its operations' tasks, its keep-alive and its token
+    checks."""
+
+    def __init__(self, app: GraphQLWebSocket, scope: Scope, receive: Receive, send: Send) -> None:
+        self.app = app
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+        self._lock = asyncio.Lock()
+        self.principal: Principal | None = None
+        self.acknowledged = False
+        self.closed = False
+        self.operations: dict[str, asyncio.Task[None]] = {}
+        self.request_id = accept_request_id(header(scope, b"x-request-id"))
+        self._user_key = ""
+
+    # -- the connection ------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        offered = self.scope.get("subprotocols") or []
+        if PROTOCOL not in offered:
+            await self._raw({"type": "websocket.accept"})
+            reason = "Subprotocol not acceptable"
+            await self._raw({"type": "websocket.close", "code": NO_SUBPROTOCOL, "reason": reason})
+            return
+        await self._raw({"type": "websocket.accept", "subprotocol": PROTOCOL})
+        metrics = self.app._metrics
+        metrics.websocket_opened()
+        started = time.perf_counter()
+        self._log("websocket.connect")
+        helpers: list[asyncio.Task[None]] = []
+        code = 1000
+        try:
+            await self._initialise()
+            helpers = [
+                asyncio.create_task(self._keepalive()),
+                asyncio.create_task(self._check_token()),
+            ]
+            await self._read()
+        except _Closed as exc:
+            code = exc.code
+            await self.close(exc.code, exc.reason)
+        finally:
+            self.closed = True
+            for task in (*helpers, *self.operations.values()):
+                task.cancel()
+            await asyncio.gather(*helpers, *self.operations.values(), return_exceptions=True)
+            metrics.websocket_closed()
+            self._log(
+                "websocket.disconnect",
+                code=code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+    def _log(self, event: str, **fields: Any) -> None:
+        client = self.scope.get("client")
+        log.info(
+            event,
+            route="/graphql",
+            request_id=self.request_id,
+            client=client[0] if client else None,
+            principal=None if self.principal is None else self.principal.id,
+            **fields,
+        )
+
+    async def _raw(self, message: Message) -> None:
+        async with self._lock:
+            await self._send(message)
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        if self.closed:
+            return
+        text = orjson.dumps(message).decode()
+        with contextlib.suppress(OSError, RuntimeError):  # the client went away meanwhile
+            await self._raw({"type": "websocket.send", "text": text})
+
+    async def send_next(self, op_id: str, payload: str) -> None:
+        """A ``next`` message of ``op_id`` whose payload is JSON already (``gateway.streams``
+        encodes an event's answer once for all its members)."""
+        if self.closed:
+            return
+        text = f'{{"type":"next","id":{orjson.dumps(op_id).decode()},"payload":{payload}}}'
+        with contextlib.suppress(OSError, RuntimeError):
+            await self._raw({"type": "websocket.send", "text": text})
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(OSError, RuntimeError):
+            await self._raw({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def _next(self) -> dict[str, Any] | None:
+        """The next protocol message; None when the client disconnected."""
+        while True:
+            message = await self.receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return None
+            if kind != "websocket.receive":
+                continue
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes")
+            try:
+                parsed = orjson.loads(data or b"")
+            except orjson.JSONDecodeError:
+                raise _Closed(BAD_MESSAGE, "Invalid message received: not JSON") from None
+            if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
+                raise _Closed(BAD_MESSAGE, "Invalid message received: no type")
+            return parsed
+
+    async def _initialise(self) -> None:
+        try:
+            async with asyncio.timeout(self.app.limits.init_timeout):
+                message = await self._next()
+        except TimeoutError:
+            raise _Closed(INIT_TIMEOUT, "Connection initialisation timeout") from None
+        if message is None:
+            raise _Closed(1000, "")
+        if message["type"] != "connection_init":
+            if message["type"] == "subscribe":
+                raise _Closed(UNAUTHORIZED, "Unauthorized")
+            raise _Closed(BAD_MESSAGE, f"Invalid message received: {message['type'][:40]}")
+        payload = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            raise _Closed(BAD_MESSAGE, "Invalid message received: the payload is not an object")
+        self.principal = await self._authenticate(payload or {})
+        if self.principal is not None:
+            self._user_key = self.principal.key
+        else:
+            client = self.scope.get("client")
+            self._user_key = f"ip:{client[0] if client else '-'}"
+        self.scope.setdefault("state", {})["principal"] = self.principal
+        self.scope["state"]["request_id"] = self.request_id
+        self.acknowledged = True
+        await self.send({"type": "connection_ack"})
+
+    async def _authenticate(self, payload: Mapping[str, Any]) -> Principal | None:
+        security = self.app._security
+        authorization = payload.get("authorization", payload.get("Authorization"))
+        token: str | None
+        try:
+            if isinstance(authorization, str):
+                token = bearer_token(authorization)
+            elif isinstance(payload.get("token"), str):
+                token = payload["token"]
+            else:
+                token = bearer_token(header(self.scope, b"authorization"))
+            if token is None:
+                return None
+            principal = security.verifier.verify(token)
+        except InvalidToken as exc:
+            events.emit(events.TOKEN_REJECTED, reason=exc.reason, path="/graphql")
+            raise _Closed(FORBIDDEN, "Forbidden: invalid token") from None
+        if await security.is_revoked(principal.session_id):
+            events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path="/graphql")
+            raise _Closed(FORBIDDEN, "Forbidden: this session has ended")
+        return principal
+
+    async def _keepalive(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.app.limits.keepalive)
+            await self.send({"type": "ping"})
+
+    async def _check_token(self) -> None:
+        """Close with 4403 once the token expires or its session is revoked."""
+        principal = self.principal
+        if principal is None:
+            return
+        interval = self.app.limits.auth_check_interval
+        while not self.closed:
+            left = principal.expires_at - time.time()
+            if left <= 0:
+                await self.close(FORBIDDEN, "Forbidden: the token expired")
+                return
+            await asyncio.sleep(min(interval, left))
+            if await self.app._security.is_revoked(principal.session_id):
+                events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path="/graphql")
+                await self.close(FORBIDDEN, "Forbidden: this session has ended")
+                return
+
+    async def _read(self) -> None:
+        while not self.closed:
+            message = await self._next()
+            if message is None:
+                return
+            kind = message["type"]
+            if kind == "ping":
+                await self.send({"type": "pong"})
+            elif kind == "pong":
+                continue
+            elif kind == "connection_init":
+                raise _Closed(TOO_MANY_INITS, "Too many initialisation requests")
+            elif kind == "subscribe":
+                await self._subscribe(message)
+            elif kind == "complete":
+                task = self.operations.pop(str(message.get("id")), None)
+                if task is not None:
+                    task.cancel()
+            else:
+                raise _Closed(BAD_MESSAGE, f"Invalid message received: {kind[:40]}")
+
+    # -- operations ----------------------------------------------------------------------
+
+    async def _subscribe(self, message: Mapping[str, Any]) -> None:
+        key = message.get("id")
+        payload = message.get("payload")
+        if not isinstance(key, str) or not key or not isinstance(payload, dict):
+            raise _Closed(BAD_MESSAGE, "Invalid message received: subscribe needs id and payload")
+        if key in self.operations:
+            raise _Closed(DUPLICATE, f"Subscriber for {key[:64]} already exists")
+        limit = self._over_limit()
+        if limit is not None:
+            await self._error(key, [GraphQLError(limit, extensions={"code": LIMIT_EXCEEDED})])
+            return
+        try:
+            request = body_requests(payload, 1)
+        except RequestRefused as exc:
+            await self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
+            return
+        assert isinstance(request, GraphQLRequest)
+        self._take_user()
+        task = asyncio.create_task(self._run(key, request))
+        self.operations[key] = task
+        task.add_done_callback(lambda _: self._ended(key, task))
+
+    def _ended(self, key: str, task: asyncio.Task[None]) -> None:
+        if self.operations.get(key) is task:
+            del self.operations[key]
+        users = self.app._per_user
+        users[self._user_key] -= 1
+        if users[self._user_key] <= 0:
+            del users[self._user_key]
+
+    def _over_limit(self) -> str | None:
+        limits = self.app.limits
+        if len(self.operations) >= limits.max_per_connection:
+            return (
+                f"At most {limits.max_per_connection} operations run on one connection "
+                "(TRACSEQ_MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one first"
+            )
+        if self.app._per_user[self._user_key] >= limits.max_per_user:
+            return (
+                f"At most {limits.max_per_user} subscriptions run for one caller "
+                "(TRACSEQ_MAX_SUBSCRIPTIONS_PER_USER): complete one first"
+            )
+        return None
+
+    def _take_user(self) -> None:
+        self.app._per_user[self._user_key] += 1
+
+    async def _error(self, key: str, errors: list[GraphQLError]) -> None:
+        answer = self.app._endpoint.answer(None, errors)
+        await self.send({"type": "error", "id": key, "payload": answer["errors"]})
+
+    async def _run(self, key: str, request: GraphQLRequest) -> None:
+        endpoint = self.app._endpoint
+        try:
+            admitted = await endpoint.admit(request, self.scope, WEBSOCKET)
+        except RequestRefused as exc:
+            await self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
+            return
+        if not isinstance(admitted, Admitted):
+            await self.send({"type": "error", "id": key, "payload": admitted["errors"]})
+            return
+        if admitted.operation_type == "subscription":
+            await self.app.streams.follow(self, key, request, admitted)
+        else:
+            context = endpoint.context_of(self.scope)
+            try:
+                await self._once(key, request, admitted, context)
+            finally:
+                context.loaders.release()
+        await self.send({"type": "complete", "id": key})
+
+    async def _once(
+        self, key: str, request: GraphQLRequest, admitted: Admitted, context: Context
+    ) -> None:
+        endpoint = self.app._endpoint
+        try:
+            result = execute_prepared(
+                endpoint.schema,
+                endpoint.executor_class,
+                admitted.document,
+                context=context,
+                variables=request.variables,
+                operation_name=request.operation_name,
+                extensions=request.extensions,
+            )
+            if isawaitable(result):
+                result = await result
+            assert isinstance(result, ExecutionResult)
+        except Exception as exc:
+            answer = endpoint.answer(None, [GraphQLError(str(exc), original_error=exc)])
+        else:
+            answer = endpoint.result_answer(result, context)
+        await self.send({"type": "next", "id": key, "payload": answer})

@@ -1,0 +1,530 @@
+"""Subscriptions over graphql-transport-ws: a real WebSocket client against the gateway
+served by uvicorn on a free port, over the sandbox (and a real Redis for two replicas)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin, Subprotocol
+
+from gateway.app import create_app
+from gateway.settings import Settings, SocketLimits
+from sandbox.runner import SandboxProcess
+from sandbox.tokens import mint_token
+from security.config import RateLimitConfig
+from tests.conftest import REDIS_URL, SandboxControl, sandbox_settings, started
+from tests.loopback import serve
+from tests.processes import gateway_process
+
+PROTOCOL = "graphql-transport-ws"
+WATCH_SAMPLE = """
+subscription Watch($ids: [ID!]) {
+  sampleStatusChanged(ids: $ids) {
+    previousStatus status changedAt
+    sample { id name status }
+  }
+}"""
+CREATE = """
+mutation { createSample(input: {name: "live sample", sampleType: DNA}) {
+  sample { id status } userErrors { code } } }"""
+MOVE = """
+mutation Move($id: ID!, $status: SampleStatus!) {
+  changeSampleStatus(input: {id: $id, status: $status}) { sample { status } userErrors { code } }
+}"""
+
+
+def _settings(sb: SandboxProcess, **overrides: Any) -> Settings:
+    """Settings whose poller waits long unless a test says otherwise: a test that counts on
+    a mutation's event is not helped by the poll."""
+    sockets = overrides.pop("sockets", SocketLimits())
+    security = overrides.pop("security", None)
+    overrides.setdefault("subscription_poll_interval", 60.0)
+    settings = sandbox_settings(sb, sockets=sockets, **overrides)
+    if security is not None:
+        settings = dataclasses.replace(settings, security=security)
+    return settings
+
+
+@asynccontextmanager
+async def live_gateway(settings: Settings) -> AsyncIterator[tuple[Any, str]]:
+    """The gateway app, its lifespan running, served on a free loopback port: the app and
+    its base URL."""
+    app = create_app(settings)
+    async with started(app), serve(app) as url:
+        yield app, url
+
+
+class Socket:
+    """One graphql-transport-ws client connection."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(orjson.dumps(message).decode())
+
+    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message that is not a keep-alive ping."""
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout)
+            message: dict[str, Any] = orjson.loads(raw)
+            if message["type"] != "ping":
+                return message
+
+    async def subscribe(self, key: str, query: str, **variables: Any) -> None:
+        payload = {"query": query, "variables": variables}
+        await self.send({"type": "subscribe", "id": key, "payload": payload})
+
+    async def closed_with(self, timeout: float = 5.0) -> int | None:
+        """The close code the server ends the connection with."""
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout)
+        return self.ws.close_code
+
+
+@asynccontextmanager
+async def socket(
+    url: str,
+    *,
+    token: str | None = None,
+    role: str | None = "lab_administrator",
+    origin: str | None = None,
+    init: bool = True,
+) -> AsyncIterator[Socket]:
+    """A connection to ``url``'s /graphql, acknowledged after ``connection_init`` with a
+    token for ``role`` (or ``token``; neither: anonymous) unless ``init`` is false."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    offered = [Subprotocol(PROTOCOL)]
+    async with connect(
+        ws_url, subprotocols=offered, origin=Origin(origin) if origin else None
+    ) as ws:
+        client = Socket(ws)
+        if init:
+            if token is None and role is not None:
+                token = mint_token(role)
+            payload = {} if token is None else {"authorization": f"Bearer {token}"}
+            await client.send({"type": "connection_init", "payload": payload})
+            assert (await client.receive())["type"] == "connection_ack"
+        yield client
+
+
+async def _post(url: str, query: str, **variables: Any) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {mint_token('lab_administrator')}"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _new_sample(url: str) -> str:
+    body = await _post(url, CREATE)
+    sample_id: str = body["data"]["createSample"]["sample"]["id"]
+    return sample_id
+
+
+async def _until(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the condition did not hold in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_status_change_through_a_mutation_reaches_a_subscriber_within_a_second(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            moved = time.monotonic()
+            body = await _post(url, MOVE, id=sample_id, status="VALIDATED")
+            assert body["data"]["changeSampleStatus"]["userErrors"] == []
+            message = await client.receive(timeout=1.0)
+            assert time.monotonic() - moved < 1.0
+    assert message["type"] == "next"
+    assert message["id"] == "1"
+    event = message["payload"]["data"]["sampleStatusChanged"]
+    assert event["previousStatus"] == "PENDING"
+    assert event["status"] == "VALIDATED"
+    assert event["sample"] == {"id": sample_id, "name": "live sample", "status": "VALIDATED"}
+    assert "errors" not in message["payload"]
+
+
+async def test_a_change_made_at_the_sandbox_reaches_a_subscriber_within_the_poll_interval(
+    sandbox: SandboxProcess,
+) -> None:
+    interval = 0.5
+    async with live_gateway(_settings(sandbox, subscription_poll_interval=interval)) as (
+        app,
+        url,
+    ):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("w", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            async with httpx.AsyncClient(timeout=10) as http:
+                changed = await http.put(
+                    f"{sandbox.urls['samples']}/samples/{sample_id}/status",
+                    json={"new_status": "Validated"},
+                )
+            assert changed.status_code == 200, changed.text
+            started_at = time.monotonic()
+            message = await client.receive(timeout=interval + 1.0)
+            assert time.monotonic() - started_at < interval + 1.0
+            event = message["payload"]["data"]["sampleStatusChanged"]
+            assert (event["previousStatus"], event["status"]) == ("PENDING", "VALIDATED")
+            # Seen by the poller only once: the next rounds deliver nothing more.
+            polls = app.state.live.polls["samples"]
+            await _until(lambda: app.state.live.polls["samples"] >= polls + 2)
+            with pytest.raises(TimeoutError):
+                await client.receive(timeout=0.1)
+
+
+async def test_an_event_seen_by_both_the_mutation_and_the_poller_is_delivered_once(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox, subscription_poll_interval=0.2)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            await _post(url, MOVE, id=sample_id, status="VALIDATED")
+            first = await client.receive(timeout=1.0)
+            assert first["payload"]["data"]["sampleStatusChanged"]["status"] == "VALIDATED"
+            polls = app.state.live.polls["samples"]
+            await _until(lambda: app.state.live.polls["samples"] >= polls + 3)
+            with pytest.raises(TimeoutError):
+                await client.receive(timeout=0.1)
+
+
+async def test_a_mutation_on_one_gateway_process_reaches_a_subscriber_on_another_through_redis(
+    sandbox: SandboxProcess, redis_client: Any
+) -> None:
+    env = {
+        "TRACSEQ_ENV": "test",
+        "TRACSEQ_REDIS_URL": REDIS_URL,
+        "TRACSEQ_RATE_LIMIT_ENABLED": "false",
+        "TRACSEQ_SUBSCRIPTION_POLL_INTERVAL": "60",
+    }
+    security = dataclasses.replace(
+        Settings().security, redis_url=REDIS_URL, rate_limit=RateLimitConfig(enabled=False)
+    )
+    settings = _settings(sandbox, security=security)
+    with gateway_process(sandbox, **env) as writer:
+        async with live_gateway(settings) as (app, url):
+            sample_id = await _new_sample(writer.url)
+            async with socket(url) as client:
+                await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+                await _until(lambda: app.state.live.ready("samples"))
+                moved = time.monotonic()
+                body = await _post(writer.url, MOVE, id=sample_id, status="VALIDATED")
+                assert body["data"]["changeSampleStatus"]["userErrors"] == []
+                message = await client.receive(timeout=1.0)
+                assert time.monotonic() - moved < 1.0
+    event = message["payload"]["data"]["sampleStatusChanged"]
+    assert (event["previousStatus"], event["status"]) == ("PENDING", "VALIDATED")
+    assert event["sample"]["id"] == sample_id
+
+
+async def test_a_revoked_token_closes_the_socket_with_4403(sandbox: SandboxProcess) -> None:
+    sockets = SocketLimits(auth_check_interval=0.1)
+    async with live_gateway(_settings(sandbox, sockets=sockets)) as (app, url):
+        session = str(uuid.uuid4())
+        token = mint_token("lab_technician", session_id=session)
+        async with socket(url, token=token) as client:
+            await client.subscribe("1", WATCH_SAMPLE)
+            await app.state.security.revoke(session, time.time() + 3600)
+            assert await client.closed_with(timeout=2.0) == 4403
+
+
+async def test_a_token_that_expires_closes_the_socket_with_4403(sandbox: SandboxProcess) -> None:
+    async with (
+        live_gateway(_settings(sandbox)) as (_, url),
+        socket(url, token=mint_token("lab_technician", lifetime=1)) as client,
+    ):
+        assert await client.closed_with(timeout=3.0) == 4403
+
+
+async def test_an_invalid_token_in_connection_init_closes_the_socket_with_4403(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url, init=False) as client:
+        payload = {"authorization": f"Bearer {mint_token(secret='x' * 40)}"}
+        await client.send({"type": "connection_init", "payload": payload})
+        assert await client.closed_with() == 4403
+
+
+async def test_a_foreign_origin_is_refused_at_the_handshake(sandbox: SandboxProcess) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url):
+        with pytest.raises(InvalidStatus) as refused:
+            async with socket(url, origin="https://evil.example"):
+                pass
+        assert refused.value.response.status_code == 403
+        # The gateway's own origin is welcome.
+        async with socket(url, origin=url) as client:
+            await client.send({"type": "ping"})
+            assert (await client.receive())["type"] == "pong"
+
+
+async def test_an_allowed_cors_origin_may_open_a_socket(sandbox: SandboxProcess) -> None:
+    security = dataclasses.replace(
+        Settings().security,
+        cors_origins=("https://lab.example",),
+        rate_limit=RateLimitConfig(enabled=False),
+    )
+    async with (
+        live_gateway(_settings(sandbox, security=security)) as (_, url),
+        socket(url, origin="https://lab.example") as client,
+    ):
+        await client.send({"type": "ping"})
+        assert (await client.receive())["type"] == "pong"
+
+
+async def test_an_anonymous_subscriber_is_refused_by_rbac(sandbox: SandboxProcess) -> None:
+    async with (
+        live_gateway(_settings(sandbox)) as (app, url),
+        socket(url, role=None) as client,
+    ):
+        await client.subscribe("1", WATCH_SAMPLE)
+        message = await client.receive()
+        assert message["type"] == "next"
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await client.receive())["type"] == "complete"
+        assert app.state.live.subscribers("samples") == 0
+
+
+async def test_subscriptions_beyond_the_connection_limit_are_refused(
+    sandbox: SandboxProcess,
+) -> None:
+    sockets = SocketLimits(max_per_connection=2)
+    async with (
+        live_gateway(_settings(sandbox, sockets=sockets)) as (app, url),
+        socket(url) as client,
+    ):
+        # Distinct samples: each subscription has a stream (and a feed) of its own.
+        ids = [str(uuid.uuid4()) for _ in range(4)]
+        for key, sample_id in zip("123", ids, strict=False):
+            await client.subscribe(key, WATCH_SAMPLE, ids=[sample_id])
+        message = await client.receive()
+        assert message["type"] == "error"
+        assert message["id"] == "3"
+        assert message["payload"][0]["extensions"]["code"] == "OPERATION_LIMIT_EXCEEDED"
+        await _until(lambda: app.state.live.subscribers("samples") == 2)
+        # Completing one makes room for another.
+        await client.send({"type": "complete", "id": "1"})
+        await _until(lambda: app.state.live.subscribers("samples") == 1)
+        await client.subscribe("4", WATCH_SAMPLE, ids=[ids[3]])
+        await _until(lambda: app.state.live.subscribers("samples") == 2)
+
+
+async def test_subscribers_of_one_role_share_one_execution_and_both_get_the_event(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as one, socket(url) as two:
+            await one.subscribe("a", WATCH_SAMPLE, ids=[sample_id])
+            await two.subscribe("b", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            await _until(lambda: len(app.state.websocket.streams) == 1)
+            assert app.state.live.subscribers("samples") == 1
+            await _post(url, MOVE, id=sample_id, status="VALIDATED")
+            first, second = await one.receive(timeout=1.0), await two.receive(timeout=1.0)
+    assert (first["id"], second["id"]) == ("a", "b")
+    assert first["payload"] == second["payload"]
+    assert first["payload"]["data"]["sampleStatusChanged"]["status"] == "VALIDATED"
+
+
+async def test_subscribers_of_other_roles_or_reading_people_have_executions_of_their_own(
+    sandbox: SandboxProcess,
+) -> None:
+    people = WATCH_SAMPLE.replace("sample { id name status }", "sample { id createdBy { id } }")
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        async with (
+            socket(url) as admin,
+            socket(url, role="lab_technician") as technician,
+            socket(url) as other_admin,
+        ):
+            await admin.subscribe("1", WATCH_SAMPLE)
+            await technician.subscribe("1", WATCH_SAMPLE)
+            await admin.subscribe("2", people)
+            await other_admin.subscribe("1", people)
+            await _until(lambda: app.state.live.subscribers("samples") == 4)
+        await _until(lambda: app.state.live.subscribers("samples") == 0)
+    assert len(app.state.websocket.streams) == 0
+
+
+async def test_a_subscription_spends_rate_limit_when_it_starts(sandbox: SandboxProcess) -> None:
+    limits = RateLimitConfig(enabled=True, rate=0.001, burst=2)
+    security = dataclasses.replace(Settings().security, rate_limit=limits)
+    async with (
+        live_gateway(_settings(sandbox, security=security)) as (_, url),
+        socket(url) as client,
+    ):
+        for key in ("1", "2", "3"):
+            await client.subscribe(key, WATCH_SAMPLE)
+        message = await client.receive()
+    assert message["type"] == "error"
+    assert message["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_duplicate_operation_id_closes_the_socket_with_4409(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url) as client:
+        await client.subscribe("1", WATCH_SAMPLE)
+        await client.subscribe("1", WATCH_SAMPLE)
+        assert await client.closed_with() == 4409
+
+
+async def test_a_subscribe_before_connection_init_closes_the_socket_with_4401(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url, init=False) as client:
+        await client.subscribe("1", WATCH_SAMPLE)
+        assert await client.closed_with() == 4401
+
+
+async def test_a_malformed_message_closes_the_socket_with_4400(sandbox: SandboxProcess) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url) as client:
+        await client.ws.send("not json")
+        assert await client.closed_with() == 4400
+
+
+async def test_a_query_over_the_socket_answers_once_and_completes(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url) as client:
+        await client.subscribe("q", "{ samples(first: 1) { edges { node { id } } } }")
+        message = await client.receive()
+        assert message["type"] == "next"
+        assert len(message["payload"]["data"]["samples"]["edges"]) == 1
+        assert (await client.receive()) == {"type": "complete", "id": "q"}
+
+
+async def test_an_invalid_subscription_document_is_an_error_message(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url) as client:
+        await client.subscribe("1", "subscription { noSuchField }")
+        message = await client.receive()
+    assert message["type"] == "error"
+    assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "noSuchField" in message["payload"][0]["message"]
+
+
+async def test_a_malformed_id_argument_is_bad_user_input(sandbox: SandboxProcess) -> None:
+    async with (
+        live_gateway(_settings(sandbox)) as (app, url),
+        socket(url) as client,
+    ):
+        await client.subscribe("1", WATCH_SAMPLE, ids=["not-a-uuid"])
+        message = await client.receive()
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert (await client.receive())["type"] == "complete"
+        assert app.state.live.subscribers("samples") == 0
+
+
+async def test_a_subscription_over_http_is_refused_with_400(sandbox: SandboxProcess) -> None:
+    async with (
+        live_gateway(_settings(sandbox)) as (_, url),
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        response = await http.post(
+            f"{url}/graphql",
+            json={"query": WATCH_SAMPLE},
+            headers={
+                "authorization": f"Bearer {mint_token()}",
+                "accept": "application/graphql-response+json",
+            },
+        )
+    assert response.status_code == 400
+    assert "WebSocket" in response.json()["errors"][0]["message"]
+
+
+async def test_the_poller_stops_when_the_last_subscriber_leaves(sandbox: SandboxProcess) -> None:
+    async with (
+        live_gateway(_settings(sandbox, subscription_poll_interval=0.1)) as (app, url),
+        socket(url) as client,
+    ):
+        await client.subscribe("1", WATCH_SAMPLE)
+        await _until(lambda: app.state.live.polling("samples"))
+        await client.send({"type": "complete", "id": "1"})
+        await _until(lambda: not app.state.live.polling("samples"))
+        polls = app.state.live.polls["samples"]
+        await asyncio.sleep(0.3)
+        assert app.state.live.polls["samples"] == polls
+
+
+async def test_the_poller_makes_one_upstream_call_per_round_whatever_the_subscribers(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    async with live_gateway(_settings(sandbox, subscription_poll_interval=0.1)) as (app, url):
+        ids = [str(uuid.uuid4()) for _ in range(30)]
+        async with socket(url) as one, socket(url) as two:
+            for n, sample_id in enumerate(ids):
+                await (one if n % 2 else two).subscribe(str(n), WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.subscribers("samples") == 30)
+            control.reset_stats()
+            start = app.state.live.polls["samples"]
+            await _until(lambda: app.state.live.polls["samples"] >= start + 5)
+            done = app.state.live.polls["samples"]
+            calls = control.requests("samples")
+    assert done - start - 1 <= calls <= done - start + 1  # a round may straddle each read
+
+
+async def test_metrics_count_sockets_subscriptions_and_deliveries(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            await _post(url, MOVE, id=sample_id, status="VALIDATED")
+            await client.receive(timeout=1.0)
+            async with httpx.AsyncClient(timeout=10) as http:
+                text = (await http.get(f"{url}/metrics")).text
+    assert "tracseq_websockets_open 1.0" in text
+    assert 'tracseq_subscriptions_active{topic="samples"} 1.0' in text
+    assert 'tracseq_subscription_events_delivered_total{topic="samples"} 1.0' in text
+    assert 'tracseq_subscription_changes_total{source="mutation",topic="samples"} 1.0' in text
+    assert 'tracseq_subscription_delivery_lag_seconds_count{topic="samples"} 1.0' in text
+    assert 'tracseq_subscription_polls_total{outcome="ok",topic="samples"} 1.0' in text
+
+
+def test_sigterm_closes_the_sockets_with_1001(sandbox: SandboxProcess) -> None:
+    async def watch(url: str, closed: asyncio.Future[int | None], pid: int) -> None:
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE)
+            os.kill(pid, signal.SIGTERM)
+            closed.set_result(await client.closed_with(timeout=10.0))
+
+    async def main(url: str, pid: int) -> int | None:
+        closed: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        await watch(url, closed, pid)
+        return await closed
+
+    with gateway_process(sandbox, TRACSEQ_ENV="test") as gateway:
+        code = asyncio.run(main(gateway.url, gateway.proc.pid))
+    assert code == 1001
