@@ -297,6 +297,25 @@ def measure(
     return result
 
 
+def target_rows(s: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """The report's target rows: (target, bound, measured, met)."""
+    n = s["subscribers"]
+    return [
+        (f"subscriptions: RSS growth with {n} open", f"<= {s['max_growth_mb']:.0f} MB",
+         f"{s['rss_growth_mb']} MB ({s['rss_before_mb']} -> {s['rss_subscribed_mb']} -> "
+         f"{s['rss_after_mb']} MB)", s["rss_growth_mb"] <= s["max_growth_mb"]),
+        (f"subscriptions: p99 delivery lag to {n} subscribers",
+         f"<= {s['max_p99_lag_ms']:.0f} ms",
+         f"{s['lag_p99_ms']} ms (gateway's own {s['server_lag_p99_ms']} ms; "
+         f"{s['event_errors']} errors)",
+         s["lag_p99_ms"] <= s["max_p99_lag_ms"] and s["event_errors"] == 0),
+        ("subscriptions: poller calls per topic per interval",
+         f"<= {s['max_polls_per_interval']:.0f}",
+         f"{s['poller_calls_per_interval']} ({s['poller_calls']} in {s['quiet_intervals']})",
+         s["poller_calls_per_interval"] <= s["max_polls_per_interval"]),
+    ]  # fmt: skip
+
+
 def text(s: Mapping[str, Any]) -> str:
     """The report's section."""
     return (

@@ -54,7 +54,7 @@ from typing import Any
 
 import httpx
 
-from bench import floors, graph_execution, memory
+from bench import floors, graph_execution, memory, subscriptions
 from bench.harness import (
     MB,
     RESULTS,
@@ -745,6 +745,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             f"{memory_r['rss_peak_mb']} -> {memory_r['rss_after_mb']} MB",
                             flush=True,
                         )
+                    with _stage(f"subscriptions: {args.subscribers} WebSocket subscribers"):
+                        subs_r = subscriptions.measure(
+                            sandbox.urls, where, token, GATEWAY_ENV,
+                            subscribers=args.subscribers, events=args.subscription_events,
+                        )  # fmt: skip
+                        print(
+                            f"  RSS +{subs_r['rss_growth_mb']} MB, lag p99 "
+                            f"{subs_r['lag_p99_ms']} ms, {subs_r['poller_calls_per_interval']} "
+                            "poll calls per interval",
+                            flush=True,
+                        )
         finally:
             for probe in probes:
                 probe.close()
@@ -784,11 +795,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "soak": soaked,
         "batching": batched,
         "memory": memory_r,
+        "subscriptions": subs_r,
         "graph_execution": execution,
         "floors": floor,
         "cache": cached,
         "instances": spread,
-        "targets": targets(results, soaked, batched, execution, floor, memory_r),
+        "targets": targets(results, soaked, batched, execution, floor, memory_r, subs_r),
     }
 
 
@@ -835,6 +847,7 @@ def production_gaps(results: Mapping[str, Any]) -> dict[str, float | None]:
 def targets(
     results: Mapping[str, Any], soaked: Mapping[str, Any], batched: Mapping[str, Any],
     execution: Mapping[str, Any], floor: Mapping[str, Any], memory_r: Mapping[str, Any],
+    subs_r: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     s5, s6 = results["S5"]["rps"], results["S6"]["rps"]
     relay, view = floor["relay"]["rps"], floor["strawberry"]["rps"]
@@ -896,6 +909,8 @@ def targets(
         ("same, batch extensions off", "<= 1 + distinct keys per relation",
          str(batched["none"]["total"]), batched["none"]["met"]),
     ]  # fmt: skip
+    if subs_r is not None:
+        rows += subscriptions.target_rows(subs_r)
     return [
         {"target": t, "bound": b, "measured": m, "met": bool(ok), "floor": (rest or [None])[0]}
         for t, b, m, ok, *rest in rows
@@ -1043,6 +1058,7 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
             ),
         ),
         memory_text(report["memory"]),
+        subscriptions.text(report["subscriptions"]) if report.get("subscriptions") else "",
         cache_text(report.get("cache")),
         instances_text(report.get("instances")),
         "## Soak",
@@ -1234,6 +1250,17 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds idle before the memory scenario's last reading (30)",
     )  # fmt: skip
     parser.add_argument(
+        "--subscribers",
+        type=int,
+        help="WebSocket subscribers of the subscriptions scenario "
+        f"({subscriptions.SUBSCRIBERS}; quick 200)",
+    )
+    parser.add_argument(
+        "--subscription-events",
+        type=int,
+        help=f"status changes of the subscriptions scenario ({subscriptions.EVENTS}; quick 5)",
+    )
+    parser.add_argument(
         "--placement", choices=("separate", "gateway-alone", "split"), default="separate"
     )
     parser.add_argument("--output", type=Path, help="report path without suffix")
@@ -1244,6 +1271,8 @@ def main(argv: list[str] | None = None) -> None:
     args.soak = args.soak or (15.0 if quick else 300.0)
     args.execution_rounds = args.execution_rounds or (5 if quick else 30)
     args.memory_requests = args.memory_requests or (200 if quick else memory.REQUESTS)
+    args.subscribers = args.subscribers or (200 if quick else subscriptions.SUBSCRIBERS)
+    args.subscription_events = args.subscription_events or (5 if quick else subscriptions.EVENTS)
     args.output = args.output or RESULTS / ("bench-quick" if quick else "bench")
     ensure_wrk()
     report = run(args)

@@ -26,7 +26,10 @@ The TracSeq services publish no events, so the gateway finds changes on two path
       subscriber);
     - notifications: the newest page of ``GET /notifications``; a notification not seen
       before is new.
-  The first poll of a topic learns the statuses and reports nothing.
+  A record the poller finds for the first time is reported when it changed (its
+  ``updated_at``) after its watching began, so that a change made before the poller got to
+  it is not lost (a job summary of the release carries its ``created_at`` only: a job
+  first found is reported only when it was created after its watching began).
 
 **Once per subscriber.** A change is identified by (topic, id, status, changed at); each
 process remembers the last ``REMEMBERED`` identities it delivered and delivers each once,
@@ -204,6 +207,18 @@ class _Topic:
     turn: int = 0  # which of the pages known to hold watched records is read next
     pages: dict[str, int] = field(default_factory=dict)  # watched id -> its list page
     baseline: bool = False  # the first poll has run
+    # When the watching began, for each watched id and for the feeds that watch every
+    # record: a record the poller first finds changed after it, changed while watched.
+    since: dict[str, datetime] = field(default_factory=dict)
+    everything_since: datetime | None = None
+
+    def since_of(self, key: str) -> datetime | None:
+        started = self.since.get(key)
+        if self.everything_since is not None and (
+            started is None or self.everything_since < started
+        ):
+            started = self.everything_since
+        return started
 
 
 class Live:
@@ -273,11 +288,15 @@ class Live:
         feed = Feed(self, topic, watch)
         t = self._topics[topic]
         t.feeds.add(feed)
+        now = datetime.fromtimestamp(self._clock(), UTC)
         if watch.ids is None:
             t.everything.add(feed)
+            if t.everything_since is None:
+                t.everything_since = now
         else:
             for key in watch.ids:
                 t.by_id.setdefault(key, set()).add(feed)
+                t.since.setdefault(key, now)
         if t.poller is None or t.poller.done():
             t.poller = asyncio.create_task(self._poll_loop(topic))
         self._count(topic)
@@ -289,12 +308,15 @@ class Live:
             return
         t.feeds.discard(feed)
         t.everything.discard(feed)
+        if not t.everything:
+            t.everything_since = None
         for key in feed.watch.ids or ():
             watchers = t.by_id.get(key)
             if watchers is not None:
                 watchers.discard(feed)
                 if not watchers:
                     del t.by_id[key]
+                    t.since.pop(key, None)
         if not t.feeds and t.poller is not None:
             t.poller.cancel()
             t.poller = None
@@ -469,12 +491,9 @@ class Live:
             changes = self._compare(t, topic, records)
             if topic == JOBS and changes and not upstreams.sequencing.client.config.batch:
                 changes = await self._full_jobs(upstreams, call, changes)
-        was_baseline = t.baseline
         t.baseline = True
         if self._observer is not None:
             self._observer.live_poll(topic, "ok")
-        if not was_baseline:
-            return 0
         for change in changes:
             self._dispatch(change, "poll")
         return len(changes)
@@ -521,7 +540,11 @@ class Live:
             changed_at = _changed_at(record, now)
             known = t.known.get(key)
             t.known[key] = (status, changed_at)
-            if known is None or known[0] == status:
+            if known is None:
+                if _changed_since(record, t.since_of(key)):
+                    changes.append(Change(topic, key, status, None, changed_at, record, now))
+                continue
+            if known[0] == status:
                 continue
             changes.append(Change(topic, key, status, known[0], changed_at, record, seen_at=now))
         if not watch_all:
@@ -561,9 +584,10 @@ class Live:
                 continue
             changed_at = _changed_at(record, now)
             t.known[key] = (_status(record), changed_at)
-            changes.append(
-                Change(NOTIFICATIONS, key, _status(record), None, changed_at, record, now)
-            )
+            if _changed_since(record, t.since_of(key)):
+                changes.append(
+                    Change(NOTIFICATIONS, key, _status(record), None, changed_at, record, now)
+                )
         return changes
 
 
@@ -603,6 +627,16 @@ def _learn_pages(
 def _status(record: Record) -> str | None:
     status = record.get("status")
     return None if status is None else str(status)
+
+
+def _changed_since(record: Record, since: datetime | None) -> bool:
+    """Whether ``record`` (first found by the poller) changed after ``since``, when its
+    watching began: a change made before the poller found it is not lost. A record that
+    says when it changed only (``updated_at``, else ``created_at``) can tell."""
+    value = record.get("updated_at") or record.get("created_at")
+    if since is None or not isinstance(value, datetime):
+        return False
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) > since
 
 
 def _changed_at(record: Record, now: float) -> datetime:

@@ -120,6 +120,15 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "rss_after_mb": 90.0, "settled_growth_pct": 12.5, "max_peak_mb": 200.0,
         "max_settled_growth_pct": 20.0,
     }  # fmt: skip
+    subs = {
+        "subscribers": 1000, "events": 20, "poll_interval_s": 1.0, "open_s": 0.5,
+        "rss_before_mb": 75.0, "rss_subscribed_mb": 114.0, "rss_after_mb": 115.0,
+        "rss_growth_mb": 40.0, "lag_p50_ms": 11.0, "lag_p99_ms": 49.0, "lag_max_ms": 50.0,
+        "server_lag_p50_ms": 8.0, "server_lag_p99_ms": 25.0, "event_errors": 0,
+        "gateway_cpu_ms_per_event": 17.5, "gateway_cpu_us_per_delivery": 17.5,
+        "poller_calls": 6, "quiet_intervals": 5, "poller_calls_per_interval": 1.2,
+        "max_growth_mb": 50.0, "max_p99_lag_ms": 100.0, "max_polls_per_interval": 1.0,
+    }  # fmt: skip
     report = {
         "quick": True,
         "when": "2026-01-01T00:00:00+00:00",
@@ -133,7 +142,8 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "graph_execution": execution,
         "floors": floor,
         "memory": memory,
-        "targets": suite.targets(scenarios, soak, batching, execution, floor, memory),
+        "subscriptions": subs,
+        "targets": suite.targets(scenarios, soak, batching, execution, floor, memory, subs),
     }
     path = suite.write(report, tmp_path / "bench")
     text = path.read_text()
@@ -157,6 +167,15 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
     assert "| peak RSS (scenarios) | <= 120 MB | 80.0 MB | met |" in text
     assert "| memory: RSS 30 s after vs before | <= +20% | +12.5% (80.0 -> 90.0 MB) | met |" in text
     assert "at most 250 req/s on one core" in text
+    assert (
+        "| subscriptions: RSS growth with 1000 open | <= 50 MB | 40.0 MB (75.0 -> 114.0 -> "
+        "115.0 MB) | met |"
+    ) in text
+    assert "| subscriptions: p99 delivery lag to 1000 subscribers | <= 100 ms | 49.0 ms" in text
+    assert (
+        "| subscriptions: poller calls per topic per interval | <= 1 | 1.2 (6 in 5) | **missed**"
+    ) in text
+    assert "## Subscriptions" in text
     assert "Errors during the floor runs" not in text
     floor["relay"]["errors"] = 3
     text = suite.write(report, tmp_path / "bench").read_text()

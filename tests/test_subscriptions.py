@@ -10,7 +10,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from websockets.typing import Origin, Subprotocol
 
 from gateway.app import create_app
 from gateway.settings import Settings, SocketLimits
+from sandbox.options import Options
 from sandbox.runner import SandboxProcess
 from sandbox.tokens import mint_token
 from security.config import RateLimitConfig
@@ -528,3 +529,196 @@ def test_sigterm_closes_the_sockets_with_1001(sandbox: SandboxProcess) -> None:
     with gateway_process(sandbox, TRACSEQ_ENV="test") as gateway:
         code = asyncio.run(main(gateway.url, gateway.proc.pid))
     assert code == 1001
+
+
+WATCH_JOB = """
+subscription Jobs($ids: [ID!]) {
+  sequencingJobUpdated(ids: $ids) { previousStatus status changedAt job { id name status } }
+}"""
+MOVE_JOB = """
+mutation Move($id: ID!, $status: JobStatus!) {
+  changeSequencingJobStatus(input: {id: $id, status: $status}) {
+    sequencingJob { status } userErrors { code }
+  }
+}"""
+
+
+async def _new_job(sandbox: SandboxProcess) -> str:
+    """A DRAFT job, created at the sequencing service."""
+    body = {
+        "name": f"live job {uuid.uuid4().hex[:6]}",
+        "priority": "Normal",
+        "platform_id": "illumina_novaseq",
+        "workflow_id": "standard_wgs",
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        created = await http.post(f"{sandbox.urls['sequencing']}/jobs", json=body)
+    assert created.status_code == 201, created.text
+    job_id: str = created.json()["id"]
+    return job_id
+
+
+async def test_a_job_status_change_through_a_mutation_reaches_a_job_subscriber(
+    sandbox: SandboxProcess,
+) -> None:
+    job_id = await _new_job(sandbox)
+    async with live_gateway(_settings(sandbox)) as (app, url), socket(url) as client:
+        await client.subscribe("j", WATCH_JOB, ids=[job_id])
+        await _until(lambda: app.state.live.ready("jobs"))
+        body = await _post(url, MOVE_JOB, id=job_id, status="SUBMITTED")
+        assert body["data"]["changeSequencingJobStatus"]["userErrors"] == []
+        message = await client.receive(timeout=1.0)
+    event = message["payload"]["data"]["sequencingJobUpdated"]
+    assert (event["previousStatus"], event["status"]) == ("DRAFT", "SUBMITTED")
+    assert event["job"]["id"] == job_id
+    assert event["job"]["status"] == "SUBMITTED"
+
+
+async def test_a_job_changed_at_the_release_is_read_in_full_once_and_delivered(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    job_id = await _new_job(sandbox)
+    settings = _settings(sandbox, subscription_poll_interval=0.2)
+    async with live_gateway(settings) as (app, url), socket(url) as one, socket(url) as two:
+        await one.subscribe("1", WATCH_JOB, ids=[job_id])
+        await two.subscribe("2", WATCH_JOB, ids=[job_id])
+        await _until(lambda: app.state.live.ready("jobs"))
+        control.reset_stats()
+        async with httpx.AsyncClient(timeout=10) as http:
+            moved = await http.put(
+                f"{sandbox.urls['sequencing']}/jobs/{job_id}/status", json={"status": "Submitted"}
+            )
+        assert moved.status_code == 200, moved.text
+        first, second = await one.receive(timeout=1.2), await two.receive(timeout=1.2)
+        routes = control.by_route("sequencing")
+    for message in (first, second):
+        event = message["payload"]["data"]["sequencingJobUpdated"]
+        assert (event["previousStatus"], event["status"]) == ("DRAFT", "SUBMITTED")
+        assert event["job"]["name"].startswith("live job")
+    # The list holds summaries: the changed job was read once in full, for both.
+    assert sum(n for route, n in routes.items() if route.startswith("GET /jobs/")) == 1
+
+
+async def test_a_deleted_sample_is_announced_with_its_deleted_status(
+    sandbox: SandboxProcess,
+) -> None:
+    delete = "mutation($id: ID!) { deleteSample(input: {id: $id}) { deletedSampleId } }"
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            await _post(url, delete, id=sample_id)
+            message = await client.receive(timeout=1.0)
+    event = message["payload"]["data"]["sampleStatusChanged"]
+    assert (event["previousStatus"], event["status"]) == ("PENDING", "DELETED")
+
+
+async def test_the_poller_reads_watched_samples_by_id_with_the_batch_extension(
+    sandbox_ext: SandboxProcess, control_ext: SandboxControl
+) -> None:
+    settings = _settings(
+        sandbox_ext,
+        subscription_poll_interval=0.2,
+        batch_services=frozenset({"samples", "sequencing", "templates", "storage"}),
+    )
+    async with live_gateway(settings) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            control_ext.reset_stats()
+            async with httpx.AsyncClient(timeout=10) as http:
+                changed = await http.put(
+                    f"{sandbox_ext.urls['samples']}/samples/{sample_id}/status",
+                    json={"new_status": "Validated"},
+                )
+            assert changed.status_code == 200
+            message = await client.receive(timeout=1.2)
+            recent = control_ext.recent("samples")
+    event = message["payload"]["data"]["sampleStatusChanged"]
+    assert event["status"] == "VALIDATED"
+    polls = [r for r in recent if r["route"].startswith("GET /samples")]
+    assert polls
+    assert all(r["route"] == "GET /samples" for r in polls)
+
+
+@pytest.fixture(scope="module")
+def storing() -> Iterator[SandboxProcess]:
+    """A notifications service that stores what it is sent (the release does not)."""
+    options = Options(fixes=frozenset({"notifications-persist"}))
+    with SandboxProcess(["notifications"], options=options) as sb:
+        yield sb
+
+
+NEW_NOTIFICATIONS = "subscription { notificationReceived { id title recipients } }"
+SEND = """
+mutation($input: SendNotificationInput!) {
+  sendNotification(input: $input) { notification { id } userErrors { code } }
+}"""
+
+
+async def test_a_notification_sent_to_the_caller_reaches_it_and_no_one_else(
+    sandbox: SandboxProcess, storing: SandboxProcess
+) -> None:
+    urls = {**sandbox.urls, "notifications": storing.urls["notifications"]}
+    technician = "lab_technician@tests.tracseq.lab"
+    async with (
+        live_gateway(_settings(sandbox, upstream_urls=urls)) as (app, url),
+        socket(url, role="lab_technician") as addressed,
+        socket(url, role="research_scientist") as other,
+    ):
+        await addressed.subscribe("n", NEW_NOTIFICATIONS)
+        await other.subscribe("n", NEW_NOTIFICATIONS)
+        await _until(lambda: app.state.live.ready("notifications"))
+        title = f"live {uuid.uuid4().hex[:6]}"
+        body = await _post(
+            url,
+            SEND,
+            input={
+                "title": title,
+                "message": "Run 42 finished.",
+                "notificationType": "INFO",
+                "priority": "LOW",
+                "recipients": [technician],
+            },
+        )
+        assert body["data"]["sendNotification"]["userErrors"] == []
+        message = await addressed.receive(timeout=1.0)
+        assert message["payload"]["data"]["notificationReceived"]["title"] == title
+        assert message["payload"]["data"]["notificationReceived"]["recipients"] == [technician]
+        with pytest.raises(TimeoutError):
+            await other.receive(timeout=0.3)
+
+
+async def test_a_change_before_the_poller_finds_an_old_sample_on_the_release_is_not_lost(
+    sandbox: SandboxProcess,
+) -> None:
+    samples = sandbox.urls["samples"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        first = (await http.get(f"{samples}/samples", params={"page_size": 1000})).json()["data"]
+        last = first["total_pages"]
+        page = await http.get(f"{samples}/samples", params={"page": last, "page_size": 1000})
+        old = next(r for r in reversed(page.json()["data"]["samples"]) if r["status"] == "Pending")
+
+        async def move(status: str) -> None:
+            moved = await http.put(
+                f"{samples}/samples/{old['id']}/status", json={"new_status": status}
+            )
+            assert moved.status_code == 200, moved.text
+
+        settings = _settings(sandbox, subscription_poll_interval=0.1)
+        try:
+            async with live_gateway(settings) as (app, url), socket(url) as client:
+                await client.subscribe("1", WATCH_SAMPLE, ids=[old["id"]])
+                await _until(lambda: app.state.live.subscribers("samples") == 1)
+                await asyncio.sleep(0.01)  # the change comes after the watching began
+                await move("Validated")
+                # Found on its page (the last of `last`) within a few rounds of discovery.
+                message = await client.receive(timeout=2 * last * 0.1 + 1.0)
+        finally:
+            await move("Rejected")  # back to PENDING for the other tests
+            await move("Pending")
+    event = message["payload"]["data"]["sampleStatusChanged"]
+    assert (event["previousStatus"], event["status"]) == (None, "VALIDATED")
+    assert event["sample"]["id"] == old["id"]
