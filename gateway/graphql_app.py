@@ -122,6 +122,7 @@ class Admitted:
     document: DocumentNode
     operation_type: str
     shared: bool  # a subscription whose subscribers of one role may share an execution
+    topic: str | None  # a subscription's topic (resolvers.live)
 
 
 class _Disconnected(Exception):
@@ -430,7 +431,7 @@ class GraphQLEndpoint:
                 await registration.perform()
         except Exception as exc:
             return self.answer(None, [GraphQLError(str(exc), original_error=exc)])
-        return Admitted(prepared.document, operation_type, prepared.shared)
+        return Admitted(prepared.document, operation_type, prepared.shared, prepared.topic)
 
     def answer(self, data: Any, errors: Any) -> Answer:
         """The answer as the client sees it, its outcome and error codes on the request's

@@ -563,6 +563,14 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.subscription_streams = Gauge(
+            "tracseq_subscription_streams",
+            "Subscription executions running, by topic: subscribers of one role, document "
+            "and variables share one.",
+            ["topic"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.subscription_changes = Counter(
             "tracseq_subscription_changes",
             "Changes the gateway learnt of, by topic and source (mutation: a write through "
@@ -606,6 +614,7 @@ class Metrics:
         )
         for topic in TOPICS:
             self.subscriptions_active.labels(topic)
+            self.subscription_streams.labels(topic)
             self.subscription_events.labels(topic)
             self.subscription_lag.labels(topic)
             for source in SOURCES:
@@ -619,8 +628,14 @@ class Metrics:
     def websocket_closed(self) -> None:
         self.websockets_open.dec()
 
-    def live_subscribers(self, topic: str, count: int) -> None:
-        self.subscriptions_active.labels(topic).set(count)
+    def live_feeds(self, topic: str, count: int) -> None:
+        self.subscription_streams.labels(topic).set(count)
+
+    def subscription_started(self, topic: str) -> None:
+        self.subscriptions_active.labels(topic).inc()
+
+    def subscription_ended(self, topic: str) -> None:
+        self.subscriptions_active.labels(topic).dec()
 
     def live_poll(self, topic: str, outcome: str) -> None:
         self.subscription_polls.labels(topic, outcome).inc()

@@ -37,7 +37,7 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from graph.live import caller_independent
+from graph.live import caller_independent, topic_of
 from graph.permissions import is_public
 from security.authentication import all_public
 from security.config import OperationLimits
@@ -63,6 +63,7 @@ class Prepared:
     # A subscription whose events read alike for every caller of a role
     # (graph.live.caller_independent): its subscribers of one role may share an execution.
     shared: bool = False
+    topic: str | None = None  # a subscription's (resolvers.live): what its metrics count
 
 
 def validation_rules(introspection: bool) -> tuple[type[ASTValidationRule], ...]:
@@ -158,6 +159,11 @@ class Preparer:
             and selected is not None
             and caller_independent(self.schema, selected.operation, selected.fragments)
         )
+        topic = (
+            topic_of(selected.operation)
+            if operation_type == "subscription" and selected is not None
+            else None
+        )
         return Prepared(
             document=document,
             errors=errors,
@@ -168,6 +174,7 @@ class Preparer:
             public=all_public(self.schema, selected, is_public),
             measure=cost,
             shared=shared,
+            topic=topic,
         )
 
 

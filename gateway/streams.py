@@ -142,10 +142,15 @@ class Streams:
             if stream is None:
                 return
         member = stream.add(socket, op_id)
+        topic = admitted.topic
+        if topic is not None:
+            self.metrics.subscription_started(topic)
         try:
             await member.done.wait()
         finally:
             stream.remove(member)
+            if topic is not None:
+                self.metrics.subscription_ended(topic)
 
     async def _start(
         self,

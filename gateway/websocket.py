@@ -20,7 +20,9 @@ queries, the operation limits and cost, and the rate-limit spend when it starts.
 mutation answers one ``next`` and ``complete``; a subscription answers a ``next`` per event
 (``resolvers.live``), each executed with the graph's executor under the same permissions as
 the query of its type. At most ``max_per_connection`` operations run on one socket and
-``max_per_user`` on one process for one principal (``LIMIT_EXCEEDED`` error messages).
+``max_per_user`` on one process for one principal (``OPERATION_LIMIT_EXCEEDED`` error
+messages). Subscribers of one role may share one execution per event
+(``gateway.streams``).
 
 **Close codes.** 4400 a malformed message, 4401 ``subscribe`` before ``connection_ack``,
 4403 a token refused, 4406 no graphql-transport-ws, 4408 no ``connection_init`` in time,
@@ -291,6 +293,9 @@ class _Socket:
             if token is None:
                 return None
             principal = security.verifier.verify(token)
+            # The operations' upstream calls carry it, as an HTTP request's carry its header.
+            headers = [(k, v) for k, v in self.scope["headers"] if k != b"authorization"]
+            self.scope["headers"] = [*headers, (b"authorization", f"Bearer {token}".encode())]
         except InvalidToken as exc:
             events.emit(events.TOKEN_REJECTED, reason=exc.reason, path="/graphql")
             raise _Closed(FORBIDDEN, "Forbidden: invalid token") from None

@@ -1,6 +1,7 @@
 """What the subscription root fields share: their arguments made a ``resolvers.live.Watch``;
-and whether a subscription's events read the same for every caller of one role
-(``caller_independent``), so that one execution may serve them all."""
+the topic each watches (``topic_of``); and whether a subscription's events read the same for
+every caller of one role (``caller_independent``), so that one execution may serve them
+all."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ from graphql import (
 
 from graph import users
 from resolvers.errors import BadUserInput, parse_id
+from resolvers.live import JOBS, NOTIFICATIONS, SAMPLES
+
+# The topic (``resolvers.live``) of each root subscription field.
+ROOT_TOPICS = {
+    "sampleStatusChanged": SAMPLES,
+    "sequencingJobUpdated": JOBS,
+    "notificationReceived": NOTIFICATIONS,
+}
 
 # Root subscription fields whose events are the caller's own (its notifications).
 CALLER_ROOTS = frozenset({"notificationReceived"})
@@ -93,3 +102,12 @@ def caller_independent(
         if found:
             return False
     return True
+
+
+def topic_of(operation: OperationDefinitionNode) -> str | None:
+    """The topic a subscription operation watches (validation leaves it one root field);
+    None for any other."""
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.name.value in ROOT_TOPICS:
+            return ROOT_TOPICS[selection.name.value]
+    return None

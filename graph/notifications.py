@@ -442,7 +442,8 @@ class Subscription:
         self, info: Info[Context, None]
     ) -> AsyncGenerator[Notification, None]:
         ctx = info.context
-        watch = Watch(recipients=notification_resolvers.caller_addresses(ctx))
+        addressed = NotificationFilter(recipients=notification_resolvers.caller_addresses(ctx))
+        watch = Watch(keeps=addressed.keeps)
         return (
             Notification.from_record({**c.record}) async for c in changes(ctx, NOTIFICATIONS, watch)
         )

@@ -88,7 +88,7 @@ Record = Mapping[str, Any]
 class LiveObserver(Protocol):
     """Where the hub reports (the gateway's metrics are one)."""
 
-    def live_subscribers(self, topic: str, count: int) -> None: ...
+    def live_feeds(self, topic: str, count: int) -> None: ...
 
     def live_poll(self, topic: str, outcome: str) -> None: ...
 
@@ -117,21 +117,19 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class Watch:
     """What one subscription watches: ``ids`` (None: every record), ``statuses`` (None: any
-    status), ``recipients`` (notifications: the caller's addresses, lowercased; None: any)."""
+    status), and ``keeps``, a test of the record (notifications: addressed to the caller;
+    None: any)."""
 
     ids: frozenset[str] | None = None
     statuses: frozenset[str] | None = None
-    recipients: frozenset[str] | None = None
+    keeps: Callable[[Any], bool] | None = None
 
     def admits(self, change: Change) -> bool:
         if self.ids is not None and change.id not in self.ids:
             return False
         if self.statuses is not None and change.status not in self.statuses:
             return False
-        if self.recipients is not None:
-            named = change.record.get("recipients") or ()
-            return any(str(r).strip().lower() in self.recipients for r in named)
-        return True
+        return self.keeps is None or self.keeps(change.record)
 
 
 class FeedOverflow(Exception):
@@ -244,7 +242,6 @@ class Live:
         self._topics = {topic: _Topic() for topic in TOPICS}
         self._delivered: OrderedDict[tuple[str, str, str | None, str], None] = OrderedDict()
         self._listener: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._redis_down = False
         self.polls = dict.fromkeys(TOPICS, 0)  # upstream calls made by the pollers
 
@@ -263,7 +260,7 @@ class Live:
         for topic in self._topics.values():
             for feed in list(topic.feeds):
                 feed.end()
-        tasks = [t for t in (self._listener, *self._tasks) if t is not None]
+        tasks = [] if self._listener is None else [self._listener]
         tasks += [t.poller for t in self._topics.values() if t.poller is not None]
         for task in tasks:
             task.cancel()
@@ -271,6 +268,7 @@ class Live:
         self._listener = None
 
     def subscribers(self, topic: str) -> int:
+        """The topic's feeds: one per subscription stream (``gateway.streams``)."""
         return len(self._topics[topic].feeds)
 
     def ready(self, topic: str) -> bool:
@@ -327,7 +325,7 @@ class Live:
 
     def _count(self, topic: str) -> None:
         if self._observer is not None:
-            self._observer.live_subscribers(topic, len(self._topics[topic].feeds))
+            self._observer.live_feeds(topic, len(self._topics[topic].feeds))
 
     # -- changes -------------------------------------------------------------------------
 

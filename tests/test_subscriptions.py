@@ -247,6 +247,25 @@ async def test_a_mutation_on_one_gateway_process_reaches_a_subscriber_on_another
     assert event["sample"]["id"] == sample_id
 
 
+async def test_with_redis_down_a_mutation_still_reaches_this_processs_subscribers(
+    sandbox: SandboxProcess, closed_port: int
+) -> None:
+    security = dataclasses.replace(
+        Settings().security,
+        redis_url=f"redis://127.0.0.1:{closed_port}/0",
+        rate_limit=RateLimitConfig(enabled=False),
+    )
+    async with live_gateway(_settings(sandbox, security=security)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as client:
+            await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
+            await _until(lambda: app.state.live.ready("samples"))
+            body = await _post(url, MOVE, id=sample_id, status="VALIDATED")
+            assert body["data"]["changeSampleStatus"]["userErrors"] == []
+            message = await client.receive(timeout=2.0)
+    assert message["payload"]["data"]["sampleStatusChanged"]["status"] == "VALIDATED"
+
+
 async def test_a_revoked_token_closes_the_socket_with_4403(sandbox: SandboxProcess) -> None:
     sockets = SocketLimits(auth_check_interval=0.1)
     async with live_gateway(_settings(sandbox, sockets=sockets)) as (app, url):
@@ -336,6 +355,30 @@ async def test_subscriptions_beyond_the_connection_limit_are_refused(
         await _until(lambda: app.state.live.subscribers("samples") == 1)
         await client.subscribe("4", WATCH_SAMPLE, ids=[ids[3]])
         await _until(lambda: app.state.live.subscribers("samples") == 2)
+
+
+async def test_subscriptions_beyond_the_per_user_limit_are_refused_on_any_socket(
+    sandbox: SandboxProcess,
+) -> None:
+    sockets = SocketLimits(max_per_user=2)
+    token = mint_token("lab_technician")
+    async with (
+        live_gateway(_settings(sandbox, sockets=sockets)) as (app, url),
+        socket(url, token=token) as one,
+        socket(url, token=token) as two,
+        socket(url, token=mint_token("research_scientist")) as other,
+    ):
+        await one.subscribe("1", WATCH_SAMPLE, ids=[str(uuid.uuid4())])
+        await two.subscribe("1", WATCH_SAMPLE, ids=[str(uuid.uuid4())])
+        await _until(lambda: app.state.live.subscribers("samples") == 2)
+        await two.subscribe("2", WATCH_SAMPLE, ids=[str(uuid.uuid4())])
+        message = await two.receive()
+        assert message["type"] == "error"
+        assert message["payload"][0]["extensions"]["code"] == "OPERATION_LIMIT_EXCEEDED"
+        assert "TRACSEQ_MAX_SUBSCRIPTIONS_PER_USER" in message["payload"][0]["message"]
+        # Another principal has its own allowance.
+        await other.subscribe("1", WATCH_SAMPLE, ids=[str(uuid.uuid4())])
+        await _until(lambda: app.state.live.subscribers("samples") == 3)
 
 
 async def test_subscribers_of_one_role_share_one_execution_and_both_get_the_event(
@@ -508,6 +551,7 @@ async def test_metrics_count_sockets_subscriptions_and_deliveries(
                 text = (await http.get(f"{url}/metrics")).text
     assert "tracseq_websockets_open 1.0" in text
     assert 'tracseq_subscriptions_active{topic="samples"} 1.0' in text
+    assert 'tracseq_subscription_streams{topic="samples"} 1.0' in text
     assert 'tracseq_subscription_events_delivered_total{topic="samples"} 1.0' in text
     assert 'tracseq_subscription_changes_total{source="mutation",topic="samples"} 1.0' in text
     assert 'tracseq_subscription_delivery_lag_seconds_count{topic="samples"} 1.0' in text
@@ -722,3 +766,18 @@ async def test_a_change_before_the_poller_finds_an_old_sample_on_the_release_is_
     event = message["payload"]["data"]["sampleStatusChanged"]
     assert (event["previousStatus"], event["status"]) == (None, "VALIDATED")
     assert event["sample"]["id"] == old["id"]
+
+
+async def test_operations_over_the_socket_call_upstream_with_the_connection_init_token(
+    sandbox: SandboxProcess, control: SandboxControl
+) -> None:
+    token = mint_token("lab_technician")
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url, token=token) as client:
+        control.reset_stats()
+        await client.subscribe("q", "{ samples(first: 1) { edges { node { id } } } }")
+        message = await client.receive()
+        recent = control.recent("samples")
+    assert "errors" not in message["payload"]
+    assert [r["authorization"] for r in recent if r["route"] == "GET /samples"] == [
+        f"Bearer {token}"
+    ]
