@@ -31,6 +31,7 @@ from gateway.metrics import Metrics, serve_metrics
 from gateway.observe import GatewayObserver
 from gateway.passthrough import Passthrough, PassthroughConfig
 from gateway.rest_guard import JobStatusTap, make_guard
+from gateway.rest_live import LiveTap
 from gateway.rest_sessions import SessionTap
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -183,7 +184,7 @@ def create_app(
     passthrough = Passthrough(
         runtime,
         guard=make_guard(runtime),
-        taps=[JobStatusTap(runtime), SessionTap(runtime, security.sessions)],
+        taps=[JobStatusTap(runtime), SessionTap(runtime, security.sessions), LiveTap(live)],
         config=PassthroughConfig(
             trusted_proxies=security.trusted_proxies,
             body_idle_timeout=settings.body_idle_timeout,

@@ -83,6 +83,27 @@ class Tap(Protocol):
         ...
 
 
+class _Taps:
+    """Several taps of one exchange, in order: the first refusal answers; each is told."""
+
+    def __init__(self, taps: Sequence[Tap]) -> None:
+        self.taps = taps
+
+    def wants(self, method: str, path: str) -> bool:
+        return True
+
+    async def before(self, request: Request, body: bytes) -> Response | None:
+        for tap in self.taps:
+            denied = await tap.before(request, body)
+            if denied is not None:
+                return denied
+        return None
+
+    async def after(self, request: Request, body: bytes, status: int, answer: bytes) -> None:
+        for tap in self.taps:
+            await tap.after(request, body, status, answer)
+
+
 MAX_TAPPED_BYTES = 64 * 1024
 _TOO_LARGE_FOR_TAP = f"this route takes at most {MAX_TAPPED_BYTES} bytes"
 
@@ -185,7 +206,8 @@ class Passthrough:
         if denied is not None:
             await denied(scope, receive, send)
             return
-        tap = next((t for t in self.taps if t.wants(scope["method"], path)), None)
+        wanted = [t for t in self.taps if t.wants(scope["method"], path)] if self.taps else []
+        tap = None if not wanted else wanted[0] if len(wanted) == 1 else _Taps(wanted)
         await self._relay(scope, receive, send, route, path, tap)
 
     async def _relay(

@@ -781,3 +781,43 @@ async def test_operations_over_the_socket_call_upstream_with_the_connection_init
     assert [r["authorization"] for r in recent if r["route"] == "GET /samples"] == [
         f"Bearer {token}"
     ]
+
+
+async def test_a_status_change_through_the_rest_passthrough_reaches_a_subscriber_at_once(
+    sandbox: SandboxProcess,
+) -> None:
+    job_id = await _new_job(sandbox)
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        sample_id = await _new_sample(url)
+        async with socket(url) as samples, socket(url) as jobs:
+            await samples.subscribe("s", WATCH_SAMPLE, ids=[sample_id])
+            await jobs.subscribe("j", WATCH_JOB, ids=[job_id])
+            await _until(lambda: app.state.live.ready("samples") and app.state.live.ready("jobs"))
+            headers = {"authorization": f"Bearer {mint_token()}"}
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
+                moved = await http.put(
+                    f"/api/samples/{sample_id}/status", json={"new_status": "Validated"}
+                )
+                refused = await http.put(
+                    f"/api/samples/{sample_id}/status", json={"new_status": "Completed"}
+                )
+                # The job status route has two taps (the cancel rule's, and this one).
+                submitted = await http.put(
+                    f"/api/sequencing/jobs/{job_id}/status", json={"status": "Submitted"}
+                )
+                cancelled = await http.post(f"/api/sequencing/jobs/{job_id}/cancel")
+            assert moved.status_code == 200, moved.text
+            assert refused.status_code == 400  # an illegal move: nothing to announce
+            assert submitted.status_code == 200, submitted.text
+            assert cancelled.status_code == 200, cancelled.text
+            sample_event = await samples.receive(timeout=1.0)
+            job_events = [await jobs.receive(timeout=1.0), await jobs.receive(timeout=1.0)]
+            with pytest.raises(TimeoutError):
+                await samples.receive(timeout=0.2)
+    event = sample_event["payload"]["data"]["sampleStatusChanged"]
+    assert (event["previousStatus"], event["status"]) == ("PENDING", "VALIDATED")
+    moves = [
+        (e["previousStatus"], e["status"])
+        for e in (m["payload"]["data"]["sequencingJobUpdated"] for m in job_events)
+    ]
+    assert moves == [("DRAFT", "SUBMITTED"), ("SUBMITTED", "CANCELLED")]
