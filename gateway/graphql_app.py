@@ -343,6 +343,12 @@ class GraphQLEndpoint:
         admitted = await self.admit(request, scope, method, reply)
         if not isinstance(admitted, Admitted):
             return admitted
+        return await self.execute(admitted, request, context)
+
+    async def execute(
+        self, admitted: Admitted, request: GraphQLRequest, context: Context
+    ) -> Answer:
+        """An admitted query or mutation, executed: its answer."""
         try:
             result = execute_prepared(
                 self._schema,

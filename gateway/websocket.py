@@ -38,23 +38,20 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Mapping
-from inspect import isawaitable
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import structlog
-from graphql import ExecutionResult, GraphQLError
+from graphql import GraphQLError
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.graphql_app import WEBSOCKET, Admitted, GraphQLEndpoint
 from gateway.graphql_request import GraphQLRequest, RequestRefused, body_requests
 from gateway.metrics import Metrics
-from gateway.prepared import execute_prepared
 from gateway.request_id import accept_request_id
 from gateway.settings import SocketLimits
 from gateway.streams import Streams
-from resolvers.context import Context
 from security import events
 from security.operation import LIMIT_EXCEEDED
 from security.principal import Principal
@@ -415,30 +412,8 @@ class _Socket:
         else:
             context = endpoint.context_of(self.scope)
             try:
-                await self._once(key, request, admitted, context)
+                answer = await endpoint.execute(admitted, request, context)
             finally:
                 context.loaders.release()
+            await self.send({"type": "next", "id": key, "payload": answer})
         await self.send({"type": "complete", "id": key})
-
-    async def _once(
-        self, key: str, request: GraphQLRequest, admitted: Admitted, context: Context
-    ) -> None:
-        endpoint = self.app._endpoint
-        try:
-            result = execute_prepared(
-                endpoint.schema,
-                endpoint.executor_class,
-                admitted.document,
-                context=context,
-                variables=request.variables,
-                operation_name=request.operation_name,
-                extensions=request.extensions,
-            )
-            if isawaitable(result):
-                result = await result
-            assert isinstance(result, ExecutionResult)
-        except Exception as exc:
-            answer = endpoint.answer(None, [GraphQLError(str(exc), original_error=exc)])
-        else:
-            answer = endpoint.result_answer(result, context)
-        await self.send({"type": "next", "id": key, "payload": answer})

@@ -25,8 +25,9 @@ from graphql import (
 )
 
 from graph import users
+from graph.values import member
 from resolvers.errors import BadUserInput, parse_id
-from resolvers.live import JOBS, NOTIFICATIONS, SAMPLES
+from resolvers.live import JOBS, NOTIFICATIONS, SAMPLES, Change
 
 # The topic (``resolvers.live``) of each root subscription field.
 ROOT_TOPICS = {
@@ -111,3 +112,17 @@ def topic_of(operation: OperationDefinitionNode) -> str | None:
         if isinstance(selection, FieldNode) and selection.name.value in ROOT_TOPICS:
             return ROOT_TOPICS[selection.name.value]
     return None
+
+
+def event_values(enum: type[Enum], change: Change, service: str) -> dict[str, Any]:
+    """A status event's ``previous_status``, ``status`` and ``changed_at`` (a status the
+    graph does not know is the service's bad answer, in the field's place)."""
+
+    def status(value: str | None) -> Any:
+        return member(enum, value, service=service, field="status")
+
+    return {
+        "previous_status": status(change.previous),
+        "status": status(change.status),
+        "changed_at": change.changed_at,
+    }

@@ -23,7 +23,7 @@ from strawberry.types import Info
 from graph.enums import SampleStatus, SampleType
 from graph.errors import BadUserInput, parse_id
 from graph.execution import batched, converted, only
-from graph.live import watched_ids, watched_statuses
+from graph.live import event_values, watched_ids, watched_statuses
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection, sort_records
 from graph.pagination import After, Before, Connection, First, Last, connection_args
@@ -759,15 +759,8 @@ class SampleStatusEvent:
 
     @classmethod
     def of(cls, change: Change) -> SampleStatusEvent:
-        def status(value: str | None) -> Any:
-            return member(SampleStatus, value, service=SAMPLES, field="status")
-
-        return cls(
-            sample=Sample.from_record({**change.record}),
-            previous_status=status(change.previous),
-            status=status(change.status),
-            changed_at=change.changed_at,
-        )
+        values = event_values(SampleStatus, change, SAMPLES)
+        return cls(sample=Sample.from_record({**change.record}), **values)
 
 
 @strawberry.type

@@ -20,7 +20,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graph.live import watched_ids
+from graph.live import event_values, watched_ids
 from graph.nodes import Node, register
 from graph.ordering import OrderDirection
 from graph.pagination import (
@@ -979,15 +979,8 @@ class SequencingJobEvent:
 
     @classmethod
     def of(cls, change: Change) -> SequencingJobEvent:
-        def status(value: str | None) -> Any:
-            return member(JobStatus, value, service=SERVICE, field="status")
-
-        return cls(
-            job=SequencingJob.from_record({**change.record}),
-            previous_status=status(change.previous),
-            status=status(change.status),
-            changed_at=change.changed_at,
-        )
+        values = event_values(JobStatus, change, SERVICE)
+        return cls(job=SequencingJob.from_record({**change.record}), **values)
 
 
 @strawberry.type

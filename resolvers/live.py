@@ -43,7 +43,6 @@ behind is ended with ``FeedOverflow`` rather than losing events silently.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import OrderedDict
@@ -55,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
+from upstreams import pubsub
 from upstreams.config import CallContext
 from upstreams.errors import UpstreamError
 from upstreams.normalize import normalize
@@ -77,8 +77,6 @@ REMEMBERED = 16_384
 SAMPLE_PAGE = 1000  # the samples service's page-size cap
 JOB_PAGE = 100  # the sequencing service's limit cap
 NOTIFICATION_PAGE = 100
-LISTEN_BACKOFF = 0.5
-LISTEN_BACKOFF_MAX = 10.0
 
 log = structlog.get_logger("tracseq.live")
 
@@ -402,23 +400,13 @@ class Live:
     async def listen(self) -> None:
         """Deliver the changes other replicas publish (a task while Redis is configured);
         reconnects with a backoff."""
-        delay = LISTEN_BACKOFF
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                delay = LISTEN_BACKOFF
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        self._received(message.get("data"))
-            except self._store_errors as exc:
-                self._store_failed("listen", exc)
-            finally:
-                with contextlib.suppress(*self._store_errors):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, LISTEN_BACKOFF_MAX)
+        await pubsub.listen(
+            self._redis,
+            CHANNEL,
+            self._received,
+            errors=self._store_errors,
+            on_failure=lambda exc: self._store_failed("listen", exc),
+        )
 
     def _received(self, data: Any) -> None:
         try:

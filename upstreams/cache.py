@@ -46,7 +46,6 @@ answer (``freshness``) and the stale entries it holds (``extensions``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import math
 import time
@@ -59,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
+from upstreams import pubsub
 from upstreams.errors import UpstreamStatusError, UpstreamTimeout, UpstreamUnavailable
 
 if TYPE_CHECKING:
@@ -78,7 +78,6 @@ REVALIDATE, ERROR = "revalidate", "error"
 KEY_PREFIX = "tracseq:cache"
 CHANNEL = f"{KEY_PREFIX}:invalidations"
 # Seconds between reconnections of the invalidation listener: doubling up to the max.
-LISTEN_BACKOFF, LISTEN_BACKOFF_MAX = 0.1, 5.0
 # The kinds of Redis operation whose failure is counted.
 STORE_OPERATIONS = ("generation", "get", "set", "bump", "listen")
 
@@ -579,27 +578,19 @@ class ResponseCache:
         lifespan runs it as a task while Redis is configured); reconnects with a backoff."""
         if self._redis is None:
             return
-        delay = LISTEN_BACKOFF
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                delay = LISTEN_BACKOFF
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        data = message.get("data")
-                        text = data.decode() if isinstance(data, bytes) else str(data)
-                        service, _, origin = text.partition(" ")
-                        if service in CACHED_SERVICES and origin != self._origin:
-                            self._changed(service)
-            except self._store_errors as exc:
-                self._store_failed("listen", exc)
-            finally:
-                with contextlib.suppress(*self._store_errors):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, LISTEN_BACKOFF_MAX)
+        await pubsub.listen(
+            self._redis,
+            CHANNEL,
+            self._heard,
+            errors=self._store_errors,
+            on_failure=lambda exc: self._store_failed("listen", exc),
+        )
+
+    def _heard(self, data: Any) -> None:
+        text = data.decode() if isinstance(data, bytes) else str(data)
+        service, _, origin = text.partition(" ")
+        if service in CACHED_SERVICES and origin != self._origin:
+            self._changed(service)
 
     async def close(self) -> None:
         """Cancel the fills still running (the lifespan closes Redis itself)."""
