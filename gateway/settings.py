@@ -135,7 +135,7 @@ class SocketLimits:
     max_per_connection: int = 20  # TRACSEQ_MAX_SUBSCRIPTIONS_PER_CONNECTION
     max_per_user: int = 100  # TRACSEQ_MAX_SUBSCRIPTIONS_PER_USER (per process)
     keepalive: float = 15.0  # TRACSEQ_SUBSCRIPTION_KEEPALIVE: seconds between server pings
-    auth_check_interval: float = 30.0  # TRACSEQ_SUBSCRIPTION_AUTH_CHECK_INTERVAL
+    auth_check_interval: float = 30.0  # TRACSEQ_SUBSCRIPTION_AUTH_CHECK_INTERVAL: revocation
     init_timeout: float = 10.0  # TRACSEQ_SUBSCRIPTION_INIT_TIMEOUT: for connection_init
 
 

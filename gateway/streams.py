@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
@@ -85,17 +84,14 @@ class _Stream:
 
     async def run(self, source: AsyncIterator[ExecutionResult]) -> None:
         endpoint = self.streams.endpoint
-        metrics = self.streams.metrics
         context = self.context
         final: GraphQLError | None = None
         try:
             async for result in source:
                 text = orjson.dumps(endpoint.result_answer(result, context)).decode()
                 change = context.event
-                for member in list(self.members.values()):
-                    await member.socket.send_next(member.op_id, text)
-                    if change is not None:
-                        metrics.subscription_delivered(change.topic, time.time() - change.seen_at)
+                for member in self.members.values():
+                    member.socket.send_next(member.op_id, text, change)
         except FeedOverflow as exc:
             final = GraphQLError(str(exc), extensions={"code": LIMIT_EXCEEDED})
         except asyncio.CancelledError:
@@ -114,7 +110,7 @@ class _Stream:
             if final is not None and members:
                 text = orjson.dumps(endpoint.answer(None, [final])).decode()
                 for member in members:
-                    await member.socket.send_next(member.op_id, text)
+                    member.socket.send_next(member.op_id, text)
             for member in members:
                 member.done.set()
 
@@ -175,7 +171,7 @@ class Streams:
         if isinstance(source, ExecutionResult):  # refused before any event: this caller's
             context.loaders.release()
             answer = endpoint.answer(source.data, source.errors)
-            await socket.send_next(op_id, orjson.dumps(answer).decode())
+            socket.send_next(op_id, orjson.dumps(answer).decode())
             return None
         if key is not None and (running := self._streams.get(key)) is not None:
             # Another member started the same stream meanwhile: this source is not needed.

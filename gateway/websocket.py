@@ -12,8 +12,9 @@ subprotocol is closed with 4406.
 upgrade request's Authorization header, is verified as a bearer token is on HTTP; an
 invalid, expired or revoked token closes the socket with 4403. Without a token the socket
 is anonymous, and what it may run is RBAC's decision. While the socket is open its token is
-checked again every ``auth_check_interval`` seconds and at its expiry: expired or revoked,
-the socket closes with 4403.
+checked again every ``auth_check_interval`` seconds, and its expiry with every keep-alive
+(one sweeper task visits every socket): expired or revoked, the socket closes with 4403
+within one check interval.
 
 **subscribe** runs through ``GraphQLEndpoint.admit``, as an HTTP request does: persisted
 queries, the operation limits and cost, and the rate-limit spend when it starts. A query or
@@ -26,8 +27,9 @@ messages). Subscribers of one role may share one execution per event
 
 **Close codes.** 4400 a malformed message, 4401 ``subscribe`` before ``connection_ack``,
 4403 a token refused, 4406 no graphql-transport-ws, 4408 no ``connection_init`` in time,
-4409 an id already running, 4429 a second ``connection_init``, 1001 the gateway shutting
-down (``close_all``, on SIGTERM). The server pings every ``keepalive`` seconds and answers
+4409 an id already running, 4429 a second ``connection_init``, 1008 a client that fell
+``OUTBOX_LIMIT`` messages behind (sending never waits for one reader), 1001 the gateway
+shutting down (``close_all``, on SIGTERM). The server pings every ``keepalive`` seconds and answers
 pings with pongs.
 """
 
@@ -36,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,6 +70,8 @@ INIT_TIMEOUT = 4408
 DUPLICATE = 4409
 TOO_MANY_INITS = 4429
 GOING_AWAY = 1001
+TOO_SLOW = 1008  # policy violation: the client does not read its messages
+OUTBOX_LIMIT = 256  # messages a socket may fall behind
 
 log = structlog.get_logger("tracseq.access")
 
@@ -100,6 +104,7 @@ class GraphQLWebSocket:
         self._origins = frozenset(o.rstrip("/").lower() for o in origins)
         self._sockets: set[_Socket] = set()
         self._per_user: Counter[str] = Counter()
+        self._sweeper: asyncio.Task[None] | None = None
         self.streams = Streams(endpoint, metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,6 +123,26 @@ class GraphQLWebSocket:
         finally:
             self._sockets.discard(socket)
 
+    def watch(self) -> None:
+        """Make sure the sweeper runs (a socket was acknowledged)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """One task for every socket's timers, while any is open: every
+        min(keepalive, auth_check_interval) seconds each socket's ``tick`` (so an expired
+        or revoked token closes its socket within one check interval)."""
+        limits = self.limits
+        every = min(limits.keepalive, limits.auth_check_interval)
+        while self._sockets:
+            await asyncio.sleep(every)
+            now = time.time()
+            for socket in list(self._sockets):
+                try:
+                    await socket.tick(now)
+                except Exception:  # one socket's failure must not stop the others' timers
+                    log.exception("websocket.tick_failed", request_id=socket.request_id)
+
     def _origin_allowed(self, scope: Scope, origin: str) -> bool:
         origin = origin.rstrip("/").lower()
         if origin in self._origins:
@@ -126,11 +151,15 @@ class GraphQLWebSocket:
         return bool(host) and urlsplit(origin).netloc == host
 
     async def close_all(self) -> None:
-        """Close every socket with 1001 (the gateway is going away)."""
+        """Close every socket with 1001 (the gateway is going away), and stop the sweeper."""
         await asyncio.gather(
             *(s.close(GOING_AWAY, "The gateway is shutting down") for s in list(self._sockets)),
             return_exceptions=True,
         )
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
 
     @property
     def open_sockets(self) -> int:
@@ -138,15 +167,20 @@ class GraphQLWebSocket:
 
 
 class _Socket:
-    """One connection: its reader loop, its operations' tasks, its keep-alive and its token
-    checks."""
+    """One connection: its reader loop, its writer, its operations' tasks; its keep-alive
+    and token checks are the sweeper's ``tick``."""
 
     def __init__(self, app: GraphQLWebSocket, scope: Scope, receive: Receive, send: Send) -> None:
         self.app = app
         self.scope = scope
         self.receive = receive
         self._send = send
-        self._lock = asyncio.Lock()
+        # What is to be sent, in order, by the socket's writer task: (text, and for an
+        # event its topic and when the gateway learnt of it, for the delivery lag).
+        self._outbox: deque[tuple[str, str | None, float]] = deque()
+        self._pending = asyncio.Event()
+        self._closing: asyncio.Task[None] | None = None
+        self._next_ping = self._next_check = 0.0
         self.principal: Principal | None = None
         self.acknowledged = False
         self.closed = False
@@ -168,14 +202,10 @@ class _Socket:
         metrics.websocket_opened()
         started = time.perf_counter()
         self._log("websocket.connect")
-        helpers: list[asyncio.Task[None]] = []
+        helpers = [asyncio.create_task(self._write())]
         code = 1000
         try:
             await self._initialise()
-            helpers = [
-                asyncio.create_task(self._keepalive()),
-                asyncio.create_task(self._check_token()),
-            ]
             await self._read()
         except _Closed as exc:
             code = exc.code
@@ -204,24 +234,51 @@ class _Socket:
         )
 
     async def _raw(self, message: Message) -> None:
-        async with self._lock:
-            await self._send(message)
+        # The server writes each message as one whole frame: the writer task and a close
+        # need no lock between them (a close never waits behind a client that stopped
+        # reading).
+        await self._send(message)
 
-    async def send(self, message: Mapping[str, Any]) -> None:
-        if self.closed:
-            return
-        text = orjson.dumps(message).decode()
-        with contextlib.suppress(OSError, RuntimeError):  # the client went away meanwhile
-            await self._raw({"type": "websocket.send", "text": text})
+    def send(self, message: Mapping[str, Any]) -> None:
+        """Queue a protocol message (the writer sends it, in order)."""
+        self._post(orjson.dumps(message).decode(), None, 0.0)
 
-    async def send_next(self, op_id: str, payload: str) -> None:
-        """A ``next`` message of ``op_id`` whose payload is JSON already (``gateway.streams``
-        encodes an event's answer once for all its members)."""
-        if self.closed:
-            return
+    def send_next(self, op_id: str, payload: str, change: Any = None) -> None:
+        """Queue a ``next`` message of ``op_id`` whose payload is JSON already
+        (``gateway.streams`` encodes an event's answer once for all its members); ``change``:
+        the ``resolvers.live.Change`` it delivers."""
         text = f'{{"type":"next","id":{orjson.dumps(op_id).decode()},"payload":{payload}}}'
-        with contextlib.suppress(OSError, RuntimeError):
-            await self._raw({"type": "websocket.send", "text": text})
+        if change is None:
+            self._post(text, None, 0.0)
+        else:
+            self._post(text, change.topic, change.seen_at)
+
+    def _post(self, text: str, topic: str | None, seen_at: float) -> None:
+        if self.closed:
+            return
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            # Sending never waits for a slow reader (a stream's other members would wait
+            # with it): one that falls this far behind is let go.
+            self._outbox.clear()
+            reason = f"The client read too slowly: {OUTBOX_LIMIT} messages behind"
+            self._closing = asyncio.create_task(self.close(TOO_SLOW, reason))
+            return
+        self._outbox.append((text, topic, seen_at))
+        self._pending.set()
+
+    async def _write(self) -> None:
+        """The socket's writer: the outbox sent in order, as fast as the client reads."""
+        metrics = self.app._metrics
+        outbox = self._outbox
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            while outbox and not self.closed:
+                text, topic, seen_at = outbox.popleft()
+                with contextlib.suppress(OSError, RuntimeError):  # the client went away
+                    await self._raw({"type": "websocket.send", "text": text})
+                if topic is not None:
+                    metrics.subscription_delivered(topic, time.time() - seen_at)
 
     async def close(self, code: int, reason: str) -> None:
         if self.closed:
@@ -274,7 +331,11 @@ class _Socket:
         self.scope.setdefault("state", {})["principal"] = self.principal
         self.scope["state"]["request_id"] = self.request_id
         self.acknowledged = True
-        await self.send({"type": "connection_ack"})
+        now = time.time()
+        self._next_ping = now + self.app.limits.keepalive
+        self._next_check = now + self.app.limits.auth_check_interval
+        self.send({"type": "connection_ack"})
+        self.app.watch()
 
     async def _authenticate(self, payload: Mapping[str, Any]) -> Principal | None:
         security = self.app._security
@@ -301,27 +362,26 @@ class _Socket:
             raise _Closed(FORBIDDEN, "Forbidden: this session has ended")
         return principal
 
-    async def _keepalive(self) -> None:
-        while not self.closed:
-            await asyncio.sleep(self.app.limits.keepalive)
-            await self.send({"type": "ping"})
-
-    async def _check_token(self) -> None:
-        """Close with 4403 once the token expires or its session is revoked."""
+    async def tick(self, now: float) -> None:
+        """The sweeper's visit (``GraphQLWebSocket._sweep``): a keep-alive ping when one is
+        due; 4403 once the token has expired, or its session is revoked (checked every
+        ``auth_check_interval``)."""
+        if self.closed or not self.acknowledged:
+            return
+        limits = self.app.limits
+        if now >= self._next_ping:
+            self._next_ping = now + limits.keepalive
+            self.send({"type": "ping"})
         principal = self.principal
         if principal is None:
             return
-        interval = self.app.limits.auth_check_interval
-        while not self.closed:
-            left = principal.expires_at - time.time()
-            if left <= 0:
-                await self.close(FORBIDDEN, "Forbidden: the token expired")
-                return
-            await asyncio.sleep(min(interval, left))
+        if now >= principal.expires_at:
+            await self.close(FORBIDDEN, "Forbidden: the token expired")
+        elif now >= self._next_check:
+            self._next_check = now + limits.auth_check_interval
             if await self.app._security.is_revoked(principal.session_id):
                 events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path="/graphql")
                 await self.close(FORBIDDEN, "Forbidden: this session has ended")
-                return
 
     async def _read(self) -> None:
         while not self.closed:
@@ -330,7 +390,7 @@ class _Socket:
                 return
             kind = message["type"]
             if kind == "ping":
-                await self.send({"type": "pong"})
+                self.send({"type": "pong"})
             elif kind == "pong":
                 continue
             elif kind == "connection_init":
@@ -395,7 +455,7 @@ class _Socket:
 
     async def _error(self, key: str, errors: list[GraphQLError]) -> None:
         answer = self.app._endpoint.answer(None, errors)
-        await self.send({"type": "error", "id": key, "payload": answer["errors"]})
+        self.send({"type": "error", "id": key, "payload": answer["errors"]})
 
     async def _run(self, key: str, request: GraphQLRequest) -> None:
         endpoint = self.app._endpoint
@@ -405,7 +465,7 @@ class _Socket:
             await self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
             return
         if not isinstance(admitted, Admitted):
-            await self.send({"type": "error", "id": key, "payload": admitted["errors"]})
+            self.send({"type": "error", "id": key, "payload": admitted["errors"]})
             return
         if admitted.operation_type == "subscription":
             await self.app.streams.follow(self, key, request, admitted)
@@ -415,5 +475,5 @@ class _Socket:
                 answer = await endpoint.execute(admitted, request, context)
             finally:
                 context.loaders.release()
-            await self.send({"type": "next", "id": key, "payload": answer})
-        await self.send({"type": "complete", "id": key})
+            self.send({"type": "next", "id": key, "payload": answer})
+        self.send({"type": "complete", "id": key})

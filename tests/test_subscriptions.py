@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from starlette.types import Message
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
@@ -278,8 +279,9 @@ async def test_a_revoked_token_closes_the_socket_with_4403(sandbox: SandboxProce
 
 
 async def test_a_token_that_expires_closes_the_socket_with_4403(sandbox: SandboxProcess) -> None:
+    sockets = SocketLimits(auth_check_interval=0.2)
     async with (
-        live_gateway(_settings(sandbox)) as (_, url),
+        live_gateway(_settings(sandbox, sockets=sockets)) as (_, url),
         socket(url, token=mint_token("lab_technician", lifetime=1)) as client,
     ):
         assert await client.closed_with(timeout=3.0) == 4403
@@ -821,3 +823,50 @@ async def test_a_status_change_through_the_rest_passthrough_reaches_a_subscriber
         for e in (m["payload"]["data"]["sequencingJobUpdated"] for m in job_events)
     ]
     assert moves == [("DRAFT", "SUBMITTED"), ("SUBMITTED", "CANCELLED")]
+
+
+async def test_a_socket_whose_client_stops_reading_is_let_go_without_holding_up_others(
+    sandbox: SandboxProcess,
+) -> None:
+    from gateway.websocket import OUTBOX_LIMIT, TOO_SLOW, _Socket
+
+    app = create_app(_settings(sandbox))
+    stuck = asyncio.Event()  # never set: the client's transport stays full
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Message) -> None:
+        sent.append(dict(message))
+        if message["type"] == "websocket.send":
+            await stuck.wait()
+
+    async def receive() -> Message:
+        await stuck.wait()
+        return {"type": "websocket.disconnect"}
+
+    slow = _Socket(app.state.websocket, {"type": "websocket", "headers": []}, receive, send)
+    writer = asyncio.create_task(slow._write())
+    try:
+        for n in range(OUTBOX_LIMIT + 2):  # the first is taken by the stuck send
+            slow.send_next("1", f'{{"n":{n}}}')  # returns at once, whatever the client does
+            await asyncio.sleep(0)
+        assert slow.closed
+        assert len(slow._outbox) == 0
+        slow.send_next("1", '{"n":-1}')  # a closed socket queues nothing more
+        assert len(slow._outbox) == 0
+        assert slow._closing is not None
+        await asyncio.wait_for(slow._closing, 1.0)  # not behind the stuck send
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+    assert [m["type"] for m in sent] == ["websocket.send", "websocket.close"]
+    assert sent[-1]["code"] == TOO_SLOW == 1008
+
+
+async def test_the_server_pings_every_keepalive_and_answers_pings(sandbox: SandboxProcess) -> None:
+    sockets = SocketLimits(keepalive=0.1)
+    async with live_gateway(_settings(sandbox, sockets=sockets)) as (_, url), socket(url) as client:
+        pinged = orjson.loads(await asyncio.wait_for(client.ws.recv(), 2.0))
+        await client.send({"type": "ping"})
+        answered = await client.receive()
+    assert pinged == {"type": "ping"}
+    assert answered == {"type": "pong"}
