@@ -7,11 +7,14 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import shutil
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -870,3 +873,75 @@ async def test_the_server_pings_every_keepalive_and_answers_pings(sandbox: Sandb
         answered = await client.receive()
     assert pinged == {"type": "ping"}
     assert answered == {"type": "pong"}
+
+
+GRAPHIQL_CLIENT = Path(__file__).parent / "graphiql" / "ws_client.mjs"
+
+
+def _node() -> list[str]:
+    """Node with a global WebSocket (Node 22; Node 20 behind a flag); without it the
+    GraphiQL client's tests skip, or fail under REQUIRE_NODE=1."""
+    node = shutil.which("node")
+    problem = "node is not installed"
+    if node is not None:
+        for command in ([node], [node, "--experimental-websocket"]):
+            probe = subprocess.run(
+                [*command, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"],
+                capture_output=True,
+                check=False,
+            )
+            if probe.returncode == 0:
+                return command
+        problem = "this Node has no WebSocket"
+    if os.environ.get("REQUIRE_NODE") == "1":
+        pytest.fail(f"REQUIRE_NODE=1 but {problem}")
+    pytest.skip(f"the GraphiQL page's WebSocket client needs Node.js: {problem}")
+
+
+def test_the_graphiql_page_sends_subscriptions_and_only_them_over_the_socket() -> None:
+    documents = [
+        ["subscription { sampleStatusChanged { status } }", None],
+        ["{ samples { totalCount } }", None],
+        ["query Q { a } subscription S { b }", "S"],
+        ["query Q { a } subscription S { b }", "Q"],
+        ['# subscription\n{ a(x: "subscription { }") }', None],
+        ["subscription W($f: F = {a: {b: 1}}) { x }", None],
+        ["fragment F on Sample { id } subscription { s { ...F } }", None],
+    ]
+    run = subprocess.run(
+        [*_node(), str(GRAPHIQL_CLIENT), "classify"],
+        input=orjson.dumps(documents),
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    assert orjson.loads(run.stdout) == [True, False, True, False, False, True, True]
+
+
+async def test_the_graphiql_pages_client_gets_a_subscriptions_events(
+    sandbox: SandboxProcess,
+) -> None:
+    node = _node()
+    async with live_gateway(_settings(sandbox)) as (app, url):
+        sample_id = await _new_sample(url)
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        proc = await asyncio.create_subprocess_exec(
+            *node, str(GRAPHIQL_CLIENT), ws_url, mint_token("lab_technician"), sample_id,
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        try:
+            started = orjson.loads(await asyncio.wait_for(proc.stdout.readline(), 10))
+            assert started == {"started": True}
+            await _until(lambda: app.state.live.subscribers("samples") == 1, timeout=10)
+            await _until(lambda: app.state.live.ready("samples"))
+            await _post(url, MOVE, id=sample_id, status="VALIDATED")
+            event = orjson.loads(await asyncio.wait_for(proc.stdout.readline(), 5))
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        # The page's client completed its operation when it unsubscribed.
+        await _until(lambda: app.state.live.subscribers("samples") == 0)
+    assert event == {"next": {"data": {"sampleStatusChanged": {"status": "VALIDATED"}}}}

@@ -1,5 +1,6 @@
 // GraphiQL for TracSeq Gateway: everything is served by the gateway itself (no CDN), so the
-// page works in an air-gapped lab. Headers (Authorization) are set in the Headers tab.
+// page works in an air-gapped lab. Headers (Authorization) are set in the Headers tab; they
+// reach subscriptions too (ws.js).
 (function () {
   var root = document.getElementById("graphiql");
   var endpoint = root.getAttribute("data-endpoint") || "/graphql";
@@ -33,7 +34,16 @@
     "}",
     "",
   ].join("\n");
-  var fetcher = GraphiQL.createFetcher({ url: endpoint });
+  // Queries and mutations over HTTP; subscriptions over the WebSocket (ws.js).
+  var http = GraphiQL.createFetcher({ url: endpoint });
+  var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  var live = TracSeqWebSocket.createClient(scheme + window.location.host + endpoint);
+  var fetcher = function (params, options) {
+    if (TracSeqWebSocket.isSubscription(params)) {
+      return live.subscribe(params, options && options.headers);
+    }
+    return http(params, options);
+  };
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
