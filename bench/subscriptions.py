@@ -139,7 +139,7 @@ class _Subscriber(asyncio.Protocol):
             self.transport.close()
 
 
-async def _open(host: str, port: int, sample_id: str) -> _Subscriber:
+async def _open(host: str, port: int, sample_id: str, distinct: bool = False) -> _Subscriber:
     from sandbox.tokens import mint_token
 
     loop = asyncio.get_running_loop()
@@ -159,7 +159,10 @@ async def _open(host: str, port: int, sample_id: str) -> _Subscriber:
     ack = orjson.loads(await asyncio.wait_for(client.messages.get(), 10))
     if ack["type"] != "connection_ack":
         raise RuntimeError(f"no connection_ack: {ack}")
-    payload = {"query": SUBSCRIPTION, "variables": {"ids": [sample_id]}}
+    # distinct: a second, random id makes each subscriber's variables its own, so that no
+    # two share an execution (gateway.streams): what subscribers of personal views cost.
+    ids = [sample_id, str(uuid.uuid4())] if distinct else [sample_id]
+    payload = {"query": SUBSCRIPTION, "variables": {"ids": ids}}
     client.send_json({"type": "subscribe", "id": "1", "payload": payload})
     return client
 
@@ -175,7 +178,12 @@ def _post(http: httpx.Client, url: str, query: str, headers: Mapping[str, str],
 
 
 async def _drive(
-    gateway: Gateway, sandbox_urls: Mapping[str, str], token: str, subscribers: int, events: int
+    gateway: Gateway,
+    sandbox_urls: Mapping[str, str],
+    token: str,
+    subscribers: int,
+    events: int,
+    distinct: bool,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     graphql = f"{gateway.url}/graphql"
@@ -197,7 +205,9 @@ async def _drive(
         clients: list[_Subscriber] = []
         for start in range(0, subscribers, 50):  # 50 handshakes at a time
             batch = min(50, subscribers - start)
-            clients += await asyncio.gather(*(_open(host, port, sample_id) for _ in range(batch)))
+            clients += await asyncio.gather(
+                *(_open(host, port, sample_id, distinct) for _ in range(batch))
+            )
         open_s = time.monotonic() - opened_at
         await asyncio.sleep(2 * POLL_INTERVAL_S)  # the poller has learnt the status
         subscribed = status_bytes(gateway.pid, "VmRSS")
@@ -230,6 +240,7 @@ async def _drive(
     growth = (max(subscribed, after) - before) / MB
     return {
         "subscribers": subscribers,
+        "distinct": distinct,
         "events": events,
         "poll_interval_s": POLL_INTERVAL_S,
         "open_s": round(open_s, 1),
@@ -279,6 +290,7 @@ def measure(
     *,
     subscribers: int = SUBSCRIBERS,
     events: int = EVENTS,
+    distinct: bool = False,
 ) -> dict[str, Any]:
     """The scenario against a fresh gateway over the sandbox at ``urls``."""
     gateway_env = {
@@ -287,7 +299,7 @@ def measure(
         "TRACSEQ_MAX_SUBSCRIPTIONS_PER_USER": str(subscribers + 1),
     }
     with Gateway(urls, where.gateway, gateway_env) as gateway:
-        result = asyncio.run(_drive(gateway, urls, token, subscribers, events))
+        result = asyncio.run(_drive(gateway, urls, token, subscribers, events, distinct))
     result["met"] = bool(
         result["rss_growth_mb"] <= MAX_GROWTH_MB
         and result["lag_p99_ms"] <= MAX_P99_LAG_MS
@@ -346,6 +358,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=SUBSCRIBERS)
     parser.add_argument("--events", type=int, default=EVENTS)
+    parser.add_argument(
+        "--distinct", action="store_true", help="no two subscribers share an execution"
+    )
     args = parser.parse_args(argv)
     where = placement("separate")
     if where.driver is not None:
@@ -356,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
         pin(sandbox.pid, where.sandbox)
         result = measure(
             sandbox.urls, where, mint_token(), GATEWAY_ENV,
-            subscribers=args.subscribers, events=args.events,
+            subscribers=args.subscribers, events=args.events, distinct=args.distinct,
         )  # fmt: skip
     print(json.dumps(result, indent=2))
 
