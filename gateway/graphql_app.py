@@ -123,6 +123,7 @@ class Admitted:
     operation_type: str
     shared: bool  # a subscription whose subscribers of one role may share an execution
     topic: str | None  # a subscription's topic (resolvers.live)
+    operation_name: str | None  # as the metrics and the access log name it
 
 
 class _Disconnected(Exception):
@@ -437,7 +438,13 @@ class GraphQLEndpoint:
                 await registration.perform()
         except Exception as exc:
             return self.answer(None, [GraphQLError(str(exc), original_error=exc)])
-        return Admitted(prepared.document, operation_type, prepared.shared, prepared.topic)
+        return Admitted(
+            prepared.document,
+            operation_type,
+            prepared.shared,
+            prepared.topic,
+            prepared.operation_name,
+        )
 
     def answer(self, data: Any, errors: Any) -> Answer:
         """The answer as the client sees it, its outcome and error codes on the request's

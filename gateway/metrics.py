@@ -101,7 +101,7 @@ BREAKER_TRANSITIONS = (
 )
 # The kinds of upstream failure and refusal counted as errors.
 UPSTREAM_ERROR_KINDS = ("server_error", "unavailable", "timeout", "breaker_open", "bulkhead_full")
-OPERATION_TYPES = ("query", "mutation")
+OPERATION_TYPES = ("query", "mutation", "subscription")
 OPERATION_OUTCOMES = ("success", "partial", "error")
 # nginx's status for a client that went away before its answer: its own class.
 CLIENT_CLOSED = 499

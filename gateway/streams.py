@@ -135,8 +135,11 @@ class Streams:
         stream = None if key is None else self._streams.get(key)
         if stream is None:
             stream = await self._start(socket, op_id, request, admitted, key)
-            if stream is None:
-                return
+        self.metrics.observe_operation(
+            admitted.operation_name, "subscription", "error" if stream is None else "success"
+        )
+        if stream is None:
+            return
         member = stream.add(socket, op_id)
         topic = admitted.topic
         if topic is not None:

@@ -467,6 +467,7 @@ class _Socket:
         if not isinstance(admitted, Admitted):
             self.send({"type": "error", "id": key, "payload": admitted["errors"]})
             return
+        metrics = self.app._metrics
         if admitted.operation_type == "subscription":
             await self.app.streams.follow(self, key, request, admitted)
         else:
@@ -475,5 +476,13 @@ class _Socket:
                 answer = await endpoint.execute(admitted, request, context)
             finally:
                 context.loaders.release()
+            outcome = (
+                "success"
+                if "errors" not in answer
+                else "partial"
+                if answer.get("data")
+                else "error"
+            )
+            metrics.observe_operation(admitted.operation_name, admitted.operation_type, outcome)
             self.send({"type": "next", "id": key, "payload": answer})
         self.send({"type": "complete", "id": key})

@@ -561,6 +561,8 @@ async def test_metrics_count_sockets_subscriptions_and_deliveries(
     assert 'tracseq_subscription_changes_total{source="mutation",topic="samples"} 1.0' in text
     assert 'tracseq_subscription_delivery_lag_seconds_count{topic="samples"} 1.0' in text
     assert 'tracseq_subscription_polls_total{outcome="ok",topic="samples"} 1.0' in text
+    watched = 'operation_name="Watch",operation_type="subscription",outcome="success"'
+    assert f"tracseq_graphql_operations_total{{{watched}}} 1.0" in text
 
 
 def test_sigterm_closes_the_sockets_with_1001(sandbox: SandboxProcess) -> None:
