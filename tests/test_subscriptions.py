@@ -947,3 +947,42 @@ async def test_the_graphiql_pages_client_gets_a_subscriptions_events(
         # The page's client completed its operation when it unsubscribed.
         await _until(lambda: app.state.live.subscribers("samples") == 0)
     assert event == {"next": {"data": {"sampleStatusChanged": {"status": "VALIDATED"}}}}
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"query": 5}, "BAD_REQUEST"),
+        ({"query": WATCH_SAMPLE, "variables": [1]}, "BAD_REQUEST"),
+        ({"query": WATCH_SAMPLE, "operationName": "Nope"}, "BAD_REQUEST"),
+        ({"query": "subscription {"}, "BAD_USER_INPUT"),
+        ({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}, None),
+    ],
+)
+async def test_a_malformed_subscribe_is_an_error_message_and_the_socket_stays_open(
+    sandbox: SandboxProcess, payload: dict[str, Any], code: str | None
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (_, url), socket(url) as client:
+        await client.send({"type": "subscribe", "id": "1", "payload": payload})
+        message = await client.receive()
+        await client.send({"type": "ping"})
+        pong = await client.receive()
+    assert message["type"] == "error"
+    assert message["id"] == "1"
+    if code is not None:
+        assert message["payload"][0]["extensions"]["code"] == code
+    assert message["payload"][0]["message"]
+    assert pong == {"type": "pong"}
+
+
+async def test_variables_that_do_not_coerce_answer_next_with_errors_then_complete(
+    sandbox: SandboxProcess,
+) -> None:
+    async with live_gateway(_settings(sandbox)) as (app, url), socket(url) as client:
+        await client.subscribe("1", WATCH_SAMPLE, ids=[{"not": "an id"}])
+        message = await client.receive()
+        complete = await client.receive()
+    assert message["type"] == "next"
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert complete == {"type": "complete", "id": "1"}
+    assert app.state.live.subscribers("samples") == 0
