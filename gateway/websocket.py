@@ -12,9 +12,9 @@ subprotocol is closed with 4406.
 upgrade request's Authorization header, is verified as a bearer token is on HTTP; an
 invalid, expired or revoked token closes the socket with 4403. Without a token the socket
 is anonymous, and what it may run is RBAC's decision. While the socket is open its token is
-checked again every ``auth_check_interval`` seconds, and its expiry with every keep-alive
-(one sweeper task visits every socket): expired or revoked, the socket closes with 4403
-within one check interval.
+checked for revocation every ``auth_check_interval`` seconds, and for expiry at each visit
+of the sweeper (one task for every socket, every min(keepalive, auth_check_interval)
+seconds): expired or revoked, the socket closes with 4403 within one check interval.
 
 **subscribe** runs through ``GraphQLEndpoint.admit``, as an HTTP request does: persisted
 queries, the operation limits and cost, and the rate-limit spend when it starts. A query or
