@@ -107,6 +107,19 @@ class Change:
     record: Record
     seen_at: float
 
+    @classmethod
+    def of(cls, topic: str, record: Record, previous: str | None, seen_at: float) -> Change:
+        """The change ``record`` (with an ``id``) shows, learnt of at ``seen_at``."""
+        return cls(
+            topic=topic,
+            id=str(record["id"]),
+            status=_status(record),
+            previous=previous,
+            changed_at=_changed_at(record, seen_at),
+            record=record,
+            seen_at=seen_at,
+        )
+
     @property
     def identity(self) -> tuple[str, str, str | None, str]:
         return (self.topic, self.id, self.status, self.changed_at.isoformat())
@@ -327,54 +340,43 @@ class Live:
 
     # -- changes -------------------------------------------------------------------------
 
-    async def changed(self, topic: str, record: Record, *, previous: str | None = None) -> None:
+    async def changed(self, topic: str, record: Record) -> None:
         """A write through this gateway returned ``record``: deliver its change here and
-        publish it to the other replicas. ``previous``: the status before, when the caller
-        knows it (else the poller's, when it watches the record)."""
-        key = record.get("id")
-        if key is None:
+        publish it to the other replicas."""
+        if record.get("id") is None:
             return
-        t = self._topics[topic]
-        status = _status(record)
-        known = t.known.get(str(key))
-        if previous is None and known is not None:
-            previous = known[0]
-        change = Change(
-            topic=topic,
-            id=str(key),
-            status=status,
-            previous=previous,
-            changed_at=_changed_at(record, self._clock()),
-            record=record,
-            seen_at=self._clock(),
-        )
+        change = Change.of(topic, record, self._previous(topic, record, None), self._clock())
         self._learn(change)
         self._dispatch(change, "mutation")
         await self._publish(change)
+
+    def _previous(self, topic: str, record: Record, told: str | None) -> str | None:
+        """The status before a change: as ``told`` (another replica's), else the one the
+        poller knows (None: neither)."""
+        if told is not None:
+            return told
+        known = self._topics[topic].known.get(str(record["id"]))
+        return None if known is None else known[0]
 
     def _learn(self, change: Change) -> None:
         t = self._topics[change.topic]
         if t.poller is not None:
             t.known[change.id] = (change.status, change.changed_at)
 
-    def _dispatch(self, change: Change, source: str) -> int:
+    def _dispatch(self, change: Change, source: str) -> None:
         """Offer ``change`` to every feed that watches it, once (see the module docstring)."""
         identity = change.identity
         if identity in self._delivered:
-            return 0
+            return
         self._delivered[identity] = None
         if len(self._delivered) > REMEMBERED:
             self._delivered.popitem(last=False)
         t = self._topics[change.topic]
-        feeds = t.everything | t.by_id.get(change.id, set())
-        offered = 0
-        for feed in feeds:
+        for feed in t.everything | t.by_id.get(change.id, set()):
             if feed.watch.admits(change):
                 feed.offer(change)
-                offered += 1
         if self._observer is not None:
             self._observer.live_event(change.topic, source)
-        return offered
 
     # -- Redis ---------------------------------------------------------------------------
 
@@ -414,27 +416,18 @@ class Live:
             if message["origin"] == self._origin:
                 return
             topic = message["topic"]
-            service = SERVICES[topic]
-            record = normalize(message["record"], service)
-            key = str(record["id"])
+            record = normalize(message["record"], SERVICES[topic])
+            told = message.get("previous")
+            seen_at = message.get("seen_at")
+            change = Change.of(
+                topic,
+                record,
+                self._previous(topic, record, told if isinstance(told, str) else None),
+                seen_at if isinstance(seen_at, float) else self._clock(),
+            )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             log.warning("live.bad_message")
             return
-        t = self._topics[topic]
-        previous = message.get("previous")
-        known = t.known.get(key)
-        if previous is None and known is not None:
-            previous = known[0]
-        seen_at = message.get("seen_at")
-        change = Change(
-            topic=topic,
-            id=key,
-            status=_status(record),
-            previous=previous,
-            changed_at=_changed_at(record, self._clock()),
-            record=record,
-            seen_at=seen_at if isinstance(seen_at, float) else self._clock(),
-        )
         self._learn(change)
         self._dispatch(change, "replica")
 
@@ -520,7 +513,7 @@ class Live:
         watch_all = bool(t.everything)
         for record in records:
             key = str(record.get("id"))
-            if not watch_all and key not in t.by_id:
+            if record.get("id") is None or (not watch_all and key not in t.by_id):
                 continue
             status = _status(record)
             changed_at = _changed_at(record, now)
@@ -528,11 +521,10 @@ class Live:
             t.known[key] = (status, changed_at)
             if known is None:
                 if _changed_since(record, t.since_of(key)):
-                    changes.append(Change(topic, key, status, None, changed_at, record, now))
+                    changes.append(Change.of(topic, record, None, now))
                 continue
-            if known[0] == status:
-                continue
-            changes.append(Change(topic, key, status, known[0], changed_at, record, seen_at=now))
+            if known[0] != status:
+                changes.append(Change.of(topic, record, known[0], now))
         if not watch_all:
             for key in [k for k in t.known if k not in t.by_id]:
                 del t.known[key]
@@ -545,20 +537,9 @@ class Live:
         full = await upstreams.sequencing.get_many(call, [c.id for c in changes])
         out = []
         for change, record in zip(changes, full, strict=True):
-            if record is None:
-                continue
-            out.append(
-                Change(
-                    change.topic,
-                    change.id,
-                    _status(record),
-                    change.previous,
-                    _changed_at(record, change.seen_at),
-                    record,
-                    change.seen_at,
-                )
-            )
-            self._topics[JOBS].known[change.id] = (_status(record), out[-1].changed_at)
+            if record is not None:
+                out.append(Change.of(JOBS, record, change.previous, change.seen_at))
+                self._learn(out[-1])
         return out
 
     def _new_notifications(self, t: _Topic, records: Iterable[Record]) -> list[Change]:
@@ -566,14 +547,11 @@ class Live:
         changes = []
         for record in records:
             key = str(record.get("id"))
-            if key in t.known:
+            if record.get("id") is None or key in t.known:
                 continue
-            changed_at = _changed_at(record, now)
-            t.known[key] = (_status(record), changed_at)
+            t.known[key] = (_status(record), _changed_at(record, now))
             if _changed_since(record, t.since_of(key)):
-                changes.append(
-                    Change(NOTIFICATIONS, key, _status(record), None, changed_at, record, now)
-                )
+                changes.append(Change.of(NOTIFICATIONS, record, None, now))
         return changes
 
 
