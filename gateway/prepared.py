@@ -15,8 +15,9 @@ one role may share one execution (``graph.live.caller_independent``).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any
 
 from graphql import (
@@ -29,6 +30,7 @@ from graphql import (
     execute,
     parse,
     specified_rules,
+    subscribe,
     validate,
 )
 from graphql.pyutils import AwaitableOrValue
@@ -200,6 +202,30 @@ def execute_prepared(
         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
         operation_extensions=extensions,
     )
+
+
+async def subscribe_prepared(
+    schema: GraphQLSchema,
+    executor_class: type[Executor],
+    document: DocumentNode,
+    *,
+    context: Any,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+) -> AsyncIterator[ExecutionResult] | ExecutionResult:
+    """Subscribe to a prepared ``document``: graphql-core's ``subscribe`` with the graph's
+    executor; its events, or the result of a subscription refused before any."""
+    source = subscribe(
+        schema,
+        document,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        executor_class=executor_class,
+    )
+    if isawaitable(source):
+        source = await source
+    return source
 
 
 def _unparsed(error: GraphQLError) -> Prepared:

@@ -19,16 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
-from graphql import ExecutionResult, GraphQLError, subscribe
+from graphql import ExecutionResult, GraphQLError
 
 from gateway.graphql_app import Admitted, GraphQLEndpoint
 from gateway.graphql_request import GraphQLRequest
 from gateway.metrics import Metrics
+from gateway.prepared import subscribe_prepared
 from graph.errors import INTERNAL_SERVER_ERROR
 from resolvers.context import Context
 from resolvers.live import FeedOverflow
@@ -161,16 +161,14 @@ class Streams:
     ) -> _Stream | None:
         endpoint = self.endpoint
         context = endpoint.context_of(socket.scope)
-        source = subscribe(
+        source = await subscribe_prepared(
             endpoint.schema,
+            endpoint.executor_class,
             admitted.document,
-            context_value=context,
-            variable_values=request.variables,
+            context=context,
+            variables=request.variables,
             operation_name=request.operation_name,
-            executor_class=endpoint.executor_class,
         )
-        if isawaitable(source):
-            source = await source
         if isinstance(source, ExecutionResult):  # refused before any event: this caller's
             context.loaders.release()
             answer = endpoint.answer(source.data, source.errors)

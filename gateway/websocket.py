@@ -161,10 +161,6 @@ class GraphQLWebSocket:
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
 
-    @property
-    def open_sockets(self) -> int:
-        return len(self._sockets)
-
 
 class _Socket:
     """One connection: its reader loop, its writer, its operations' tasks; its keep-alive
@@ -415,12 +411,12 @@ class _Socket:
             raise _Closed(DUPLICATE, f"Subscriber for {key[:64]} already exists")
         limit = self._over_limit()
         if limit is not None:
-            await self._error(key, [GraphQLError(limit, extensions={"code": LIMIT_EXCEEDED})])
+            self._error(key, [GraphQLError(limit, extensions={"code": LIMIT_EXCEEDED})])
             return
         try:
             request = body_requests(payload, 1)
         except RequestRefused as exc:
-            await self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
+            self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
             return
         assert isinstance(request, GraphQLRequest)
         self._take_user()
@@ -453,7 +449,7 @@ class _Socket:
     def _take_user(self) -> None:
         self.app._per_user[self._user_key] += 1
 
-    async def _error(self, key: str, errors: list[GraphQLError]) -> None:
+    def _error(self, key: str, errors: list[GraphQLError]) -> None:
         answer = self.app._endpoint.answer(None, errors)
         self.send({"type": "error", "id": key, "payload": answer["errors"]})
 
@@ -462,7 +458,7 @@ class _Socket:
         try:
             admitted = await endpoint.admit(request, self.scope, WEBSOCKET)
         except RequestRefused as exc:
-            await self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
+            self._error(key, [GraphQLError(exc.reason, extensions={"code": exc.code})])
             return
         if not isinstance(admitted, Admitted):
             self.send({"type": "error", "id": key, "payload": admitted["errors"]})
