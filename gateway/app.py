@@ -40,6 +40,7 @@ from gateway.tracing import Tracing, create_tracing
 from gateway.websocket import GraphQLWebSocket
 from graph.schema import create_schema
 from resolvers.live import Live
+from security import audit
 from security.authentication import Authentication
 from security.body_limit import BodyLimit
 from security.csrf import csrf
@@ -72,6 +73,9 @@ def create_app(
         settings.critical_upstreams, settings.ready_interval, workers=settings.workers
     )
     security = SecurityRuntime(settings.security, on_rate_limited=metrics.rate_limit_rejected)
+    trail = audit.AuditTrail(
+        settings.audit, trusted_proxies=security.trusted_proxies, on_event=metrics.security_event
+    )
     live = Live(
         lambda: runtime.upstreams,
         poll_interval=settings.subscription_poll_interval,
@@ -81,6 +85,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        trail.open()
+        # The background tasks started below (health rounds, pollers) inherit it.
+        audited = audit.bind(trail, None)
         http = create_http_pool(max_connections=settings.http_max_connections)
         cache, cache_redis, listener = None, None, None
         # With Redis, a replica whose cache is off still bumps the shared generations, so
@@ -159,6 +166,8 @@ def create_app(
             if tracing is not None:
                 tracing.shutdown()
             metrics.process_exiting()
+            audit.unbind(audited)
+            trail.close()
 
     graphql = GraphQLEndpoint(
         create_schema(hide_suggestions=settings.production),
@@ -217,6 +226,7 @@ def create_app(
             metrics=metrics,
             trusted_proxies=security.trusted_proxies,
             steps=steps,
+            trail=trail,
             tracing=tracing,
             cors=_cors(settings.security.cors_origins),
             shortcuts=Shortcuts(graphql_route, api_mount),

@@ -4,7 +4,8 @@ For every HTTP request, in this order:
 
 1. the request id (``gateway.request_id``): the caller's ``X-Request-ID`` when well formed,
    a fresh one otherwise; in ``scope["state"]["request_id"]``, bound to structlog's
-   contextvars for every log line of the request, echoed in the response;
+   contextvars for every log line of the request, echoed in the response; the request
+   bound to the audit trail (``security.audit``), so that its security events say whose;
 2. the request's stats (``gateway.observe``), the in-flight gauge and the clock;
 3. the server span and its ``trace_id`` on the log lines, when tracing is on;
 4. CORS, when origins are configured: Starlette's ``CORSMiddleware`` around what follows
@@ -17,7 +18,9 @@ For every HTTP request, in this order:
 Its one ``send`` wrapper records the status and adds the security headers and the request
 id to the response. Once the response is done (or the request failed or was cancelled:
 499, nginx's code for a client that went away), it ends the span and writes the metrics
-and the access line (``gateway.access_log``). Other scopes (lifespan) pass straight on.
+and the access line (``gateway.access_log``). A WebSocket gets its request id (on its log
+lines, not echoed: the handshake answer is the server's) and is bound to the audit trail;
+other scopes (lifespan) pass straight on.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from gateway.observe import begin_request, current_request, end_request
 from gateway.request_id import HEADER, accept_request_id
 from gateway.shortcuts import Shortcuts
 from gateway.tracing import Tracing
+from security import audit
 from security.headers import with_security_headers
 from security.proxies import TrustedProxies
 from security.steps import Refused, Step
@@ -53,6 +57,7 @@ class Edge:
         metrics: Metrics,
         trusted_proxies: TrustedProxies,
         steps: Sequence[Step] = (),
+        trail: audit.AuditTrail | None = None,
         tracing: Tracing | None = None,
         cors: Wrapper | None = None,
         shortcuts: Shortcuts | None = None,
@@ -62,11 +67,13 @@ class Edge:
         self.metrics = metrics
         self.trusted_proxies = trusted_proxies
         self.steps = tuple(steps)
+        self.trail = trail or audit.AuditTrail(trusted_proxies=trusted_proxies)
         self.tracing = tracing
         self._inner: ASGIApp = self._guarded if cors is None else cors(self._guarded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
         incoming = None
@@ -76,9 +83,13 @@ class Edge:
                 break
         request_id = accept_request_id(incoming)
         scope.setdefault("state", {})["request_id"] = request_id
+        if kind == "websocket":
+            await self._socket(scope, receive, send, request_id)
+            return
         raw_id = request_id.encode()
         tls = self.trusted_proxies.over_tls(scope)
         bound = bind_contextvars(request_id=request_id)
+        audited = audit.bind(self.trail, scope)
         metrics = self.metrics
         stats, stats_token = begin_request()
         metrics.in_flight.inc()
@@ -125,6 +136,17 @@ class Edge:
                 if traced is not None:
                     reset_contextvars(**traced)
                 reset_contextvars(**bound)
+                audit.unbind(audited)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        """A WebSocket: its request id on its log lines and audit events, then the app."""
+        bound = bind_contextvars(request_id=request_id)
+        audited = audit.bind(self.trail, scope)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            audit.unbind(audited)
+            reset_contextvars(**bound)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The security steps, then the app; a refusal is answered unless the response

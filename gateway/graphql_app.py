@@ -55,7 +55,7 @@ from graph.errors import INTERNAL_SERVER_ERROR, RATE_LIMITED, client_errors
 from resolvers.context import Context, HealthReports
 from resolvers.live import Live
 from resolvers.loaders import BatchHook
-from security import events
+from security import audit
 from security.authentication import CHALLENGE, bearer_problem, bearer_refusal
 from security.operation import (
     LIMIT_EXCEEDED,
@@ -64,6 +64,7 @@ from security.operation import (
     limit_error,
     spend_refusal,
 )
+from security.persisted import NOT_FOUND as PERSISTED_QUERY_NOT_FOUND
 from security.persisted import PersistedQueryError
 from security.responses import (
     GRAPHQL_RESPONSE_JSON,
@@ -390,10 +391,13 @@ class GraphQLEndpoint:
         try:
             resolved = await security.persisted.resolve(query, request.extensions)
         except PersistedQueryError as exc:
+            if exc.code != PERSISTED_QUERY_NOT_FOUND:  # the protocol's first step, not a refusal
+                audit.emit(audit.PERSISTED_QUERY_REJECTED, audit.REFUSED, code=exc.code)
             return self.answer(None, [GraphQLError(exc.message, extensions={"code": exc.code})])
         query, registration = resolved.document, resolved.registration
         problem = query and document_violation(query, self._limits)
         if problem:
+            audit.emit(audit.LIMIT_EXCEEDED, audit.REFUSED, problem=problem)
             return self.answer(None, [GraphQLError(problem, extensions={"code": LIMIT_EXCEEDED})])
         if not query:
             raise RequestRefused(400, "No GraphQL query found in the request")
@@ -416,6 +420,8 @@ class GraphQLEndpoint:
         if stats is not None:
             stats.operation_name = prepared.operation_name
             stats.operation_type = operation_type
+        if prepared.operation_name:  # for the audit trail's lines
+            state(scope)["operation"] = prepared.operation_name
         try:
             problem = bearer_problem(scope)
             if problem is not None and not prepared.public:
@@ -423,12 +429,14 @@ class GraphQLEndpoint:
                     reply.unauthorized()
                 return self.answer(None, [bearer_refusal(problem)])
             if prepared.errors:
+                if any(_code(e) == LIMIT_EXCEEDED for e in prepared.errors):
+                    audit.emit(audit.LIMIT_EXCEEDED, audit.REFUSED, problem=prepared.errors[0])
                 return self.answer(None, prepared.errors)
             if prepared.selected is None:
                 return self.answer(None, [ambiguity_error()])
             measure, violation = self._preparer.measure(prepared, request.variables)
             if violation is not None:
-                events.emit(events.LIMIT_VIOLATION, problem=violation)
+                audit.emit(audit.LIMIT_EXCEEDED, audit.REFUSED, problem=violation)
                 return self.answer(None, [limit_error(violation, measure.cost)])
             decision = await security.spend(principal_of(scope), scope, measure.cost)
             refusal = spend_refusal(decision, measure.cost)
@@ -460,6 +468,10 @@ class GraphQLEndpoint:
             codes = {(e.extensions or {}).get("code") for e in classified}
             stats.error_codes = tuple(sorted(str(c) for c in codes if c))
         return {"data": data, "errors": [e.formatted for e in classified]}
+
+
+def _code(error: GraphQLError) -> Any:
+    return (error.extensions or {}).get("code")
 
 
 def _query_params(scope: Scope) -> dict[str, str]:

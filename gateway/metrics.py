@@ -73,6 +73,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.settings import DEFAULT_REQUEST_TIMEOUT
 from resolvers.live import POLL_OUTCOMES, SOURCES, TOPICS
+from security import audit
 from security.runtime import RATE_LIMITS
 from upstreams.cache import (
     CACHED_SERVICES,
@@ -393,6 +394,15 @@ class Metrics:
             ["limit"],
             registry=r,
         )
+        self.security_events = Counter(
+            "tracseq_security_events",
+            "Security events of the audit trail (security.audit), by event and outcome.",
+            ["event", "outcome"],
+            registry=r,
+        )
+        for event, (_, outcomes) in audit.EVENTS.items():
+            for outcome in outcomes:
+                self.security_events.labels(event, outcome)
         self.operation_names = operation_names if operation_names is not None else OperationNames()
         # Label children by label values, so a request pays a dict lookup, not three
         # ``labels()`` calls (~10 us → ~2 us). Bounded, like the label values themselves.
@@ -546,6 +556,10 @@ class Metrics:
     def rate_limit_rejected(self, limit: str) -> None:
         """For the rate limiter: one request refused by ``limit`` (a fixed policy name)."""
         self.rate_limited.labels(limit).inc()
+
+    def security_event(self, event: str, outcome: str) -> None:
+        """For the audit trail: one security event (a fixed name) and its outcome."""
+        self.security_events.labels(event, outcome).inc()
 
     # -- subscriptions (gateway.websocket, resolvers.live.LiveObserver) ---------------------
 

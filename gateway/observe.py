@@ -24,6 +24,7 @@ import structlog
 
 from gateway.metrics import Metrics
 from gateway.tracing import Tracing
+from security import audit
 from upstreams.breaker import BreakerState
 from upstreams.client import AttemptDone
 from upstreams.instances import ADDED, BACK, EJECTED_EVENT, HEALTHY, REMOVED, Instance
@@ -161,6 +162,9 @@ class GatewayObserver:
         self.metrics.observe_transition(service, old.value, new.value)
         emit = log.warning if new is BreakerState.OPEN else log.info
         emit("upstream.breaker", service=service, old=old.value, new=new.value)
+        if new is BreakerState.OPEN:
+            # In the context of the call whose failure opened it: that caller is named.
+            audit.emit(audit.BREAKER_OPENED, audit.OPENED, service=service)
 
     def route_breaker_transition(
         self, service: str, route: str, old: BreakerState, new: BreakerState
@@ -169,6 +173,8 @@ class GatewayObserver:
         self.metrics.observe_route_transition(service, route, new.value)
         emit = log.warning if new is BreakerState.OPEN else log.info
         emit("upstream.route_breaker", service=service, route=route, old=old.value, new=new.value)
+        if new is BreakerState.OPEN:
+            audit.emit(audit.BREAKER_OPENED, audit.OPENED, service=service, upstream_route=route)
 
     def breakers_started(self, upstreams: Upstreams) -> None:
         """Publish every breaker's initial state and start every service's series at zero,

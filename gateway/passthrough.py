@@ -51,6 +51,7 @@ from starlette.websockets import WebSocketClose
 from gateway.request_id import accept_request_id
 from gateway.rest_routes import LegacyRoute, RouteMap
 from gateway.runtime import Runtime
+from security import audit
 from security.proxies import TrustedProxies
 from upstreams.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from upstreams.streaming import RawHeaders, open_stream
@@ -193,6 +194,7 @@ class Passthrough:
         raw_path: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
         path = _safe_path(raw_path)
         if path is None:
+            audit.emit(audit.PATH_REFUSED, audit.REFUSED)
             await _error(scope, receive, send, 400, "INVALID_PATH", "the path is not allowed")
             return
         route = self.routes.match(path)

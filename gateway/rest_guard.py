@@ -20,7 +20,7 @@ from starlette.responses import Response
 from gateway.passthrough import Guard, legacy_error
 from gateway.rest_routes import LegacyRoute
 from gateway.runtime import Runtime
-from security import events, rbac
+from security import audit, rbac
 from security.authentication import bearer_problem
 from security.principal import Principal
 from upstreams.config import CallContext
@@ -127,12 +127,7 @@ def _principal(request: Request) -> Principal | None:
 
 
 def _forbidden(principal: Principal | None, path: str, why: str) -> Response:
-    events.emit(
-        events.FORBIDDEN,
-        principal=getattr(principal, "id", None),
-        role=getattr(principal, "role", None),
-        path=path,
-    )
+    audit.emit(audit.FORBIDDEN, audit.REFUSED, rule=why)
     return legacy_error(403, "FORBIDDEN", f"Not allowed: {why}")
 
 

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from gateway.passthrough import legacy_error
 from gateway.runtime import Runtime
 from resolvers.users import session_ended
-from security import events
+from security import audit
 from security.responses import principal_of
 from security.sessions import SessionEnded, Sessions
 from security.tokens import InvalidToken, bearer_token
@@ -58,7 +58,7 @@ class SessionTap:
         if named is None:
             return None
         if named != _uuid(principal.session_id):
-            events.emit(events.FORBIDDEN, principal=principal.id, role=principal.role, path=LOGOUT)
+            audit.emit(audit.FORBIDDEN, audit.REFUSED, rule="own session")
             return legacy_error(
                 403, "FORBIDDEN", "Not allowed: a logout ends the caller's own session only"
             )
@@ -67,6 +67,12 @@ class SessionTap:
 
     async def after(self, request: Request, body: bytes, status: int, answer: bytes) -> None:
         path = request.url.path
+        if path == LOGIN and status < 500:
+            email = _json(body).get("email")
+            outcome = audit.SUCCEEDED if 200 <= status < 300 else audit.FAILED
+            data = _json(answer).get("data") if status < 300 else None
+            session = data.get("session_id") if isinstance(data, dict) else None
+            audit.emit(audit.LOGIN, outcome, email=email, session=session, status=status)
         if path == LOGOUT or not 200 <= status < 300:
             return
         if path == REFRESH:

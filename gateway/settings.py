@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from security.audit import DEFAULT_FILE_BACKUPS, DEFAULT_FILE_MAX_BYTES, AuditConfig
 from security.config import (
     DEFAULT_ANONYMOUS_BURST,
     DEFAULT_ANONYMOUS_RATE,
@@ -180,6 +181,8 @@ class Settings:
     # Security: tokens, rate limits, operation limits, CORS, persisted queries, Redis.
     security: SecurityConfig = field(default_factory=SecurityConfig)
     body_idle_timeout: float = DEFAULT_BODY_IDLE_TIMEOUT
+    # The security audit trail's file, besides stdout (security.audit).
+    audit: AuditConfig = field(default_factory=AuditConfig)
     # Subscriptions: the pollers' interval (resolvers.live) and the sockets' limits.
     subscription_poll_interval: float = DEFAULT_SUBSCRIPTION_POLL_INTERVAL
     sockets: SocketLimits = field(default_factory=SocketLimits)
@@ -289,6 +292,7 @@ class Settings:
             trace_sample_ratio=r.fraction("TRACE_SAMPLE_RATIO", 1.0),
             security=_security(r, production=env == "production"),
             body_idle_timeout=r.seconds("PASSTHROUGH_BODY_IDLE_TIMEOUT", DEFAULT_BODY_IDLE_TIMEOUT),
+            audit=_audit(r),
             subscription_poll_interval=r.seconds(
                 "SUBSCRIPTION_POLL_INTERVAL", DEFAULT_SUBSCRIPTION_POLL_INTERVAL
             ),
@@ -308,6 +312,12 @@ class Settings:
                 f"refusing to start in production: {PREFIX}WORKERS={s.workers} runs "
                 f"{s.workers} processes, and without {PREFIX}REDIS_URL each would keep its own "
                 "revocations and rate limits"
+            )
+        if s.audit.file is not None and s.workers > 1:
+            raise SettingsError(
+                f"{PREFIX}AUDIT_FILE needs {PREFIX}WORKERS=1: {s.workers} processes rotating one "
+                "file would lose lines (run one worker per container, or read the trail on "
+                "stdout)"
             )
         if s.metrics_port is not None and s.metrics_port == s.port and s.port != 0:
             raise SettingsError(
@@ -342,6 +352,19 @@ def _cache(r: _Reader) -> CacheConfig:
         ttls=ttls,
         memory_bytes=r.integer("CACHE_MEMORY_BYTES", DEFAULT_MEMORY_BYTES),
         max_stale=r.seconds("CACHE_MAX_STALE", DEFAULT_MAX_STALE, allow_zero=True, finite=True),
+    )
+
+
+def _audit(r: _Reader) -> AuditConfig:
+    path = r.optional_text("AUDIT_FILE")
+    if path is not None:
+        r.writable_file("AUDIT_FILE", path)
+    return r.build(
+        "AUDIT_FILE_*",
+        AuditConfig,
+        file=path,
+        max_bytes=r.integer("AUDIT_FILE_MAX_BYTES", DEFAULT_FILE_MAX_BYTES),
+        backups=r.integer("AUDIT_FILE_BACKUPS", DEFAULT_FILE_BACKUPS),
     )
 
 
@@ -555,6 +578,18 @@ class _Reader:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
         raise SettingsError(f"{PREFIX}{name}={path!r} cannot be read: {reason}")
+
+    def writable_file(self, name: str, path: str) -> None:
+        """Check that the file at ``path`` can be appended to (or created)."""
+        target = Path(path)
+        folder = target.parent
+        if target.is_dir():
+            raise SettingsError(f"{PREFIX}{name}={path!r} is a directory: expected a file")
+        if not folder.is_dir():
+            raise SettingsError(f"{PREFIX}{name}={path!r}: the folder {str(folder)!r} is missing")
+        writable = os.access(target, os.W_OK) if target.exists() else os.access(folder, os.W_OK)
+        if not writable:
+            raise SettingsError(f"{PREFIX}{name}={path!r} cannot be written")
 
     def key_file(self, name: str) -> str | None:
         """A PEM key given inline, or a path to a file that is checked to be readable."""

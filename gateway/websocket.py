@@ -54,7 +54,7 @@ from gateway.metrics import Metrics
 from gateway.request_id import accept_request_id
 from gateway.settings import SocketLimits
 from gateway.streams import Streams
-from security import events
+from security import audit
 from security.operation import LIMIT_EXCEEDED
 from security.principal import Principal
 from security.responses import header
@@ -113,7 +113,7 @@ class GraphQLWebSocket:
             return
         origin = header(scope, b"origin")
         if origin is not None and not self._origin_allowed(scope, origin):
-            events.emit(events.WEBSOCKET_ORIGIN_REFUSED, origin=origin[:200])
+            audit.emit(audit.WEBSOCKET_ORIGIN_REFUSED, audit.REFUSED, origin=origin)
             await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
             return
         socket = _Socket(self, scope, receive, send)
@@ -351,10 +351,12 @@ class _Socket:
             headers = [(k, v) for k, v in self.scope["headers"] if k != b"authorization"]
             self.scope["headers"] = [*headers, (b"authorization", f"Bearer {token}".encode())]
         except InvalidToken as exc:
-            events.emit(events.TOKEN_REJECTED, reason=exc.reason, path="/graphql")
+            audit.emit(audit.AUTHENTICATION_FAILED, audit.REFUSED, reason=exc.reason)
             raise _Closed(FORBIDDEN, "Forbidden: invalid token") from None
         if await security.is_revoked(principal.session_id):
-            events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path="/graphql")
+            audit.emit(
+                audit.AUTHENTICATION_FAILED, audit.REFUSED, principal=principal, reason="revoked"
+            )
             raise _Closed(FORBIDDEN, "Forbidden: this session has ended")
         return principal
 
@@ -376,7 +378,12 @@ class _Socket:
         elif now >= self._next_check:
             self._next_check = now + limits.auth_check_interval
             if await self.app._security.is_revoked(principal.session_id):
-                events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path="/graphql")
+                audit.emit(
+                    audit.AUTHENTICATION_FAILED,
+                    audit.REFUSED,
+                    principal=principal,
+                    reason="revoked",
+                )
                 await self.close(FORBIDDEN, "Forbidden: this session has ended")
 
     async def _read(self) -> None:

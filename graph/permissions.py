@@ -24,7 +24,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info
 
 from resolvers.errors import Forbidden, GraphError, Unauthenticated
-from security import events, rbac
+from security import audit, rbac
 
 
 @cache
@@ -51,13 +51,7 @@ def refusal(info: Info, rule: str, *, on: str | None = None) -> GraphError:
     principal = info.context.principal
     if principal is None:
         return Unauthenticated("Log in first: this field needs a bearer token", rule=rule)
-    events.emit(
-        events.FORBIDDEN,
-        principal=principal.id,
-        role=principal.role,
-        rule=rule,
-        field=info.field_name,
-    )
+    audit.emit(audit.FORBIDDEN, audit.REFUSED, rule=rule, field=info.field_name)
     target = f" on {on}" if on else ""
     return Forbidden(
         f"The {principal.role} role may not use {info.field_name}{target}: "

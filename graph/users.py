@@ -32,7 +32,7 @@ from resolvers import errors as codes
 from resolvers import users as user_resolvers
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from security import events, rbac
+from security import audit, rbac
 from upstreams.errors import UpstreamUnsupported
 
 
@@ -402,8 +402,11 @@ class Mutation:
                 )
             except BadUserInput as exc:
                 if exc.user_code == codes.INVALID_CREDENTIALS:
-                    events.emit(events.LOGIN_FAILED, email=input.email[:256])
+                    audit.emit(audit.LOGIN, audit.FAILED, email=input.email)
                 raise
+            audit.emit(
+                audit.LOGIN, audit.SUCCEEDED, email=input.email, session=record.get("session_id")
+            )
             payload: LoginPayload = LoginPayload.session(record)
             return payload
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLObjectType, GraphQLSchema
 from starlette.types import Receive, Scope
 
-from security import events, rbac
+from security import audit, rbac
 from security.documents import Selected, fields
 from security.responses import header, is_api, state
 from security.revocation import Revocations
@@ -56,10 +56,12 @@ class Authentication:
             token = bearer_token(header(scope, b"authorization"))
             principal = None if token is None else self.verifier.verify(token)
         except InvalidToken as exc:
-            events.emit(events.TOKEN_REJECTED, reason=exc.reason, path=scope["path"])
+            audit.emit(audit.AUTHENTICATION_FAILED, audit.REFUSED, reason=exc.reason)
             problem = f"Invalid bearer token: {exc.reason}"
         if principal is not None and await self.revocations.is_revoked(principal.session_id):
-            events.emit(events.REVOKED_TOKEN_USED, principal=principal.id, path=scope["path"])
+            audit.emit(
+                audit.AUTHENTICATION_FAILED, audit.REFUSED, principal=principal, reason="revoked"
+            )
             principal, problem = None, SESSION_ENDED
         if problem is not None:
             path = scope["path"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import Message, Receive, Scope
 
-from security import events
+from security import audit
 from security.responses import GRAPHQL_PATH, header
 from security.steps import Refused
 
@@ -41,5 +41,5 @@ class BodyLimit:
 
 
 def _too_large(limit: int) -> Refused:
-    events.emit(events.BODY_TOO_LARGE, limit=limit)
+    audit.emit(audit.BODY_TOO_LARGE, audit.REFUSED, limit=limit)
     return Refused(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {limit} bytes")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import Receive, Scope
 
-from security import events
+from security import audit
 from security.responses import GRAPHQL_PATH
 from security.steps import Refused
 
@@ -22,7 +22,7 @@ async def csrf(scope: Scope, receive: Receive) -> Receive:
     does). Mutations over GET are refused by the GraphQL view itself."""
     if scope["path"] != GRAPHQL_PATH or _safe(scope):
         return receive
-    events.emit(events.CSRF_REJECTED, method=scope["method"])
+    audit.emit(audit.CSRF_REFUSED, audit.REFUSED)
     raise Refused(
         400,
         "CSRF_PREVENTION",

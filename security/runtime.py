@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import Scope
 
-from security import events
+from security import audit
 from security.config import SecurityConfig
 from security.persisted import (
     MemoryQueryStore,
@@ -131,7 +131,7 @@ class SecurityRuntime:
                 await self._revocations.revoke(session_id, until)
             except self._store_errors as exc:
                 _store_down("revocations", exc)
-        events.emit(events.SESSION_REVOKED, session=session_id)
+        audit.emit(audit.TOKEN_REVOKED, audit.REVOKED, session=session_id)
 
     async def is_revoked(self, session_id: str) -> bool:
         if await self._memory_revocations.is_revoked(session_id):
@@ -189,7 +189,13 @@ class SecurityRuntime:
             _store_down("rate limits", exc)  # this process's own buckets stand in
             decision = await self._memory_buckets.spend(key, cost, rate, burst)
         if not decision.allowed:
-            events.emit(events.RATE_LIMITED, key=key, cost=cost, retry_after=decision.retry_after)
+            audit.emit(
+                audit.RATE_LIMITED,
+                audit.REFUSED,
+                key=key,
+                cost=cost,
+                retry_after=decision.retry_after,
+            )
             if self._on_rate_limited is not None:
                 self._on_rate_limited(limit)
         return decision
@@ -201,7 +207,7 @@ SOCKET_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
 
 
 def _store_down(store: str, exc: BaseException) -> None:
-    events.emit(events.STORE_UNAVAILABLE, store=store, error=type(exc).__name__)
+    audit.emit(audit.STORE_UNAVAILABLE, audit.DEGRADED, store=store, error=type(exc).__name__)
 
 
 class _Fallback:

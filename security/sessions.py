@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from security import audit
 from security.revocation import RefreshLink
 
 SessionEnded = Callable[[], Awaitable[bool]]  # asks auth whether the caller's session ended
@@ -62,6 +63,7 @@ class Sessions:
     async def ended(self, session: HasSession) -> None:
         """The caller ended its own session."""
         await self._store.revoke(session.session_id, session.expires_at)
+        audit.emit(audit.LOGOUT, audit.SUCCEEDED, session=session.session_id)
 
     async def refreshed(
         self, refresh_token: str, caller: HasSession | None, caller_ended: SessionEnded

@@ -272,3 +272,9 @@ def json_log() -> Iterator[WriteCalls]:
 
 def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def audit_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The audit trail's lines (``security.audit``) written to stdout since the last call."""
+    out = capsys.readouterr().out
+    return [orjson.loads(line) for line in out.splitlines() if line.startswith('{"event":')]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import secrets
 import time
@@ -21,10 +20,10 @@ from sandbox.seed import DEMO_USERS
 from security.config import OperationLimits, RateLimitConfig
 from tests.conftest import (
     SandboxControl,
+    audit_lines,
     auth_header,
     codes,
     gateway_client,
-    log_lines,
     mint_token,
     sandbox_settings,
 )
@@ -257,7 +256,7 @@ def _limited(sandbox: Any, **limits: Any) -> Settings:
 async def test_graphql_spends_its_cost_and_is_refused_with_retry_after(
     sandbox: Any,
     control: SandboxControl,
-    json_log: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings = _limited(sandbox, rate=1, burst=500)
     big = "{ samples(first: 100) { edges { node { id template { name } } } } }"
@@ -272,9 +271,11 @@ async def test_graphql_spends_its_cost_and_is_refused_with_retry_after(
     assert codes(second) == ["RATE_LIMITED"]
     assert second["errors"][0]["extensions"]["retryAfter"] >= 1
     assert "errors" not in cheap  # what is left still pays for a cheap query
-    events = [line for line in log_lines(json_log) if line["event"] == "security.rate_limited"]
+    events = [line for line in audit_lines(capsys) if line["event"] == "security.rate_limited"]
     assert events
     assert events[0]["request_id"]
+    assert events[0]["role"] == "lab_technician"
+    assert events[0]["outcome"] == "refused"
 
 
 async def test_rest_is_refused_with_429_and_retry_after(sandbox: Any) -> None:
@@ -529,7 +530,7 @@ def test_auth_header_helper_mints_verifiable_tokens() -> None:
 
 
 async def test_an_unreachable_redis_degrades_to_this_process_memory_not_to_errors(
-    sandbox: Any, json_log: io.StringIO, closed_port: int
+    sandbox: Any, capsys: pytest.CaptureFixture[str], closed_port: int
 ) -> None:
     # Each operation spends the minimum (1) and its cost (1): two of them empty the bucket.
     base = _limited(sandbox, rate=0.01, burst=4)
@@ -546,7 +547,7 @@ async def test_an_unreachable_redis_degrades_to_this_process_memory_not_to_error
     assert first.status_code == by_hash.status_code == 200
     assert "errors" not in by_hash.json()
     assert limited.status_code == 429  # the local bucket still holds the budget
-    down = [x for x in log_lines(json_log) if x["event"] == "security.store_unavailable"]
+    down = [x for x in audit_lines(capsys) if x["event"] == "security.store_unavailable"]
     assert {x["store"] for x in down} >= {"revocations", "rate limits", "persisted queries"}
 
 
