@@ -54,7 +54,7 @@ from typing import Any
 
 import httpx
 
-from bench import floors, graph_execution, memory, subscriptions
+from bench import floors, graph_execution, memory, subscriptions, threats
 from bench.harness import (
     MB,
     RESULTS,
@@ -674,6 +674,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with _stage("graph execution vs graphql-core (in-process, before any load)"):
         execution = asyncio.run(graph_execution.run(1000, args.execution_rounds))
         print(f"  ratio {execution['ratio']}", flush=True)
+    with _stage("threat detection per request (in-process)"):
+        threat_r = threats.run(5 if args.quick else 15)
+        print(f"  worst {threat_r['worst_us']} µs per request", flush=True)
     token = mint_token()
     auth = {"Authorization": f"Bearer {token}"}
     results: dict[str, dict[str, Any]] = {}
@@ -796,11 +799,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "batching": batched,
         "memory": memory_r,
         "subscriptions": subs_r,
+        "threats": threat_r,
         "graph_execution": execution,
         "floors": floor,
         "cache": cached,
         "instances": spread,
-        "targets": targets(results, soaked, batched, execution, floor, memory_r, subs_r),
+        "targets": targets(results, soaked, batched, execution, floor, memory_r, subs_r, threat_r),
     }
 
 
@@ -847,7 +851,7 @@ def production_gaps(results: Mapping[str, Any]) -> dict[str, float | None]:
 def targets(
     results: Mapping[str, Any], soaked: Mapping[str, Any], batched: Mapping[str, Any],
     execution: Mapping[str, Any], floor: Mapping[str, Any], memory_r: Mapping[str, Any],
-    subs_r: Mapping[str, Any] | None = None,
+    subs_r: Mapping[str, Any] | None = None, threat_r: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     s5, s6 = results["S5"]["rps"], results["S6"]["rps"]
     relay, view = floor["relay"]["rps"], floor["strawberry"]["rps"]
@@ -911,6 +915,8 @@ def targets(
     ]  # fmt: skip
     if subs_r is not None:
         rows += subscriptions.target_rows(subs_r)
+    if threat_r is not None:
+        rows += threats.target_rows(threat_r)
     return [
         {"target": t, "bound": b, "measured": m, "met": bool(ok), "floor": (rest or [None])[0]}
         for t, b, m, ok, *rest in rows
@@ -1059,6 +1065,7 @@ def markdown(report: Mapping[str, Any], chart_name: str) -> str:
         ),
         memory_text(report["memory"]),
         subscriptions.text(report["subscriptions"]) if report.get("subscriptions") else "",
+        threats.text(report["threats"]) if report.get("threats") else "",
         cache_text(report.get("cache")),
         instances_text(report.get("instances")),
         "## Soak",

@@ -198,6 +198,7 @@ def create_app(
             trusted_proxies=security.trusted_proxies,
             body_idle_timeout=settings.body_idle_timeout,
         ),
+        threats=security.threats,
     )
     graphql_route = Route("/graphql", graphql, methods=["GET", "POST"])
     api_mount = Mount("/api", app=passthrough, name="rest-passthrough")

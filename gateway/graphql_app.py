@@ -77,6 +77,8 @@ from security.responses import (
     state,
 )
 from security.runtime import SecurityRuntime
+from security.threats import MESSAGE as THREAT_MESSAGE
+from security.threats import THREAT_DETECTED
 from upstreams.cache import CacheReport
 from upstreams.config import CallContext
 
@@ -161,6 +163,7 @@ class GraphQLEndpoint:
             limits=self._limits,
             introspection=security.config.introspection,
             size=cache_size,
+            threats=security.threats,
         )
         self._hide_suggestions = hide_suggestions
         self._runtime = runtime
@@ -438,6 +441,12 @@ class GraphQLEndpoint:
             if violation is not None:
                 audit.emit(audit.LIMIT_EXCEEDED, audit.REFUSED, problem=violation)
                 return self.answer(None, [limit_error(violation, measure.cost)])
+            screen = prepared.screen
+            if screen is not None:
+                threats = security.threats
+                found = screen.literal or threats.variables(screen, request.variables)
+                if threats.refuses(found):
+                    return self.answer(None, [threat_error()])
             decision = await security.spend(principal_of(scope), scope, measure.cost)
             refusal = spend_refusal(decision, measure.cost)
             if refusal is not None:
@@ -468,6 +477,10 @@ class GraphQLEndpoint:
             codes = {(e.extensions or {}).get("code") for e in classified}
             stats.error_codes = tuple(sorted(str(c) for c in codes if c))
         return {"data": data, "errors": [e.formatted for e in classified]}
+
+
+def threat_error() -> GraphQLError:
+    return GraphQLError(THREAT_MESSAGE, extensions={"code": THREAT_DETECTED})
 
 
 def _code(error: GraphQLError) -> Any:

@@ -10,7 +10,12 @@ A pure ASGI app mounted at ``/api``. For each request, in order:
    none matches: 404.
 3. **Guard.** ``guard(request, route)`` may answer instead (security: JWT, roles by route
    and method, rate limit). The default lets everything through.
-4. **Relay.** The method, path (re-quoted), query string, body and end-to-end headers go
+4. **Threats.** ``security.threats`` scans the decoded path, the query parameters and a
+   JSON or form body for injection patterns (unless the route is allowed): found, it is
+   recorded, and in ``block`` mode the call is a 400 ``THREAT_DETECTED`` and nothing is
+   sent. A body's first bytes (up to the scan's bound) are held back until scanned; the
+   rest streams as before.
+5. **Relay.** The method, path (re-quoted), query string, body and end-to-end headers go
    out through ``upstreams.streaming``: the service's own breaker, bulkhead and timeouts,
    shared with GraphQL; retries only for bodiless idempotent calls. Hop-by-hop headers
    are dropped both ways (``Connection`` and the headers it names, ``Keep-Alive``, ``TE``,
@@ -24,8 +29,8 @@ a download is relayed chunk by chunk, so memory does not grow with their size. A
 that goes away cancels the upstream call (its connection is closed).
 
 The gateway's own errors use the legacy shape ``{"error": {"code", "message"}}``: 400
-``INVALID_PATH``, 404 ``NOT_FOUND``, 408 ``REQUEST_TIMEOUT`` (the client stalled while
-sending its body), 502 ``BAD_GATEWAY`` (the service could not be reached), 503
+``INVALID_PATH`` and ``THREAT_DETECTED``, 404 ``NOT_FOUND``, 408 ``REQUEST_TIMEOUT`` (the
+client stalled while sending its body), 502 ``BAD_GATEWAY`` (the service could not be reached), 503
 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` (breaker open, bulkhead full), 504
 ``GATEWAY_TIMEOUT``. The upstream's own error answers pass through unchanged.
 """
@@ -39,7 +44,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 import orjson
 import structlog
@@ -53,6 +58,9 @@ from gateway.rest_routes import LegacyRoute, RouteMap
 from gateway.runtime import Runtime
 from security import audit
 from security.proxies import TrustedProxies
+from security.responses import header
+from security.threats import MESSAGE as THREAT_MESSAGE
+from security.threats import SCANNED_BODIES, THREAT_DETECTED, ThreatDetector
 from upstreams.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from upstreams.streaming import RawHeaders, open_stream
 
@@ -180,8 +188,10 @@ class Passthrough:
         guard: Guard = allow_all,
         taps: Sequence[Tap] = (),
         config: PassthroughConfig | None = None,
+        threats: ThreatDetector | None = None,
     ) -> None:
         self.runtime = runtime
+        self.threats = threats if threats is not None and threats.enabled else None
         self.routes = routes or RouteMap()
         self.guard = guard
         self.taps = tuple(taps)
@@ -208,9 +218,17 @@ class Passthrough:
         if denied is not None:
             await denied(scope, receive, send)
             return
+        threats = self.threats
+        if threats is not None and threats.route_allowed(path):
+            threats = None
+        if threats is not None:
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)
+            if threats.refuses(threats.rest(path, query)):
+                await _error(scope, receive, send, 400, THREAT_DETECTED, THREAT_MESSAGE)
+                return
         wanted = [t for t in self.taps if t.wants(scope["method"], path)] if self.taps else []
         tap = None if not wanted else wanted[0] if len(wanted) == 1 else _Taps(wanted)
-        await self._relay(scope, receive, send, route, path, tap)
+        await self._relay(scope, receive, send, route, path, tap, threats)
 
     async def _relay(
         self,
@@ -220,6 +238,7 @@ class Passthrough:
         route: LegacyRoute,
         path: str,
         tap: Tap | None,
+        threats: ThreatDetector | None = None,
     ) -> None:
         method: str = scope["method"]
         target = quote(route.upstream_path(path), safe=_PATH_SAFE).encode("ascii")
@@ -234,14 +253,28 @@ class Passthrough:
         task = asyncio.current_task()
         assert task is not None
         watcher = asyncio.create_task(exchange.watch_disconnect(task))
+        content_type = header(scope, b"content-type") if threats is not None else None
+        if content_type is None or not content_type.lower().startswith(SCANNED_BODIES):
+            threats = None
         try:
             sent = b""
+            if threats is not None and body is not None and tap is None:
+                # The first bytes are held back until they are scanned: a blocked body is
+                # never sent.
+                head, complete = await _peek(body, threats.config.max_scan)
+                if threats.refuses(threats.body(head, content_type, complete)):
+                    await _error(scope, receive, send, 400, THREAT_DETECTED, THREAT_MESSAGE)
+                    return
+                body = _prepended(head, body)
             if tap is not None:
                 whole = await _read_whole(body) if body is not None else b""
                 if whole is None:
                     await _error(scope, receive, send, 413, "PAYLOAD_TOO_LARGE", _TOO_LARGE_FOR_TAP)
                     return
                 sent = whole
+                if threats is not None and threats.refuses(threats.body(sent, content_type, True)):
+                    await _error(scope, receive, send, 400, THREAT_DETECTED, THREAT_MESSAGE)
+                    return
                 denied = await tap.before(Request(scope), sent)
                 if denied is not None:
                     await denied(scope, receive, send)
@@ -404,6 +437,28 @@ async def _read_whole(chunks: AsyncIterator[bytes]) -> bytes | None:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def _peek(chunks: AsyncIterator[bytes], limit: int) -> tuple[bytes, bool]:
+    """At least ``limit`` bytes of ``chunks`` (or all of them, when fewer), and whether
+    that was all."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return b"".join(parts), True
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts), False
+
+
+async def _prepended(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in rest:
+        yield chunk
 
 
 def _safe_path(raw_path: bytes) -> str | None:

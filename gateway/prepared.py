@@ -45,6 +45,7 @@ from security.authentication import all_public
 from security.config import OperationLimits
 from security.documents import Selected, selected_operation
 from security.operation import Measure, cost_depends_on_variables, measure, violation
+from security.threats import DocumentScreen, ThreatDetector
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,9 @@ class Prepared:
     # (graph.live.caller_independent): its subscribers of one role may share an execution.
     shared: bool = False
     topic: str | None = None  # a subscription's (resolvers.live): what its metrics count
+    # The literal arguments scanned for threats, and where each variable goes
+    # (security.threats); None: detection is off, or the document is not valid.
+    screen: DocumentScreen | None = None
 
 
 def validation_rules(introspection: bool) -> tuple[type[ASTValidationRule], ...]:
@@ -79,10 +83,17 @@ class Preparer:
     """Prepares operations of ``schema`` and keeps the ``size`` most recently used."""
 
     def __init__(
-        self, schema: GraphQLSchema, *, limits: OperationLimits, introspection: bool, size: int
+        self,
+        schema: GraphQLSchema,
+        *,
+        limits: OperationLimits,
+        introspection: bool,
+        size: int,
+        threats: ThreatDetector | None = None,
     ) -> None:
         self.schema = schema
         self.limits = limits
+        self._threats = threats if threats is not None and threats.enabled else None
         self._rules = validation_rules(introspection)
         self._size = max(1, size)
         self._entries: OrderedDict[tuple[str, str | None], Prepared] = OrderedDict()
@@ -166,7 +177,9 @@ class Preparer:
             if operation_type == "subscription" and selected is not None
             else None
         )
+        threats = self._threats
         return Prepared(
+            screen=None if threats is None or errors else threats.screen_document(document),
             document=document,
             errors=errors,
             operation_type=operation_type,

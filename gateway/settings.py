@@ -46,6 +46,7 @@ from security.config import (
     SecurityConfig,
 )
 from security.jwt_secret import DEFAULT_JWT_SECRET
+from security.threats import DEFAULT_ALLOW_FIELDS, DEFAULT_MAX_SCAN, LOG, MODES, ThreatConfig
 from upstreams.auth import DirectoryAccount
 from upstreams.cache import (
     CACHED_SERVICES,
@@ -452,6 +453,14 @@ def _security(r: _Reader, *, production: bool) -> SecurityConfig:
         persisted=persisted,
         redis_url=redis_url,
         single_instance=r.boolean("SINGLE_INSTANCE", False),
+        threats=r.build(
+            "THREAT_*",
+            ThreatConfig,
+            mode=r.choice("THREAT_DETECTION", LOG, MODES),
+            allow_fields=frozenset(DEFAULT_ALLOW_FIELDS) | set(r.words("THREAT_ALLOW_FIELDS")),
+            allow_routes=tuple(p.rstrip("/") for p in r.words("THREAT_ALLOW_ROUTES")),
+            max_scan=r.integer("THREAT_MAX_SCAN", DEFAULT_MAX_SCAN),
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from security.jwt_secret import DEFAULT_JWT_SECRET, MIN_BYTES, secret_problem
+from security.threats import ThreatConfig
 
 DEFAULT_ISSUER = "auth-service"
 DEFAULT_AUDIENCE = "lab-management-system"
@@ -147,6 +148,8 @@ class SecurityConfig:
     # Without Redis, revocations and rate limits live in each process: production needs
     # Redis unless this says the gateway runs as one process alone.
     single_instance: bool = False
+    # Injection patterns in inputs (security.threats): logged by default.
+    threats: ThreatConfig = field(default_factory=ThreatConfig)
 
     def production_problems(self) -> list[str]:
         """Why this configuration must not run in production (empty when it may)."""

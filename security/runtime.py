@@ -35,6 +35,7 @@ from security.revocation import (
     refresh_digest,
 )
 from security.sessions import Sessions
+from security.threats import ThreatDetector
 from security.tokens import TokenVerifier
 
 # The rate limits a request can be refused by: the caller's own, or its address's.
@@ -71,6 +72,7 @@ class SecurityRuntime:
         self._buckets: Buckets = self._memory_buckets
         self.persisted = self._persisted(self._memory_queries)
         self.sessions = Sessions(self)
+        self.threats = ThreatDetector(config.threats)
 
     def _persisted(self, store: QueryStore) -> PersistedQueries:
         return PersistedQueries(

@@ -52,6 +52,7 @@ def _gateway_settings(sandbox: SandboxProcess, tmp_path: Path) -> Settings:
 async def _every_request_event(client: httpx.AsyncClient, url: str, control: Any) -> list[str]:
     """Cause each request-bound event once or more; the secrets sent on the way."""
     gql = "/graphql"
+    admin = {"authorization": f"Bearer {mint_token('lab_administrator')}"}
     wrong_token = mint_token("lab_administrator", secret="not-the-gateway-secret-" * 2)
     await client.post(
         gql,
@@ -78,7 +79,6 @@ async def _every_request_event(client: httpx.AsyncClient, url: str, control: Any
     )
     assert rest_login.status_code == 200
     guest = {"authorization": f"Bearer {mint_token('guest')}"}
-    admin = {"authorization": f"Bearer {mint_token('lab_administrator')}"}
     remove = (
         f'mutation {{ removeSampleFromStorage(input: {{sampleId: "{MISSING}"}}) {{ __typename }} }}'
     )
@@ -100,6 +100,10 @@ async def _every_request_event(client: httpx.AsyncClient, url: str, control: Any
     assert large.status_code == 413
     traversal = await client.get("/api/samples/%2e%2e/admin")
     assert traversal.status_code == 400
+    threat = await client.get(
+        "/api/samples", params={"barcode": "<script>x</script>"}, headers=admin
+    )
+    assert threat.status_code == 200  # logged, not blocked: the default
     control.fault("templates", status=500, times=None)
     template = f'{{ template(id: "{MISSING}") {{ name }} }}'
     for _ in range(3):
@@ -123,6 +127,7 @@ async def _every_request_event(client: httpx.AsyncClient, url: str, control: Any
         rest_login.json()["data"]["access_token"],
         DEFAULT_JWT_SECRET,
         guest["authorization"].split()[1],
+        admin["authorization"].split()[1],
     ]
 
 
@@ -154,7 +159,7 @@ async def test_every_security_event_is_one_line_naming_who_and_what_without_secr
     out = capsys.readouterr().out
     lines = [orjson.loads(line) for line in out.splitlines() if line.startswith('{"event":')]
     seen = {line["event"] for line in lines}
-    assert seen == set(audit.EVENTS) - {audit.THREAT_DETECTED}
+    assert seen == set(audit.EVENTS)
     for line in lines:
         assert line["event"] in audit.EVENTS
         assert line["outcome"]
@@ -174,6 +179,13 @@ async def test_every_security_event_is_one_line_naming_who_and_what_without_secr
     assert by_event[audit.BREAKER_OPENED]["service"] == "templates"
     assert len([x for x in lines if x["event"] == audit.FORBIDDEN]) == 2
     assert by_event[audit.RATE_LIMITED]["principal"] is None
+    threat = by_event[audit.THREAT_DETECTED]
+    assert (threat["outcome"], threat["family"], threat["where"]) == (
+        "allowed",
+        "xss",
+        "query.barcode",
+    )
+    assert threat["role"] == "lab_administrator"
     revoked = [x for x in lines if x.get("reason") == "revoked"]
     assert revoked
     assert revoked[0]["role"] == "lab_technician"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench import floors, graph_execution, suite
+from bench import floors, graph_execution, suite, threats
 from bench.report import chart_available, histogram_quantile, latency_chart, markdown_table
 from sandbox.runner import SandboxProcess
 
@@ -129,6 +129,11 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "poller_calls": 6, "quiet_intervals": 5, "poller_calls_per_interval": 1.2,
         "max_growth_mb": 50.0, "max_p99_lag_ms": 100.0, "max_polls_per_interval": 1.0,
     }  # fmt: skip
+    threat = {
+        "rounds": 5, "requests": 100, "rest_body_bytes": 854, "max_us": 20.0,
+        "us_per_request": {"graphql-query": 3.1, "rest-post": 19.2, "document": 54.0},
+        "worst_us": 19.2, "met": True,
+    }  # fmt: skip
     report = {
         "quick": True,
         "when": "2026-01-01T00:00:00+00:00",
@@ -143,7 +148,8 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "floors": floor,
         "memory": memory,
         "subscriptions": subs,
-        "targets": suite.targets(scenarios, soak, batching, execution, floor, memory, subs),
+        "threats": threat,
+        "targets": suite.targets(scenarios, soak, batching, execution, floor, memory, subs, threat),
     }
     path = suite.write(report, tmp_path / "bench")
     text = path.read_text()
@@ -172,6 +178,11 @@ def test_write_produces_markdown_json_and_chart(tmp_path: Path) -> None:
         "115.0 MB) | met |"
     ) in text
     assert "| subscriptions: p99 delivery lag to 1000 subscribers | <= 100 ms | 49.0 ms" in text
+    assert (
+        "| threat detection CPU per typical request | <= 20 µs "
+        "| 19.2 µs (worst of graphql-query 3.1, rest-post 19.2) | met |"
+    ) in text
+    assert "| rest-post | 19.2 |" in text  # the threat detection table
     assert (
         "| subscriptions: poller calls per topic per interval | <= 1 | 1.2 (6 in 5) | **missed**"
     ) in text
@@ -258,3 +269,14 @@ def test_the_cache_section_shows_both_runs_and_their_ratio() -> None:
     assert "| cache-on | 1 | 0.500 | 800 | 900 |" in text
     assert "calls under load 0.167, throughput 2.000" in text
     assert suite.cache_text(None) == ""
+
+
+def test_threat_detection_bench_times_each_kind_of_request() -> None:
+    result = threats.run(rounds=1, requests=20)
+    assert set(result["us_per_request"]) == {
+        "graphql-query", "graphql-mutation", "rest-get", "rest-post", "document"
+    }  # fmt: skip
+    assert all(us > 0 for us in result["us_per_request"].values())
+    assert result["worst_us"] == max(
+        v for k, v in result["us_per_request"].items() if k != "document"
+    )
