@@ -158,7 +158,8 @@ def tls_reason(exc: BaseException) -> str | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
+        # aiohttp's own TLS errors are ssl.SSLError subclasses too: OpenSSL's is their cause.
+        if isinstance(current, ssl.SSLError) and not isinstance(current, aiohttp.ClientError):
             return ssl_reason(current)
         current = current.__cause__ or current.__context__
     return None

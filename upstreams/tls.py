@@ -138,8 +138,9 @@ def _certificates(part: str, path: str, kind: str) -> None:
 def ssl_reason(exc: ssl.SSLError) -> str:
     """OpenSSL's words for ``exc`` (a verification failure's verify message), without the
     source location: ``certificate verify failed: unable to get local issuer certificate``."""
-    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
-        return f"certificate verify failed: {exc.verify_message}"
+    verify_message = getattr(exc, "verify_message", None)
+    if isinstance(exc, ssl.SSLCertVerificationError) and verify_message:
+        return f"certificate verify failed: {verify_message}"
     text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     text = _SOURCE_LOCATION.sub("", _LIBRARY.sub("", text))
     return "its PEM does not parse" if text == "PEM lib" else text or type(exc).__name__
