@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 import trustme
@@ -21,9 +23,10 @@ import trustme
 from gateway.app import create_app
 from gateway.settings import Settings
 from sandbox.runner import SandboxProcess
-from sandbox.tls import ServerTls
+from sandbox.tls import ServerTls, tls_from
 from tests.conftest import app_client, codes, gateway_client, gql, log_lines, sandbox_settings
 from upstreams.config import BreakerPolicy
+from upstreams.errors import UpstreamUnavailable, tls_reason, translate
 from upstreams.tls import ClientCertificate, TlsConfig
 
 SAMPLES = "{ samples(first: 2) { totalCount edges { node { id name } } } }"
@@ -252,3 +255,25 @@ async def test_verification_off_reads_a_certificate_no_ca_vouches_for(
     settings = _settings(sandbox, tls_samples, TlsConfig(verify=False))
     async with gateway_client(settings) as client:
         await _read_samples(client)
+
+
+def test_tls_alert_on_the_first_read_is_unavailable_and_gives_openssl_reason() -> None:
+    # What a server that sends its alert (nginx, envoy) makes aiohttp raise when it refuses
+    # the missing client certificate after a TLS 1.3 handshake: the sandbox sends none.
+    said = "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required"
+    alert = ssl.SSLError(1, f"{said} (_ssl.c:2580)")
+    raised = aiohttp.ClientOSError(*alert.args)
+    raised.__cause__ = alert
+    assert tls_reason(raised) == "tlsv13 alert certificate required"
+    error = translate("samples", raised)
+    assert isinstance(error, UpstreamUnavailable)
+    assert error.message == "the TLS connection failed"
+    assert tls_reason(aiohttp.ServerDisconnectedError()) is None
+
+
+def test_sandbox_tls_flags_go_together() -> None:
+    assert tls_from(None, None, None) is None
+    assert tls_from("c.pem", "k.pem", "ca.pem") == ServerTls("c.pem", "k.pem", "ca.pem")
+    for flags in (("c.pem", None, None), (None, "k.pem", None), (None, None, "ca.pem")):
+        with pytest.raises(ValueError, match="--tls-"):
+            tls_from(*flags)
