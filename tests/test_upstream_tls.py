@@ -27,7 +27,7 @@ from sandbox.tls import ServerTls, tls_from
 from tests.conftest import app_client, codes, gateway_client, gql, log_lines, sandbox_settings
 from upstreams.config import BreakerPolicy
 from upstreams.errors import UpstreamUnavailable, tls_reason, translate
-from upstreams.tls import ClientCertificate, TlsConfig
+from upstreams.tls import ClientCertificate, TlsConfig, build_context
 
 SAMPLES = "{ samples(first: 2) { totalCount edges { node { id name } } } }"
 # The breaker stays closed through a test's failures: each call must meet the certificate.
@@ -277,3 +277,9 @@ def test_sandbox_tls_flags_go_together() -> None:
     for flags in (("c.pem", None, None), (None, "k.pem", None), (None, None, "ca.pem")):
         with pytest.raises(ValueError, match="--tls-"):
             tls_from(*flags)
+
+
+def test_ca_file_is_trusted_alone_not_beside_the_system_store(pki: Pki) -> None:
+    trusted = build_context(TlsConfig(ca_file=pki.ca)).get_ca_certs()
+    assert len(trusted) == 1
+    assert "trustme" in str(trusted[0]["subject"])

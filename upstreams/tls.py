@@ -83,18 +83,16 @@ def context(config: TlsConfig) -> ssl.SSLContext | bool:
 
 def build_context(config: TlsConfig) -> ssl.SSLContext:
     """A client context for ``config``, its files read and checked now (``TlsFileError``)."""
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if config.ca_file is not None:
+        _certificates(CA, config.ca_file, "a CA bundle")
+    try:
+        # Given a bundle, create_default_context trusts it alone (no system store).
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=config.ca_file)
+    except ssl.SSLError as exc:
+        raise TlsFileError(CA, f"is not a usable CA bundle: {ssl_reason(exc)}") from None
     if not config.verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    if config.ca_file is not None:
-        _certificates(CA, config.ca_file, "a CA bundle")
-        try:
-            # With a bundle given, it alone is trusted: create_default_context loads the
-            # system store only when no CA is given, and load_default_certs was not called.
-            ctx.load_verify_locations(cafile=config.ca_file)
-        except ssl.SSLError as exc:
-            raise TlsFileError(CA, f"is not a usable CA bundle: {ssl_reason(exc)}") from None
     if config.client is not None:
         _load_client(ctx, config.client)
     return ctx
