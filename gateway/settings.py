@@ -81,6 +81,7 @@ from upstreams.config import (
     Timeouts,
     UpstreamConfig,
 )
+from upstreams.tls import CA, CERT, KEY, ClientCertificate, TlsConfig, TlsFileError, context
 
 PREFIX = "TRACSEQ_"
 
@@ -190,10 +191,22 @@ class Settings:
     # People's profiles for every lab role: the administrator account the gateway reads
     # /admin/users with (TRACSEQ_DIRECTORY_EMAIL / TRACSEQ_DIRECTORY_PASSWORD); None: none.
     directory: DirectoryAccount | None = None
+    # TLS to the upstreams (upstreams.tls): the CA bundle, the verification switch and the
+    # client certificate of every service; a service's own client certificate replaces it.
+    upstream_tls: TlsConfig = field(default_factory=TlsConfig)
+    client_certificates: Mapping[str, ClientCertificate] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def tls(self, service: str) -> TlsConfig:
+        """What ``service``'s https:// connections trust and present."""
+        shared = self.upstream_tls
+        client = self.client_certificates.get(service, shared.client)
+        if client is shared.client:
+            return shared
+        return TlsConfig(ca_file=shared.ca_file, client=client, verify=shared.verify)
 
     def upstream_configs(self) -> dict[str, UpstreamConfig]:
         """One ``UpstreamConfig`` per service, sharing the global policies."""
@@ -208,6 +221,7 @@ class Settings:
                 instances=self.instances,
                 batch=name in self.batch_services,
                 max_scan_items=self.max_scan_items,
+                tls=self.tls(name),
             )
             for name in SERVICES
         }
@@ -221,6 +235,7 @@ class Settings:
             for name in SERVICES
         }
         env = r.choice("ENV", "development", ENVIRONMENTS)
+        upstream_tls, client_certificates = _tls(r)
         s = cls(
             env=env,
             host=r.text("HOST", DEFAULT_HOST),
@@ -305,8 +320,12 @@ class Settings:
                 init_timeout=r.seconds("SUBSCRIPTION_INIT_TIMEOUT", 10.0),
             ),
             directory=_directory(r),
+            upstream_tls=upstream_tls,
+            client_certificates=client_certificates,
         )
-        if s.production and (problems := s.security.production_problems()):
+        if s.production and (
+            problems := s.security.production_problems() + s.upstream_tls.production_problems()
+        ):
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         if s.production and s.workers > 1 and s.security.redis_url is None:
             raise SettingsError(
@@ -367,6 +386,28 @@ def _audit(r: _Reader) -> AuditConfig:
         max_bytes=r.integer("AUDIT_FILE_MAX_BYTES", DEFAULT_FILE_MAX_BYTES),
         backups=r.integer("AUDIT_FILE_BACKUPS", DEFAULT_FILE_BACKUPS),
     )
+
+
+def _tls(r: _Reader) -> tuple[TlsConfig, dict[str, ClientCertificate]]:
+    """``TRACSEQ_UPSTREAM_CA_FILE``, ``TRACSEQ_UPSTREAM_TLS_VERIFY`` and the client
+    certificates, every service's (``UPSTREAM_``) and each service's own. Each file is
+    read and loaded into a context now: a bad one stops startup, naming its variable."""
+    shared = TlsConfig(
+        ca_file=r.optional_text("UPSTREAM_CA_FILE"),
+        client=r.client_certificate("UPSTREAM"),
+        verify=r.boolean("UPSTREAM_TLS_VERIFY", True),
+    )
+    r.tls_context(shared, "UPSTREAM")
+    own: dict[str, ClientCertificate] = {}
+    for service in SERVICES:
+        client = r.client_certificate(service.upper())
+        if client is not None:
+            r.tls_context(
+                TlsConfig(ca_file=shared.ca_file, client=client, verify=shared.verify),
+                service.upper(),
+            )
+            own[service] = client
+    return shared, own
 
 
 def _directory(r: _Reader) -> DirectoryAccount | None:
@@ -620,6 +661,36 @@ class _Reader:
         if not content:
             raise SettingsError(f"{PREFIX}{name}_FILE={path!r} is empty")
         return content
+
+    def client_certificate(self, prefix: str) -> ClientCertificate | None:
+        """``prefix``_CLIENT_CERT and ``prefix``_CLIENT_KEY: both (paths) or neither."""
+        cert, key = self._raw(f"{prefix}_CLIENT_CERT"), self._raw(f"{prefix}_CLIENT_KEY")
+        if (cert is None) != (key is None):
+            raise SettingsError(
+                f"{PREFIX}{prefix}_CLIENT_CERT and {PREFIX}{prefix}_CLIENT_KEY go together: "
+                "set both (a PEM certificate and its private key) or neither"
+            )
+        if cert is None or key is None:
+            return None
+        return ClientCertificate(cert_file=cert, key_file=key)
+
+    def tls_context(self, config: TlsConfig, prefix: str) -> None:
+        """Load ``config`` into a context as the gateway will, naming the variable of the
+        file that fails (``UPSTREAM_CA_FILE``, ``prefix``_CLIENT_CERT or _KEY, or both of
+        these when they do not go together); never a file's content."""
+        try:
+            context(config)
+        except TlsFileError as exc:
+            client = config.client
+            files = {CA: ("UPSTREAM_CA_FILE", config.ca_file)}
+            if client is not None:
+                files[CERT] = (f"{prefix}_CLIENT_CERT", client.cert_file)
+                files[KEY] = (f"{prefix}_CLIENT_KEY", client.key_file)
+            if exc.part in files:
+                name, path = files[exc.part]
+                raise SettingsError(f"{PREFIX}{name}={path!r} {exc}") from None
+            named = " and ".join(f"{PREFIX}{n}={p!r}" for n, p in (files[CERT], files[KEY]))
+            raise SettingsError(f"{named} {exc}") from None
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)

@@ -20,6 +20,7 @@ from sandbox.runner import ALL_SERVICES, DEFAULT_PORTS, serve
 from sandbox.seed import DEMO_USERS
 from sandbox.services.auth import DEFAULT_JWT_SECRET
 from sandbox.store import DEFAULT_DB_PATH, open_store
+from sandbox.tls import tls_from
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -67,6 +68,18 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=[],
         metavar="NAME",
         help=f"turn one release defect off (repeatable). Defects: {fixes}",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve every service over https:// with this PEM certificate (and chain); "
+        "needs --tls-key (default: plain HTTP)",
+    )
+    parser.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    parser.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="with --tls-cert: require a client certificate signed by this PEM CA bundle",
     )
     parser.add_argument(
         "--announce",
@@ -117,6 +130,7 @@ async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
     services = selected_services(args)
     try:
         options = options_from(args.extensions, args.fix)
+        tls = tls_from(args.tls_cert, args.tls_key, args.tls_client_ca)
     except ValueError as exc:
         raise SystemExit(f"sandbox: {exc}") from None
     store = open_store(args.db, memory=args.memory, reset=args.reset)
@@ -139,6 +153,7 @@ async def run(args: argparse.Namespace, *, handle_signals: bool = True) -> None:
             options=options,
             on_ready=ready,
             handle_signals=handle_signals,
+            tls=tls,
         )
     )
     watchdog = (

@@ -30,6 +30,7 @@ from sandbox.options import RELEASE, Options
 from sandbox.services import SERVICE_NAMES, build_app
 from sandbox.services.auth import DEFAULT_JWT_SECRET
 from sandbox.store import Store, open_store
+from sandbox.tls import ServerTls
 
 ALL_SERVICES: tuple[str, ...] = SERVICE_NAMES
 DEFAULT_PORTS: dict[str, int] = {
@@ -79,9 +80,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(sock: socket.socket) -> str:
+def _url(sock: socket.socket, scheme: str = "http") -> str:
     host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 async def serve(
@@ -95,6 +96,7 @@ async def serve(
     sockets: Mapping[str, socket.socket] | None = None,
     on_ready: Callable[[dict[str, str]], None] | None = None,
     handle_signals: bool = True,
+    tls: ServerTls | None = None,
 ) -> None:
     """Serve the chosen services until cancelled (or SIGINT/SIGTERM when ``handle_signals``).
 
@@ -102,7 +104,8 @@ async def serve(
     pre-bound sockets instead. ``store`` defaults to a fresh in-memory store. ``on_ready``
     receives ``{service: base_url}`` once every server is listening. Pass
     ``handle_signals=False`` when the caller owns the process's signals (e.g. the gateway).
-    ``options`` adds [extension] filters and fixed defects to the release's behaviour.
+    ``options`` adds [extension] filters and fixed defects to the release's behaviour;
+    ``tls`` serves every service over https:// (``sandbox.tls``; None: plain HTTP).
     """
     names = list(dict.fromkeys(services))
     for name in names:
@@ -137,6 +140,7 @@ async def serve(
             lifespan="off",
             server_header=False,
             date_header=False,
+            **(tls.uvicorn_options() if tls is not None else {}),
         )
         servers[name] = _Server(config)
     loop = asyncio.get_running_loop()
@@ -163,7 +167,8 @@ async def serve(
                 raise RuntimeError(f"sandbox server {failed.get_name()} stopped during startup")
             await asyncio.sleep(0.005)
         if on_ready is not None:
-            on_ready({name: _url(bound[name]) for name in names})
+            scheme = "http" if tls is None else "https"
+            on_ready({name: _url(bound[name], scheme) for name in names})
         await asyncio.gather(*tasks)
     finally:
         stop()
@@ -190,10 +195,12 @@ class SandboxProcess:
         db_path: str | None = None,
         jwt_secret: str = DEFAULT_JWT_SECRET,
         options: Options = RELEASE,
+        tls: ServerTls | None = None,
         extra_args: Iterable[str] = (),
     ) -> None:
         self.services = list(services)
         self.options = options
+        self.tls = tls
         self.memory = memory
         self.db_path = db_path
         self.jwt_secret = jwt_secret
@@ -216,7 +223,10 @@ class SandboxProcess:
             args.append("--memory")
         elif self.db_path is not None:
             args += ["--db", self.db_path]
-        return args + self.options.arguments() + self.extra_args
+        args += self.options.arguments()
+        if self.tls is not None:
+            args += self.tls.arguments()
+        return args + self.extra_args
 
     def __enter__(self) -> SandboxProcess:
         self._stderr = tempfile.TemporaryFile()

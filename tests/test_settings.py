@@ -5,10 +5,15 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import trustme
+from cryptography.hazmat.primitives import serialization
 
 from gateway.settings import DEFAULT_UPSTREAM_URLS, Settings, SettingsError
+from upstreams.tls import ClientCertificate
 
 
 def test_defaults_point_at_the_sandbox() -> None:
@@ -118,3 +123,157 @@ def test_new_limits_have_their_documented_defaults() -> None:
     ).security
     assert custom.limits.max_document_bytes == 2048
     assert custom.persisted.redis_ttl == 60
+
+
+@dataclass(frozen=True)
+class Files:
+    """PEM files for the TLS settings: a CA, two client pairs from it, an encrypted key, a
+    file that is no PEM at all, and a path where no file is."""
+
+    ca: str
+    cert: str
+    key: str
+    other_cert: str
+    other_key: str
+    encrypted_key: str
+    not_pem: str
+    missing: str
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    directory = tmp_path_factory.mktemp("tls-settings")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    for name in ("client", "other"):
+        leaf = ca.issue_cert(f"{name}.tracseq.test")
+        leaf.cert_chain_pems[0].write_to_path(str(directory / f"{name}.crt"))
+        leaf.private_key_pem.write_to_path(str(directory / f"{name}.key"))
+    key = serialization.load_pem_private_key((directory / "client.key").read_bytes(), None)
+    (directory / "encrypted.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret-passphrase"),
+        )
+    )
+    (directory / "not.pem").write_text("this is no PEM\n")
+    return Files(
+        ca=str(directory / "ca.pem"),
+        cert=str(directory / "client.crt"),
+        key=str(directory / "client.key"),
+        other_cert=str(directory / "other.crt"),
+        other_key=str(directory / "other.key"),
+        encrypted_key=str(directory / "encrypted.key"),
+        not_pem=str(directory / "not.pem"),
+        missing=str(directory / "absent.pem"),
+    )
+
+
+def test_upstream_tls_defaults_to_the_system_trust_store_verified_without_client_certificate() -> (
+    None
+):
+    tls = Settings.from_env({}).upstream_configs()["samples"].tls
+    assert tls.ca_file is None
+    assert tls.client is None
+    assert tls.verify
+
+
+def test_service_client_certificate_replaces_every_service_one_in_its_upstream_config(
+    files: Files,
+) -> None:
+    s = Settings.from_env(
+        {
+            "TRACSEQ_UPSTREAM_CA_FILE": files.ca,
+            "TRACSEQ_UPSTREAM_CLIENT_CERT": files.cert,
+            "TRACSEQ_UPSTREAM_CLIENT_KEY": files.key,
+            "TRACSEQ_SAMPLES_CLIENT_CERT": files.other_cert,
+            "TRACSEQ_SAMPLES_CLIENT_KEY": files.other_key,
+        }
+    )
+    configs = s.upstream_configs()
+    assert configs["samples"].tls.client == ClientCertificate(files.other_cert, files.other_key)
+    for name in ("auth", "storage", "templates", "sequencing", "rag", "notifications"):
+        assert configs[name].tls.client == ClientCertificate(files.cert, files.key)
+    assert {config.tls.ca_file for config in configs.values()} == {files.ca}
+
+
+def test_production_refuses_upstream_tls_verification_off() -> None:
+    off = {"TRACSEQ_UPSTREAM_TLS_VERIFY": "false"}
+    alone = {**PRODUCTION, "TRACSEQ_SINGLE_INSTANCE": "true"}
+    with pytest.raises(SettingsError, match="TRACSEQ_UPSTREAM_TLS_VERIFY=false"):
+        Settings.from_env({**alone, **off})
+    assert Settings.from_env(alone).upstream_tls.verify
+    assert not Settings.from_env({"TRACSEQ_ENV": "development", **off}).upstream_tls.verify
+    assert not Settings.from_env({"TRACSEQ_ENV": "test", **off}).upstream_tls.verify
+
+
+@pytest.mark.parametrize(
+    ("env", "named", "why"),
+    [
+        ({"UPSTREAM_CA_FILE": "missing"}, ["UPSTREAM_CA_FILE"], "cannot be read"),
+        ({"UPSTREAM_CA_FILE": "not_pem"}, ["UPSTREAM_CA_FILE"], "no PEM certificate"),
+        ({"UPSTREAM_CA_FILE": "key"}, ["UPSTREAM_CA_FILE"], "no PEM certificate"),
+        (
+            {"UPSTREAM_CLIENT_CERT": "cert"},
+            ["UPSTREAM_CLIENT_CERT", "UPSTREAM_CLIENT_KEY"],
+            "go together",
+        ),
+        (
+            {"STORAGE_CLIENT_KEY": "key"},
+            ["STORAGE_CLIENT_CERT", "STORAGE_CLIENT_KEY"],
+            "go together",
+        ),
+        (
+            {"UPSTREAM_CLIENT_CERT": "cert", "UPSTREAM_CLIENT_KEY": "other_key"},
+            ["UPSTREAM_CLIENT_CERT", "UPSTREAM_CLIENT_KEY"],
+            "does not belong to the certificate",
+        ),
+        (
+            {"SAMPLES_CLIENT_CERT": "cert", "SAMPLES_CLIENT_KEY": "missing"},
+            ["SAMPLES_CLIENT_KEY"],
+            "cannot be read",
+        ),
+        (
+            {"RAG_CLIENT_CERT": "key", "RAG_CLIENT_KEY": "key"},
+            ["RAG_CLIENT_CERT"],
+            "no PEM certificate",
+        ),
+        (
+            {"UPSTREAM_CLIENT_CERT": "cert", "UPSTREAM_CLIENT_KEY": "cert"},
+            ["UPSTREAM_CLIENT_KEY"],
+            "no PEM private key",
+        ),
+        (
+            {"UPSTREAM_CLIENT_CERT": "cert", "UPSTREAM_CLIENT_KEY": "encrypted_key"},
+            ["UPSTREAM_CLIENT_KEY"],
+            "encrypted",
+        ),
+    ],
+    ids=[
+        "ca-missing",
+        "ca-not-pem",
+        "ca-a-key",
+        "cert-without-key",
+        "service-key-without-cert",
+        "key-of-another-certificate",
+        "service-key-missing",
+        "cert-a-key",
+        "key-a-certificate",
+        "key-encrypted",
+    ],
+)
+def test_bad_tls_file_stops_startup_naming_its_variables_never_the_key(
+    files: Files, env: dict[str, str], named: list[str], why: str
+) -> None:
+    given = {f"TRACSEQ_{name}": getattr(files, value) for name, value in env.items()}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(given)
+    message = str(raised.value)
+    for name in named:
+        assert f"TRACSEQ_{name}" in message
+    assert why in message
+    for path in (files.key, files.other_key, files.encrypted_key):
+        key_lines = Path(path).read_text().splitlines()[1:-1]
+        assert not any(line in message for line in key_lines)
+    assert "PRIVATE KEY-----" not in message

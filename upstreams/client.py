@@ -260,6 +260,7 @@ class UpstreamClient:
                 deadline,
                 self._clock,
                 _read,
+                policy.tls,
             )
             payload = normalize(self._payload(status, body), self.name)
         except (UpstreamUnavailable, UpstreamTimeout) as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from upstreams.tls import TlsConfig
+
 if TYPE_CHECKING:
     from upstreams.cache import CacheReport
 
@@ -128,6 +130,8 @@ class UpstreamConfig:
     batch_size: int = DEFAULT_BATCH_SIZE
     max_scan_items: int = DEFAULT_MAX_SCAN_ITEMS
     instances: InstancePolicy = field(default_factory=InstancePolicy)
+    # What its https:// connections trust and present (upstreams.tls).
+    tls: TlsConfig = field(default_factory=TlsConfig)
 
     @property
     def base_urls(self) -> tuple[str, ...]:

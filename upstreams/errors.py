@@ -19,13 +19,20 @@ Transport errors (aiohttp, OS) are translated into this tree in exactly one plac
 
 Callers (resolvers, the REST passthrough) map these to GraphQL error codes and HTTP
 statuses; nothing above ``upstreams/`` ever sees an aiohttp exception.
+
+A TLS failure (a certificate that fails verification, a handshake or an alert that ends
+the connection) is ``UpstreamUnavailable`` too: its message says that TLS failed and no
+more; OpenSSL's reason (``tls_reason``) is for the log, never for a client.
 """
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import aiohttp
+
+from upstreams.tls import ssl_reason
 
 
 class UpstreamError(Exception):
@@ -126,6 +133,12 @@ def translate(service: str, exc: BaseException) -> UpstreamError:
         return UpstreamUnavailable(service, "could not connect within the connect timeout")
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return UpstreamTimeout(service, "no answer within the read timeout")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return UpstreamUnavailable(
+            service, "could not connect: its TLS certificate could not be verified"
+        )
+    if not isinstance(exc, aiohttp.ClientPayloadError) and tls_reason(exc) is not None:
+        return UpstreamUnavailable(service, "the TLS connection failed")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return UpstreamUnavailable(service, "the connection was closed before an answer")
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -135,3 +148,18 @@ def translate(service: str, exc: BaseException) -> UpstreamError:
     if isinstance(exc, TimeoutError):
         return UpstreamUnavailable(service, "could not connect within the connect timeout")
     return UpstreamUnavailable(service, "connection failed")
+
+
+def tls_reason(exc: BaseException) -> str | None:
+    """OpenSSL's reason when transport error ``exc`` came of TLS (``certificate verify
+    failed: ...``, ``tlsv13 alert certificate required``), found down its chain of causes;
+    None when no TLS error is in it. For logs: it may name hosts."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        # aiohttp's own TLS errors are ssl.SSLError subclasses too: OpenSSL's is their cause.
+        if isinstance(current, ssl.SSLError) and not isinstance(current, aiohttp.ClientError):
+            return ssl_reason(current)
+        current = current.__cause__ or current.__context__
+    return None

@@ -25,6 +25,13 @@ once the body is relayed.
 - **Errors**: ``send`` is the one place where aiohttp and OS errors become
   ``upstreams.errors`` (through ``errors.translate``). An error raised by a streamed
   request's body source is the caller's and propagates unchanged.
+- **TLS**: each attempt opens ``https://`` connections with the service's context
+  (``upstreams.tls``, built once with the policy; the health probes use it too). A TLS
+  failure is ``UpstreamUnavailable`` (a refused certificate: nothing was sent, so it may
+  fail over and retry like any connect error) and logs ``upstream.tls_failed`` with the
+  reason: OpenSSL's when it gave one, and when a TLS connection was closed before any
+  answer without saying why (an asyncio server rejecting a client certificate sends no
+  alert), what that may mean for this service's client certificate.
 - **Observer** (``CallObserver``): told when a call starts and ends, when each attempt is
   sent and how it ended (``ok``, ``client_error``, ``server_error`` with the status;
   ``unavailable``, ``timeout``, ``error`` or ``cancelled`` without), and when a call is
@@ -34,10 +41,12 @@ once the body is relayed.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
+import structlog
 
 from upstreams.breaker import Admission, Breakers, BreakerState, RouteTransitionHook, TransitionHook
 from upstreams.config import UpstreamConfig
@@ -46,12 +55,16 @@ from upstreams.errors import (
     UpstreamInvalidRequest,
     UpstreamTimeout,
     UpstreamUnavailable,
+    tls_reason,
     translate,
 )
-from upstreams.instances import Instance, InstanceObserver, InstanceSet
+from upstreams.instances import Instance, InstanceObserver, InstanceSet, instance_id
 from upstreams.pool import Headers, HttpPool
 from upstreams.resilience import RETRYABLE_STATUSES, Bulkhead, backoff_delay
 from upstreams.routes import route_key
+from upstreams.tls import TlsConfig, context
+
+log = structlog.get_logger()
 
 # What one attempt ends as, told to the observer (the metrics start a series for each).
 OK, CLIENT_ERROR, SERVER_ERROR = "ok", "client_error", "server_error"
@@ -66,6 +79,9 @@ T = TypeVar("T")
 # Transport errors raised before any byte of the request was sent: even a call that must
 # not be sent twice may go to another instance after one of these.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# A connection that ended, once open, without an answer and without a reason: over TLS, how
+# a server may refuse a client certificate after the handshake (TLS 1.3).
+_ENDED = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
 class UpstreamNotConnected(UpstreamUnavailable):
@@ -172,6 +188,8 @@ class CallPolicy:
             name=config.name,
             observer=instance_observer,
         )
+        # What every attempt's https:// connections trust and present: built once, here.
+        self.tls = context(config.tls)
 
     def deadline(self, deadline: float | None = None) -> float:
         """The call's deadline: ``timeouts.total`` from now, or the caller's if earlier."""
@@ -305,6 +323,7 @@ class CallPolicy:
                 deadline,
                 self.clock,
                 read,
+                self.tls,
             )
         extra: dict[str, str] = {}
         done = observer.attempt_started(self.name, request.method, request.path, extra)
@@ -321,6 +340,7 @@ class CallPolicy:
                 deadline,
                 self.clock,
                 read,
+                self.tls,
             )
         except UpstreamTimeout:
             done(TIMEOUT, None)
@@ -348,9 +368,11 @@ async def send(
     deadline: float,
     clock: Callable[[], float],
     read: Read[T],
+    tls: ssl.SSLContext | bool = True,
 ) -> tuple[T, int]:
     """One attempt: send ``request`` to the instance at ``base_url`` and ``read`` its answer
-    within the time left. The single place where transport errors become ours."""
+    within the time left, over ``tls`` for an ``https://`` URL (``CallPolicy.tls``). The
+    single place where transport errors become ours."""
     remaining = deadline - clock()
     if remaining <= 0:
         raise UpstreamTimeout(name, "deadline exceeded before the call was sent")
@@ -378,7 +400,7 @@ async def send(
     try:
         async with budget:
             response = await http.request(
-                request.method, url, headers, body, timeout, decompress=request.decompress
+                request.method, url, headers, body, timeout, decompress=request.decompress, tls=tls
             )
             try:
                 return await read(response), response.status
@@ -392,9 +414,36 @@ async def send(
             raise UpstreamTimeout(name, "no answer within the call's time budget") from exc
         if isinstance(exc, UpstreamError):
             raise
+        if base_url.startswith("https:"):
+            _log_tls_failure(name, base_url, config.tls, exc)
         if isinstance(exc, _NOT_SENT):
             raise UpstreamNotConnected(name, translate(name, exc).message) from exc
         raise translate(name, exc) from exc
+
+
+def _log_tls_failure(name: str, base_url: str, tls: TlsConfig, exc: BaseException) -> None:
+    """Log why a TLS connection to ``name`` failed, when it can be told (module docstring)."""
+    reason = tls_reason(exc)
+    if reason is None and isinstance(exc, _ENDED) and not isinstance(exc, _NOT_SENT):
+        if tls.client is None:
+            reason = (
+                "the TLS connection was closed before any answer: a service that requires a "
+                "client certificate does so when none is presented, and none is configured "
+                f"for {name}"
+            )
+        else:
+            reason = (
+                "the TLS connection was closed before any answer: a service does so when it "
+                "does not accept the client certificate presented"
+            )
+    if reason is not None:
+        log.warning(
+            "upstream.tls_failed",
+            service=name,
+            instance=instance_id(base_url),
+            error=type(exc).__name__,
+            reason=reason,
+        )
 
 
 class _Body:

@@ -14,6 +14,7 @@ settings). Timeouts are set per request by ``upstreams.pipeline``.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -42,10 +43,13 @@ class HttpPool:
         limits: aiohttp.ClientTimeout,
         *,
         decompress: bool,
+        tls: ssl.SSLContext | bool = True,
     ) -> aiohttp.ClientResponse:
         """Send one request; the answer's body is still unread (``read`` it, or stream
         ``content`` and ``release`` it: an answer closed before its end takes its connection
-        with it). ``decompress`` False leaves the body as the upstream encoded it."""
+        with it). ``decompress`` False leaves the body as the upstream encoded it. ``tls``
+        is the service's (``upstreams.tls.context``): an ``https://`` connection is opened
+        with it, and pooled apart from those of other contexts."""
         session = self._session
         if session is None:
             session = self._session = self._factory()
@@ -58,6 +62,7 @@ class HttpPool:
             allow_redirects=False,
             auto_decompress=decompress,
             compress=False,
+            ssl=tls,
         )
 
     async def aclose(self) -> None:
