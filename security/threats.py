@@ -90,15 +90,20 @@ PATTERNS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         r"['\"`]\s*\)?\s*(?:or|and|\|\|)\s+['\"]?\w+['\"]?\s*(?:=|like\b|<>|!=)\s*['\"]?\w+",
     ),
     ("sql", "union_select", ("union",), r"union(?:\s|/\*.*?\*/)+(?:all\s+|distinct\s+)?select\b"),
+    # After a ";": a statement stacked on (SQL) or a command chained on (shell), in one
+    # expression (a group names which), so that text full of ";" is searched once.
     (
         "sql",
         "stacked_statement",
         (";",),
-        r";\s*(?:(?:drop|truncate|alter)\s+(?:table|database|schema|user|view)\s+[\w`\"\[]"
+        r";\s*(?:(?P<sql__stacked_statement>"
+        r"(?:drop|truncate|alter)\s+(?:table|database|schema|user|view)\s+[\w`\"\[]"
         r"|insert\s+into\s+\w+\s*(?:\(|values\b|select\b)"
         r"|update\s+\w+\s+set\s+\w+\s*="
         r"|delete\s+from\s+\w+\s*(?:where\b|;|--)"
-        r"|exec(?:ute)?\s+(?:xp_|sp_|master\.)|shutdown\s*(?:--|;))",
+        r"|exec(?:ute)?\s+(?:xp_|sp_|master\.)|shutdown\s*(?:--|;))"
+        rf"|(?P<command__chained_command>{_COMMANDS}\s+(?:-\w|/|\$|`)"
+        r"|(?:whoami|uname|id)\s*(?:$|[;&|])))",
     ),
     (
         "sql",
@@ -106,9 +111,8 @@ PATTERNS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         ("'", '"'),
         r"['\"]\s*\)?\s*(?:;\s*)?(?:--(?:\s|$)|#|/\*)",
     ),
-    ("sql", "time_probe", ("sleep(",), r"sleep\(\s*\d"),
-    ("sql", "time_probe", ("benchmark(",), r"benchmark\(\s*\d"),
-    ("sql", "time_probe", ("waitfor",), r"waitfor\s+delay\s+['\"]"),
+    ("sql", "time_probe", ("(",), r"\((?<=sleep\()\s*\d|\((?<=benchmark\()\s*\d"),
+    ("sql", "time_probe", ("'", '"'), r"waitfor\s+delay\s+['\"]"),
     (
         "sql",
         "catalogue",
@@ -130,8 +134,7 @@ PATTERNS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         r"|pointer\w*|touch\w*|drag\w*|drop|copy|paste|cut|scroll|wheel|resize|select|show"
         r"|message|hashchange|pageshow|beforeunload)\s*=",
     ),
-    ("xss", "script_url", ("javascript",), r"javascript\s*:"),
-    ("xss", "script_url", ("vbscript",), r"vbscript\s*:"),
+    ("xss", "script_url", (":",), r"(?:java|vb)script\s*:"),
     ("xss", "script_url", ("text/html",), r"data\s*:\s*text/html"),
     ("xss", "dom_access", ("document",), r"document\s*\.\s*(?:cookie|domain|write)\b"),
     ("xss", "dom_access", ("window",), r"window\s*\.\s*location\b"),
@@ -139,7 +142,7 @@ PATTERNS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     # own literal): with arguments, or one that needs none.
     *(
         ("command", "chained_command", (trigger,), rf"{separator}\s*{_COMMANDS}\s+(?:-\w|/|\$|`)")
-        for trigger, separator in ((";", ";"), ("&&", "&&"), ("|", r"\|\|?"), ("\n", "\n"))
+        for trigger, separator in (("&&", "&&"), ("|", r"\|\|?"), ("\n", "\n"))
     ),
     *(
         (
@@ -148,7 +151,7 @@ PATTERNS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
             (trigger,),
             rf"{separator}\s*(?:whoami|uname|id)\s*(?:$|[;&|])",
         )
-        for trigger, separator in ((";", ";"), ("&&", "&&"), ("||", r"\|\|"), ("\n", "\n"))
+        for trigger, separator in (("&&", "&&"), ("||", r"\|\|"), ("\n", "\n"))
     ),
     ("command", "substitution", ("$",), rf"\$\(\s*{_COMMANDS}\b"),
     ("command", "substitution", ("`",), rf"`\s*{_COMMANDS}\b[^`]*`"),
@@ -178,18 +181,25 @@ class _Pattern:
         # word and goes on (``strain 'B6' -- male``) has them balanced.
         self.unbalanced_quote = name == "comment_after_quote"
 
-    def find(self, text: str) -> int:
-        """Where in ``text`` (values joined by ``SEPARATOR``) this pattern matches; -1."""
+    def find(self, text: str) -> tuple[int, str, str]:
+        """Where in ``text`` (values joined by ``SEPARATOR``) this row matches (-1: it does
+        not), and the family and name of what matched: the row's, or the named group's
+        (``family__name``) of a row that holds several."""
         found = self.regex.search(text)
-        if not self.unbalanced_quote:
-            return -1 if found is None else found.start()
-        while found is not None:
-            at = found.start()
-            value = text[text.rfind(SEPARATOR, 0, at) + 1 : _end_of_value(text, at)]
-            if value.count(text[at]) % 2 == 1:
-                return at
-            found = self.regex.search(text, at + 1)
-        return -1
+        if self.unbalanced_quote:
+            while found is not None:
+                at = found.start()
+                value = text[text.rfind(SEPARATOR, 0, at) + 1 : _end_of_value(text, at)]
+                if value.count(text[at]) % 2 == 1:
+                    break
+                found = self.regex.search(text, at + 1)
+        if found is None:
+            return -1, self.family, self.name
+        group = found.lastgroup
+        if group is None:
+            return found.start(), self.family, self.name
+        family, _, name = group.partition("__")
+        return found.start(), family, name
 
 
 # A request's values are scanned as one text, joined by a character that lab text does not
@@ -223,11 +233,11 @@ _COMPILED = tuple(_Pattern(*pattern) for pattern in PATTERNS)
 
 def _gate(trigger: str) -> str:
     """What is looked for before ``trigger`` itself: its first character that is not a
-    letter or a digit (rarer in text, and found faster), or the word that ends it."""
+    letter or a digit (rarer in text, and found faster), or the word itself."""
     for char in trigger:
         if not char.isalnum():
             return char
-    return "script" if trigger.endswith("script") else trigger
+    return trigger
 
 
 def _gates() -> tuple[tuple[str, tuple[tuple[str, frozenset[int]], ...]], ...]:
@@ -308,11 +318,10 @@ class _Values:
                     if trigger is gate or trigger in lowered:
                         rows |= indexes
         for index in sorted(rows):
-            pattern = _COMPILED[index]
-            at = pattern.find(lowered)
+            at, family, name = _COMPILED[index].find(lowered)
             if at >= 0:
                 which = lowered.count(SEPARATOR, 0, at) if len(texts) > 1 else 0
-                return Finding(pattern.family, pattern.name, self.wheres[which])
+                return Finding(family, name, self.wheres[which])
         return None
 
 
