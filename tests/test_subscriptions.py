@@ -153,7 +153,7 @@ async def _until(condition: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_status_change_through_a_mutation_reaches_a_subscriber_within_a_second(
+async def test_a_status_change_through_a_mutation_reaches_a_subscriber_without_the_poller(
     sandbox: SandboxProcess,
 ) -> None:
     async with live_gateway(_settings(sandbox)) as (app, url):
@@ -161,11 +161,13 @@ async def test_a_status_change_through_a_mutation_reaches_a_subscriber_within_a_
         async with socket(url) as client:
             await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
             await _until(lambda: app.state.live.ready("samples"))
-            moved = time.monotonic()
+            polls = app.state.live.polls["samples"]
             body = await _post(url, MOVE, id=sample_id, status="VALIDATED")
             assert body["data"]["changeSampleStatus"]["userErrors"] == []
-            message = await client.receive(timeout=1.0)
-            assert time.monotonic() - moved < 1.0
+            # The poller's next round is a minute away (_settings): only the mutation's own
+            # announcement can deliver this.
+            message = await client.receive(timeout=10.0)
+            assert app.state.live.polls["samples"] == polls
     assert message["type"] == "next"
     assert message["id"] == "1"
     event = message["payload"]["data"]["sampleStatusChanged"]
@@ -175,7 +177,7 @@ async def test_a_status_change_through_a_mutation_reaches_a_subscriber_within_a_
     assert "errors" not in message["payload"]
 
 
-async def test_a_change_made_at_the_sandbox_reaches_a_subscriber_within_the_poll_interval(
+async def test_a_change_made_at_the_sandbox_reaches_a_subscriber_through_the_poller(
     sandbox: SandboxProcess,
 ) -> None:
     interval = 0.5
@@ -193,9 +195,8 @@ async def test_a_change_made_at_the_sandbox_reaches_a_subscriber_within_the_poll
                     json={"new_status": "Validated"},
                 )
             assert changed.status_code == 200, changed.text
-            started_at = time.monotonic()
-            message = await client.receive(timeout=interval + 1.0)
-            assert time.monotonic() - started_at < interval + 1.0
+            # Only the poller can see a change made at the service directly.
+            message = await client.receive(timeout=interval + 10.0)
             event = message["payload"]["data"]["sampleStatusChanged"]
             assert (event["previousStatus"], event["status"]) == ("PENDING", "VALIDATED")
             # Seen by the poller only once: the next rounds deliver nothing more.
@@ -241,11 +242,12 @@ async def test_a_mutation_on_one_gateway_process_reaches_a_subscriber_on_another
             async with socket(url) as client:
                 await client.subscribe("1", WATCH_SAMPLE, ids=[sample_id])
                 await _until(lambda: app.state.live.ready("samples"))
-                moved = time.monotonic()
+                polls = app.state.live.polls["samples"]
                 body = await _post(writer.url, MOVE, id=sample_id, status="VALIDATED")
                 assert body["data"]["changeSampleStatus"]["userErrors"] == []
-                message = await client.receive(timeout=1.0)
-                assert time.monotonic() - moved < 1.0
+                # This process's poller waits a minute: the event came through Redis.
+                message = await client.receive(timeout=10.0)
+                assert app.state.live.polls["samples"] == polls
     event = message["payload"]["data"]["sampleStatusChanged"]
     assert (event["previousStatus"], event["status"]) == ("PENDING", "VALIDATED")
     assert event["sample"]["id"] == sample_id
