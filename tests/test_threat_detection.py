@@ -25,6 +25,7 @@ from security.threats import (
     BLOCK,
     DEFAULT_ALLOW_FIELDS,
     LOG,
+    OFF,
     ThreatConfig,
     ThreatDetector,
     match,
@@ -390,3 +391,18 @@ def test_values_are_scanned_apart_though_scanned_as_one_text() -> None:
     assert detector.variables(screen, {"a": "..", "b": "x"}) is not None
     assert detector.variables(screen, {"a": "x", "b": "a/.."}) is not None
     assert detector.variables(screen, {"a": "1..4", "b": "x"}) is None
+
+
+async def test_off_mode_scans_nothing(
+    sandbox: SandboxProcess, control: SandboxControl, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attack = ATTACKS["sql"][0]
+    async with _gateway(_settings(sandbox, mode=OFF)) as client:
+        by_variable = await client.post(
+            "/graphql", json={"query": BARCODE_QUERY, "variables": {"b": attack}}
+        )
+        by_body = await client.post("/api/samples/rag/query", json={"query": attack})
+    assert by_variable.json() == {"data": {"sampleByBarcode": None}}
+    assert by_body.status_code == 200
+    assert control.requests("rag") == 1
+    assert _threats(capsys) == []
