@@ -60,7 +60,7 @@ from security import audit
 from security.proxies import TrustedProxies
 from security.responses import header
 from security.threats import MESSAGE as THREAT_MESSAGE
-from security.threats import SCANNED_BODIES, THREAT_DETECTED, ThreatDetector
+from security.threats import THREAT_DETECTED, ThreatDetector, scanned_body
 from upstreams.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from upstreams.streaming import RawHeaders, open_stream
 
@@ -254,7 +254,7 @@ class Passthrough:
         assert task is not None
         watcher = asyncio.create_task(exchange.watch_disconnect(task))
         content_type = header(scope, b"content-type") if threats is not None else None
-        if content_type is None or not content_type.lower().startswith(SCANNED_BODIES):
+        if not scanned_body(content_type):
             threats = None
         try:
             sent = b""

@@ -29,6 +29,7 @@ from security.threats import (
     ThreatConfig,
     ThreatDetector,
     match,
+    scanned_body,
 )
 from tests.conftest import (
     SandboxControl,
@@ -59,6 +60,8 @@ ATTACKS = {
         "javascript:alert(1)",
         '"><iframe src="//evil.example">',
         "<body onload=fetch('//x')>",
+        "x=document.cookie",
+        "window.location='//evil.example'",
     ],
     "traversal": [
         "../../etc/passwd",
@@ -406,3 +409,16 @@ async def test_off_mode_scans_nothing(
     assert by_body.status_code == 200
     assert control.requests("rag") == 1
     assert _threats(capsys) == []
+
+
+def test_json_and_form_bodies_are_scanned_and_uploads_are_not() -> None:
+    assert scanned_body("application/json; charset=utf-8")
+    assert scanned_body("application/vnd.api+json")
+    assert scanned_body("application/x-www-form-urlencoded")
+    assert not scanned_body("multipart/form-data; boundary=x")
+    assert not scanned_body("application/octet-stream")
+    assert not scanned_body(None)
+    detector = ThreatDetector(ThreatConfig())
+    found = detector.body(b'{"a": {"b": ["<script>x</script>"]}}', "application/vnd.api+json", True)
+    assert found is not None
+    assert (found.family, found.where) == ("xss", "b")
